@@ -1,0 +1,1 @@
+"""Project-wide pytest setup: nothing but making the checkout importable when it is not installed."""

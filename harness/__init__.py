@@ -1,0 +1,25 @@
+"""A multi-process gloo harness for DDP lifecycle correctness, and the specification suite on top.
+
+Data flows one way: a `Scenario` goes to the ranks of a `World`, each rank's history comes back in a
+`ScenarioResult`, the spec's checks read it, and a report or certificate is written from them.
+"""
+
+from harness.pool import WorldPool
+from harness.report import RankOutcome, ScenarioResult
+from harness.scenario import GateQuery, Op, Scenario, ScenarioError
+from harness.world import World, WorldConfig, WorldStartError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GateQuery",
+    "Op",
+    "RankOutcome",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "World",
+    "WorldConfig",
+    "WorldPool",
+    "WorldStartError",
+]

@@ -1,0 +1,99 @@
+"""Counting a rank's collectives from the outside, whatever the implementation calls.
+
+Every public collective of `torch.distributed` is wrapped (in both namespaces the implementation
+may call it through) before the implementation is imported. The wrapper counts outermost calls per
+op (`broadcast_object_list` calling `broadcast` counts once), and publishes to shared memory whether
+the rank is inside a collective and how many it has entered, which the parent reads to recognise a
+deadlock the moment it is certain.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+NAMES = (
+    "broadcast",
+    "broadcast_object_list",
+    "all_reduce",
+    "all_gather",
+    "all_gather_object",
+    "all_gather_into_tensor",
+    "reduce",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "gather",
+    "gather_object",
+    "scatter",
+    "scatter_object_list",
+    "barrier",
+    "monitored_barrier",
+    "all_to_all",
+    "all_to_all_single",
+    "send",
+    "recv",
+    "isend",
+    "irecv",
+    "batch_isend_irecv",
+)
+
+
+class CollectiveMonitor:
+    """Per-call counts of collectives, and the rank's "in a collective" flag in shared memory.
+
+    `shared` holds two ints per rank: [2*rank] is 1 while inside a collective, [2*rank+1] counts the
+    collectives entered, so the parent can tell a rank blocked in one from a rank moving through many.
+    """
+
+    def __init__(self, shared: Any, rank: int) -> None:
+        self.shared = shared
+        self.rank = rank
+        self.depth = 0
+        self.counts: Counter[str] = Counter()
+        self.totals: Counter[str] = Counter()
+        self.failed = False
+        self.failed_in_call = False
+
+    def install(self) -> None:
+        import torch.distributed as dist
+        import torch.distributed.distributed_c10d as c10d
+
+        for name in NAMES:
+            original = getattr(c10d, name, None)
+            if original is None or getattr(original, "__wrapped_by_harness__", False):
+                continue
+            wrapped = self._wrap(name, original)
+            setattr(c10d, name, wrapped)
+            if hasattr(dist, name):
+                setattr(dist, name, wrapped)
+
+    def take_counts(self) -> dict[str, int]:
+        """The counts since the last call, added to the running totals."""
+        counts = dict(self.counts)
+        self.totals.update(self.counts)
+        self.counts.clear()
+        self.failed_in_call = False
+        return counts
+
+    def _wrap(self, name: str, original: Callable) -> Callable:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if self.depth:
+                return original(*args, **kwargs)
+            self.counts[name] += 1
+            self.depth = 1
+            self.shared[2 * self.rank] = 1
+            self.shared[2 * self.rank + 1] += 1
+            try:
+                return original(*args, **kwargs)
+            except BaseException:
+                self.failed = self.failed_in_call = True
+                raise
+            finally:
+                self.depth = 0
+                self.shared[2 * self.rank] = 0
+
+        wrapper.__wrapped_by_harness__ = True  # type: ignore[attr-defined]
+        return wrapper

@@ -1,0 +1,68 @@
+"""The lifecycle contract as the specification sees it: stage values, transitions, gates.
+
+Written from the facts of the upstream lifecycle, independently of `reference_impl`, on purpose:
+the suite is an oracle for every implementation, the reference included, so it must not share the
+code it judges.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Stage(IntEnum):
+    UNKNOWN = 0
+    DORMANT = 1
+    GERMINATED = 2
+    TRAINING = 3
+    BLENDING = 4
+    HOLDING = 6
+    FOSSILIZED = 7
+    PRUNED = 8
+    EMBARGOED = 9
+    RESETTING = 10
+
+
+FAILURE = frozenset({Stage.PRUNED, Stage.EMBARGOED, Stage.RESETTING})
+
+ALLOWED: dict[Stage, tuple[Stage, ...]] = {
+    Stage.UNKNOWN: (Stage.DORMANT,),
+    Stage.DORMANT: (Stage.GERMINATED,),
+    Stage.GERMINATED: (Stage.TRAINING, Stage.PRUNED),
+    Stage.TRAINING: (Stage.BLENDING, Stage.PRUNED),
+    Stage.BLENDING: (Stage.HOLDING, Stage.PRUNED),
+    Stage.HOLDING: (Stage.FOSSILIZED, Stage.BLENDING, Stage.PRUNED),
+    Stage.FOSSILIZED: (),
+    Stage.PRUNED: (Stage.EMBARGOED,),
+    Stage.EMBARGOED: (Stage.RESETTING,),
+    Stage.RESETTING: (Stage.DORMANT,),
+}
+
+GATE_LEVEL = {
+    Stage.GERMINATED: 0,
+    Stage.TRAINING: 1,
+    Stage.BLENDING: 2,
+    Stage.HOLDING: 3,
+    Stage.FOSSILIZED: 5,
+}
+
+GATED_TARGETS = tuple(GATE_LEVEL)
+
+
+def default_target(stage: int) -> Stage | None:
+    return next((t for t in ALLOWED[Stage(stage)] if t not in FAILURE), None)
+
+
+def parse_stage(value: int | str | None) -> int | None:
+    """A stage given by name or value, as its value; ValueError naming the bad input otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"unknown stage {value!r}")
+    if isinstance(value, int):
+        if value not in Stage._value2member_map_:
+            raise ValueError(f"unknown stage value {value}")
+        return value
+    if isinstance(value, str) and value.upper() in Stage.__members__:
+        return int(Stage[value.upper()])
+    raise ValueError(f"unknown stage {value!r} (known: {', '.join(Stage.__members__)})")

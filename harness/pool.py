@@ -1,0 +1,72 @@
+"""Warm worlds: one world per configuration, reused scenario after scenario, rebuilt after a failure.
+
+A world is reused only while it is healthy (see `World._reusable`); anything that went wrong in it
+(a hang, a dead rank, an error escaping a collective, ranks that ran different collectives) closes
+it, and the next scenario of that size gets a new one. `fresh=True` starts a world per scenario, for
+isolation and for the benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from harness.report import ScenarioResult
+from harness.scenario import Scenario
+from harness.world import DEFAULT_GRACE_S, DEFAULT_PG_TIMEOUT_S, World, WorldConfig
+
+
+class WorldPool:
+    def __init__(
+        self,
+        *,
+        fresh: bool = False,
+        start_method: str = "forkserver",
+        pg_timeout_s: float = DEFAULT_PG_TIMEOUT_S,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> None:
+        self.fresh = fresh
+        self.grace_s = grace_s
+        self.base = WorldConfig(world_size=1, pg_timeout_s=pg_timeout_s, start_method=start_method)
+        self.worlds: dict[WorldConfig, World] = {}
+        self.started = 0
+
+    def world_for(self, scenario: Scenario, pg_timeout_s: float | None = None) -> World:
+        config = replace(
+            self.base,
+            world_size=scenario.world_size,
+            process_group=scenario.process_group,
+            pg_timeout_s=pg_timeout_s or self.base.pg_timeout_s,
+        )
+        world = self.worlds.get(config)
+        if world is None or not world.healthy:
+            world = World(config).start()
+            self.started += 1
+            self.worlds[config] = world
+        return world
+
+    def run(
+        self,
+        impl: str,
+        scenario: Scenario,
+        deadline_s: float | None = None,
+        pg_timeout_s: float | None = None,
+    ) -> ScenarioResult:
+        scenario.validate()
+        world = self.world_for(scenario, pg_timeout_s)
+        try:
+            return world.run(impl, scenario, deadline_s=deadline_s, grace_s=self.grace_s)
+        finally:
+            if self.fresh or not world.healthy:
+                world.close()
+                self.worlds.pop(world.config, None)
+
+    def close(self) -> None:
+        for world in self.worlds.values():
+            world.close()
+        self.worlds.clear()
+
+    def __enter__(self) -> WorldPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,248 @@
+"""The body of one rank process: join the world, then run scenarios until told to stop.
+
+Each rank streams one record per call to the parent as soon as the call ends, so a rank that later
+hangs or dies still leaves its history behind. It ends with its parent in every case: a daemon thread
+watches the lifeline pipe (whose only writer is the parent) and answers its end-of-file with
+`os._exit`; SIGINT is ignored, since the parent owns the teardown; SIGUSR1 dumps every thread's
+stack through faulthandler, which works even while the rank is stuck inside a C++ collective.
+"""
+
+from __future__ import annotations
+
+import datetime
+import faulthandler
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import dill
+
+from harness.adapter import check_adapter, load_adapter_factory, result_dict
+from harness.collectives import CollectiveMonitor
+from harness.decisions import local_decision
+from harness.scenario import Op, Scenario, per_rank
+
+LIFELINE_EXIT_CODE = 70
+
+
+def rank_main(
+    rank: int,
+    world_size: int,
+    store_path: str,
+    conn: Any,
+    lifeline: Any,
+    shared: Any,
+    log_path: str,
+    stack_path: str,
+    pg_timeout_s: float,
+    process_group: bool,
+    backend: str,
+) -> None:
+    _redirect_output(log_path)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
+    stack_file = open(stack_path, "w")  # noqa: SIM115 - faulthandler writes to it until the rank ends
+    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
+    monitor = CollectiveMonitor(shared, rank)
+    monitor.install()
+    import torch.distributed as dist
+
+    if process_group:
+        dist.init_process_group(
+            backend,
+            store=dist.FileStore(store_path, world_size),
+            rank=rank,
+            world_size=world_size,
+            timeout=datetime.timedelta(seconds=pg_timeout_s),
+        )
+    _send(conn, ("ready", os.getpid()))
+    while True:
+        message = conn.recv_bytes()
+        if message == b"stop":
+            break
+        impl, scenario = dill.loads(message)
+        RankRun(rank, impl, scenario, conn, monitor).run()
+    if process_group:
+        dist.destroy_process_group()
+
+
+def _redirect_output(log_path: str) -> None:
+    """Point fds 1 and 2 (C++ output included) at this rank's log, which the parent shows on failure."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+
+
+def _watch_lifeline(lifeline: Any) -> None:
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(LIFELINE_EXIT_CODE)
+
+
+def _send(conn: Any, message: tuple) -> None:
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def describe_error(exc: BaseException, in_collective: bool = False) -> dict:
+    kind = type(exc)
+    return {
+        "type": kind.__name__,
+        "qualname": f"{kind.__module__}.{kind.__qualname__}",
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(kind, exc, exc.__traceback__)),
+        "in_collective": in_collective,
+    }
+
+
+class RankRun:
+    """One scenario on one rank: build the adapter and slots, run this rank's ops, stream records."""
+
+    def __init__(self, rank: int, impl: str, scenario: Scenario, conn: Any, monitor: CollectiveMonitor):
+        self.rank = rank
+        self.impl = impl
+        self.scenario = scenario
+        self.conn = conn
+        self.monitor = monitor
+        self.adapter: Any = None
+        self.slots: dict[str, Any] = {}
+        self.call = -1
+        self.local: list[tuple[dict, Any]] = []
+
+    def run(self) -> None:
+        self.monitor.take_counts()
+        self.monitor.totals.clear()
+        status = "ok"
+        try:
+            self._setup()
+        except Exception as exc:
+            self._end("raised", {}, describe_error(exc))
+            return
+        for index, op in enumerate(self.scenario.ops_for(self.rank)):
+            record = self._execute(index, op)
+            _send(self.conn, ("rec", record))
+            if record["error"] is not None and not op.continue_on_error:
+                status = "raised"
+                break
+        self._end(status, self._snapshots(), None)
+
+    def _end(self, status: str, snapshots: dict, error: dict | None) -> None:
+        _send(
+            self.conn,
+            ("end", status, snapshots, error, dict(self.monitor.totals), self.monitor.failed),
+        )
+
+    def _setup(self) -> None:
+        adapter = load_adapter_factory(self.impl)()
+        check_adapter(adapter, self.impl)
+        self.adapter = adapter
+        for name in self.scenario.slots:
+            slot = adapter.make_slot(name)
+            if self.scenario.gates == "scripted":
+                adapter.install_gate(slot, self._evaluator(name))
+            self.slots[name] = slot
+
+    def _evaluator(self, slot_name: str) -> Any:
+        def evaluate(target: int) -> Any:
+            op = self.scenario.ops_for(self.rank)[self.call]
+            fields = local_decision(self.scenario, op, self.rank, self.call, int(target))
+            if "fault" in fields:
+                run_fault(fields)
+            native = self.adapter.make_result(fields)
+            self.local.append((result_dict(fields), native))
+            return native
+
+        return evaluate
+
+    def _execute(self, index: int, op: Op) -> dict:
+        self.call = index
+        self.local = []
+        record: dict[str, Any] = {
+            "index": index,
+            "op": op.op,
+            "slot": op.slot,
+            "target": op.target,
+            "stage_before": None,
+            "stage_after": None,
+            "local": [],
+            "result": None,
+            "same_object": None,
+            "error": None,
+            "collectives": {},
+            "snapshot": None,
+            "skipped": not op.applies_to(self.rank),
+        }
+        if record["skipped"]:
+            return record
+        started = time.perf_counter()
+        try:
+            slot = self.slots.get(op.slot) if op.slot is not None else None
+            if slot is not None:
+                record["stage_before"] = self.adapter.stage(slot)
+            result = self._perform(op, slot)
+            if op.op == "advance":
+                record["result"] = result_dict(self.adapter.result_fields(result))
+                record["same_object"] = bool(self.local) and result is self.local[-1][1]
+        except Exception as exc:
+            record["error"] = describe_error(exc, in_collective=self.monitor.failed_in_call)
+        record["local"] = [fields for fields, _ in self.local]
+        record["collectives"] = self.monitor.take_counts()
+        record["elapsed_s"] = time.perf_counter() - started
+        if op.slot is not None and op.slot in self.slots:
+            try:
+                record["stage_after"] = self.adapter.stage(self.slots[op.slot])
+                record["snapshot"] = self.adapter.snapshot(self.slots[op.slot])
+            except Exception as exc:
+                record["error"] = record["error"] or describe_error(exc)
+        return record
+
+    def _perform(self, op: Op, slot: Any) -> Any:
+        adapter = self.adapter
+        if op.op == "fault":
+            return run_fault(op.fault or {})
+        if op.op == "germinate":
+            return adapter.germinate(slot, op.seed_id or f"seed-{op.slot}", op.blueprint_id or "blueprint")
+        if op.op == "advance":
+            metrics = per_rank(op.metrics, self.rank)
+            if metrics is not None:
+                adapter.set_metrics(slot, metrics)
+            return adapter.advance(slot, op.target)
+        if op.op == "prune":
+            return adapter.prune(slot)
+        return adapter.step_epoch(slot)
+
+    def _snapshots(self) -> dict:
+        snapshots = {}
+        for name, slot in self.slots.items():
+            try:
+                snapshots[name] = self.adapter.snapshot(slot)
+            except Exception as exc:
+                snapshots[name] = {"error": describe_error(exc)}
+        return snapshots
+
+
+def run_fault(fault: dict) -> None:
+    """Misbehave on purpose, as a scenario asks: the harness's own fault injection."""
+    kind = fault.get("fault") or fault.get("kind")
+    if kind == "raise":
+        raise RuntimeError(fault.get("message", "injected fault"))
+    if kind == "exit":
+        sys.stdout.flush()
+        os._exit(int(fault.get("code", 0)))
+    if kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "sleep":
+        time.sleep(float(fault.get("seconds", 60)))
+    if kind == "collective":
+        import torch.distributed as dist
+
+        dist.barrier()

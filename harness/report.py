@@ -1,0 +1,143 @@
+"""What a scenario run brings back: every rank's outcome and history, and the per-rank table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.scenario import Scenario
+
+OK = "ok"
+RAISED = "raised"
+HUNG = "hung"
+KILLED = "killed"
+EXITED = "exited"
+
+
+@dataclass
+class RankOutcome:
+    rank: int
+    status: str = HUNG
+    records: list[dict] = field(default_factory=list)
+    snapshots: dict = field(default_factory=dict)
+    error: dict | None = None
+    stack: str = ""
+    exitcode: int | None = None
+    signal: str | None = None
+    output: str = ""
+    collective_totals: dict = field(default_factory=dict)
+    collective_failed: bool = False
+
+    @property
+    def current_call(self) -> int | None:
+        """For a rank that did not finish: the call it was in (the first one it never reported)."""
+        return None if self.status in (OK, RAISED) else len(self.records)
+
+    @property
+    def failure(self) -> dict | None:
+        """The error that ended this rank's sequence, from setup or from a call."""
+        if self.error is not None:
+            return self.error
+        return next((r["error"] for r in reversed(self.records) if r["error"]), None)
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    outcomes: list[RankOutcome]
+    duration_s: float
+    deadlock: bool = False
+    world_reused: bool = False
+
+    @property
+    def world_size(self) -> int:
+        return self.scenario.world_size
+
+    @property
+    def completed(self) -> bool:
+        """Every rank reported the end of its sequence (ok or raised): nothing hung, died or exited."""
+        return all(o.status in (OK, RAISED) for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == OK for o in self.outcomes)
+
+    def statuses(self) -> list[str]:
+        return [o.status for o in self.outcomes]
+
+    def render(self, output: bool = True) -> str:
+        return render_report(self, output=output)
+
+
+def _detail(result: ScenarioResult, outcome: RankOutcome) -> str:
+    ops = result.scenario.ops_for(outcome.rank)
+    if outcome.status == RAISED and outcome.failure:
+        where = _where(ops, len(outcome.records) - 1) if outcome.records else "setup"
+        return f"{outcome.failure['type']}: {_one_line(outcome.failure['message'])} [{where}]"
+    if outcome.status == HUNG:
+        call = outcome.current_call
+        kind = "deadlocked in a collective" if result.deadlock else "past its deadline"
+        return f"{kind}, in {_where(ops, call)}" if call is not None else kind
+    if outcome.status == KILLED:
+        return f"killed by {outcome.signal}, during {_where(ops, outcome.current_call)}"
+    if outcome.status == EXITED:
+        return f"exited with code {outcome.exitcode}, during {_where(ops, outcome.current_call)}"
+    return ""
+
+
+def _where(ops: list, call: int | None) -> str:
+    if call is None or call >= len(ops):
+        return "after its last call"
+    op = ops[call]
+    what = f"{op.op} {op.slot!r}" if op.slot else op.op
+    return f"call #{call} {what}"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def render_report(result: ScenarioResult, output: bool = True) -> str:
+    scenario = result.scenario
+    verdict = "completed" if result.completed else "FAILED"
+    lines = [
+        f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict}"
+        f" in {result.duration_s:.2f}s",
+        f"{'rank':<5} {'status':<7} {'calls':<7} detail",
+    ]
+    for o in result.outcomes:
+        calls = f"{len(o.records)}/{len(scenario.ops_for(o.rank))}"
+        lines.append(f"{o.rank:<5} {o.status:<7} {calls:<7} {_detail(result, o)}")
+    for o in result.outcomes:
+        if o.status == RAISED and o.failure and o.failure.get("traceback"):
+            lines += [f"--- rank {o.rank} traceback ---", o.failure["traceback"].rstrip()]
+        if o.stack:
+            lines += [f"--- rank {o.rank} stack ---", o.stack.rstrip()]
+        if output and o.output.strip() and not result.completed:
+            lines += [f"--- rank {o.rank} output ---", o.output.rstrip()]
+    return "\n".join(lines)
+
+
+def to_jsonable(result: ScenarioResult) -> dict[str, Any]:
+    """The per-rank report as data, for a certificate's evidence."""
+    return {
+        "scenario": result.scenario.name,
+        "world_size": result.world_size,
+        "duration_s": round(result.duration_s, 4),
+        "deadlock": result.deadlock,
+        "ranks": [
+            {
+                "rank": o.rank,
+                "status": o.status,
+                "calls": len(o.records),
+                "error": o.failure,
+                "exitcode": o.exitcode,
+                "signal": o.signal,
+                "stack": o.stack,
+                "records": o.records,
+                "snapshots": o.snapshots,
+            }
+            for o in result.outcomes
+        ],
+    }

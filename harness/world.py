@@ -1,0 +1,330 @@
+"""Worlds: N real rank processes joined in a gloo process group, and the pool that keeps them warm.
+
+Start: an explicit `multiprocess` context (forkserver with torch preloaded by default, spawn on
+request; never a global start method and never a fork of a parent that has run torch). Rendezvous
+goes through a `FileStore` in the world's own temporary folder, so no port is ever chosen.
+
+Bounded time: a scenario has a deadline; the first rank to fail opens a short grace period for the
+others; a deadlock is declared the moment it is certain (a rank has finished while every unfinished
+rank sits in the same collective it entered, unchanged for `DEADLOCK_SETTLE_S`). Hung ranks get
+SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
+
+No orphans: each rank holds the read end of a lifeline pipe whose only writer is this process, and
+exits when it reads end-of-file, which the kernel delivers however this process ends (normal exit,
+exception, `os._exit` from pytest-timeout, SIGKILL). `atexit` closes every open world as well.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import shutil
+import signal
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import dill
+import multiprocess
+from multiprocess.connection import wait
+
+from harness.rank import rank_main
+from harness.report import EXITED, HUNG, KILLED, OK, RankOutcome, ScenarioResult
+from harness.scenario import Scenario, ScenarioError
+
+DEFAULT_DEADLINE_S = 30.0
+DEFAULT_GRACE_S = 2.0
+DEFAULT_PG_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 120.0
+DEADLOCK_SETTLE_S = 0.05
+STACK_WAIT_S = 0.5
+TERM_WAIT_S = 0.5
+STOP_WAIT_S = 5.0
+PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank"]
+
+_open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
+
+
+class WorldStartError(RuntimeError):
+    """The ranks could not form a world; the message carries each rank's output."""
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    world_size: int
+    process_group: bool = True
+    pg_timeout_s: float = DEFAULT_PG_TIMEOUT_S
+    start_method: str = "forkserver"
+    backend: str = "gloo"
+
+
+@dataclass
+class _Rank:
+    process: Any
+    conn: Any
+    lifeline: Any
+    log_path: str
+    stack_path: str
+    log_offset: int = 0
+
+
+class World:
+    """N rank processes with an initialised process group, ready to run scenario after scenario."""
+
+    def __init__(self, config: WorldConfig) -> None:
+        self.config = config
+        self.ranks: list[_Rank] = []
+        self.healthy = False
+        self.scenarios_run = 0
+        self.folder = tempfile.mkdtemp(prefix=f"lifecycle-world{config.world_size}-")
+        self.shared: Any = None
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> World:
+        ctx = multiprocess.get_context(self.config.start_method)
+        if self.config.start_method == "forkserver":
+            ctx.set_forkserver_preload(PRELOAD)
+        size = self.config.world_size
+        self.shared = ctx.RawArray("q", 2 * size)
+        store = os.path.join(self.folder, "store")
+        _open_worlds.add(self)
+        for rank in range(size):
+            parent_conn, child_conn = ctx.Pipe()
+            lifeline_read, lifeline_write = ctx.Pipe(duplex=False)
+            log_path = os.path.join(self.folder, f"rank{rank}.log")
+            stack_path = os.path.join(self.folder, f"rank{rank}.stack")
+            process = ctx.Process(
+                target=rank_main,
+                name=f"lifecycle-rank{rank}",
+                args=(rank, size, store, child_conn, lifeline_read, self.shared, log_path, stack_path)
+                + (self.config.pg_timeout_s, self.config.process_group, self.config.backend),
+                daemon=True,
+            )
+            process.start()
+            child_conn.close()
+            lifeline_read.close()
+            self.ranks.append(_Rank(process, parent_conn, lifeline_write, log_path, stack_path))
+        self._await_ready(timeout_s)
+        self.healthy = True
+        return self
+
+    def _await_ready(self, timeout_s: float) -> None:
+        waiting = dict(enumerate(self.ranks))
+        end = time.monotonic() + timeout_s
+        while waiting:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            objects = [r.conn for r in waiting.values()] + [r.process.sentinel for r in waiting.values()]
+            for obj in wait(objects, timeout=remaining):
+                for index, rank in list(waiting.items()):
+                    if obj is rank.conn or obj is rank.process.sentinel:
+                        try:
+                            if rank.conn.poll() and pickle.loads(rank.conn.recv_bytes())[0] == "ready":
+                                del waiting[index]
+                                continue
+                        except (EOFError, OSError):
+                            pass
+                        if not rank.process.is_alive():
+                            waiting.clear()
+                            break
+        if waiting or any(not r.process.is_alive() for r in self.ranks):
+            logs = "\n".join(f"--- rank {i} ---\n{_tail(r.log_path)}" for i, r in enumerate(self.ranks))
+            self.close()
+            raise WorldStartError(
+                f"a world of {self.config.world_size} ranks did not come up within {timeout_s:.0f}s\n{logs}"
+            )
+
+    def run(
+        self,
+        impl: str,
+        scenario: Scenario,
+        deadline_s: float | None = None,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> ScenarioResult:
+        """Run `scenario` on every rank; always returns, within the deadline plus the teardown."""
+        if not self.healthy:
+            raise RuntimeError("this world is closed or broken; the pool starts a new one")
+        try:
+            payload = dill.dumps((impl, scenario))
+        except Exception as exc:
+            raise ScenarioError(
+                f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
+            ) from None
+        deadline_s = deadline_s or scenario.deadline_s or DEFAULT_DEADLINE_S
+        started = time.monotonic()
+        for rank in self.ranks:
+            rank.log_offset = _size(rank.log_path)
+            rank.conn.send_bytes(payload)
+        outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
+        deadlock = self._collect(outcomes, started + deadline_s, grace_s)
+        hung = [o for o in outcomes if o.status == HUNG]
+        if hung:
+            self._dump_stacks(hung)
+        result = ScenarioResult(
+            scenario, outcomes, time.monotonic() - started, deadlock, world_reused=self.scenarios_run > 0
+        )
+        self.scenarios_run += 1
+        if not self._reusable(outcomes):
+            self.healthy = False
+            self.close()
+        for outcome, rank in zip(outcomes, self.ranks):
+            outcome.output = _read_from(rank.log_path, rank.log_offset)
+        return result
+
+    def _collect(self, outcomes: list[RankOutcome], deadline: float, grace_s: float) -> bool:
+        """Read records until every rank ended; True when a deadlock ended the wait early."""
+        pending = set(range(len(self.ranks)))
+        grace_end: float | None = None
+        settle: tuple[float, tuple] | None = None
+        while pending:
+            now = time.monotonic()
+            end = min(deadline, grace_end) if grace_end is not None else deadline
+            if now >= end:
+                return False
+            finished = len(pending) < len(self.ranks)
+            timeout = min(end - now, 0.01) if finished else end - now
+            watched = {}
+            for i in pending:
+                watched[self.ranks[i].conn] = i
+                watched[self.ranks[i].process.sentinel] = i
+            for obj in wait(list(watched), timeout=timeout):
+                i = watched[obj]
+                if i in pending and self._drain(i, outcomes[i]):
+                    pending.discard(i)
+                    if outcomes[i].status != OK and grace_end is None:
+                        grace_end = time.monotonic() + grace_s
+            if pending and len(pending) < len(self.ranks):
+                state = self._collective_state(pending)
+                if state is None:
+                    settle = None
+                elif settle is None or settle[1] != state:
+                    settle = (time.monotonic(), state)
+                elif time.monotonic() - settle[0] >= DEADLOCK_SETTLE_S:
+                    return True
+        return False
+
+    def _collective_state(self, pending: set[int]) -> tuple | None:
+        """Entered-collective counts of the pending ranks if all of them sit inside one, else None."""
+        shared = self.shared
+        if not all(shared[2 * i] for i in pending):
+            return None
+        return tuple(shared[2 * i + 1] for i in sorted(pending))
+
+    def _drain(self, index: int, outcome: RankOutcome) -> bool:
+        """Take every message rank `index` has sent; True once it has ended (reported or died)."""
+        rank = self.ranks[index]
+        try:
+            while rank.conn.poll():
+                message = pickle.loads(rank.conn.recv_bytes())
+                if message[0] == "rec":
+                    outcome.records.append(message[1])
+                elif message[0] == "end":
+                    _, outcome.status, outcome.snapshots, outcome.error, totals, failed = message
+                    outcome.collective_totals, outcome.collective_failed = totals, failed
+                    return True
+        except (EOFError, OSError):
+            pass
+        if rank.process.is_alive():
+            return False
+        rank.process.join(1.0)
+        code = rank.process.exitcode
+        if code is not None and code < 0:
+            outcome.status, outcome.signal = KILLED, signal.Signals(-code).name
+        else:
+            outcome.status, outcome.exitcode = EXITED, code
+        return True
+
+    def _dump_stacks(self, hung: list[RankOutcome]) -> None:
+        sizes = {}
+        for outcome in hung:
+            rank = self.ranks[outcome.rank]
+            sizes[outcome.rank] = _size(rank.stack_path)
+            _signal(rank.process, signal.SIGUSR1)
+        end = time.monotonic() + STACK_WAIT_S
+        for outcome in hung:
+            rank = self.ranks[outcome.rank]
+            last = -1
+            while time.monotonic() < end:
+                size = _size(rank.stack_path)
+                if size > sizes[outcome.rank] and size == last:
+                    break
+                last = size
+                time.sleep(0.01)
+            outcome.stack = _read_from(rank.stack_path, sizes[outcome.rank])
+
+    def _reusable(self, outcomes: list[RankOutcome]) -> bool:
+        """A process group that saw an error, or whose ranks ran different collectives, is not reused."""
+        if not all(o.status in (OK, "raised") for o in outcomes):
+            return False
+        if any(o.collective_failed for o in outcomes):
+            return False
+        return all(o.collective_totals == outcomes[0].collective_totals for o in outcomes)
+
+    def close(self) -> None:
+        """End every rank and return with none alive: a healthy world is asked to stop first, a
+        broken one (hung ranks, a poisoned process group) goes straight to SIGTERM, then SIGKILL."""
+        polite, self.healthy = self.healthy, False
+        ranks, self.ranks = self.ranks, []
+        if polite:
+            for rank in ranks:
+                try:
+                    rank.conn.send_bytes(b"stop")
+                except (OSError, ValueError):
+                    pass
+            _join_all(ranks, STOP_WAIT_S)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            alive = [r for r in ranks if r.process.is_alive()]
+            for rank in alive:
+                _signal(rank.process, sig)
+            _join_all(alive, TERM_WAIT_S)
+        for rank in ranks:
+            for conn in (rank.conn, rank.lifeline):
+                conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        _open_worlds.discard(self)
+
+    def pids(self) -> list[int]:
+        return [r.process.pid for r in self.ranks]
+
+
+def _join_all(ranks: list[_Rank], timeout_s: float) -> None:
+    end = time.monotonic() + timeout_s
+    for rank in ranks:
+        rank.process.join(max(0.0, end - time.monotonic()))
+
+
+def _signal(process: Any, sig: int) -> None:
+    try:
+        os.kill(process.pid, sig)
+    except (ProcessLookupError, TypeError):
+        pass
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _read_from(path: str, offset: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _tail(path: str, limit: int = 4000) -> str:
+    text = _read_from(path, 0)
+    return text[-limit:]
+
+
+@atexit.register
+def _close_open_worlds() -> None:
+    for world in list(_open_worlds):
+        world.close()
