@@ -9,6 +9,7 @@ stack through faulthandler, which works even while the rank is stuck inside a C+
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import faulthandler
 import os
@@ -82,10 +83,8 @@ def _redirect_output(log_path: str) -> None:
 
 
 def _watch_lifeline(lifeline: Any) -> None:
-    try:
+    with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
-    except (EOFError, OSError):
-        pass
     os._exit(LIFELINE_EXIT_CODE)
 
 

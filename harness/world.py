@@ -17,6 +17,7 @@ exception, `os._exit` from pytest-timeout, SIGKILL). `atexit` closes every open 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
 import shutil
@@ -170,7 +171,7 @@ class World:
         if not self._reusable(outcomes):
             self.healthy = False
             self.close()
-        for outcome, rank in zip(outcomes, self.ranks):
+        for outcome, rank in zip(outcomes, self.ranks, strict=False):
             outcome.output = _read_from(rank.log_path, rank.log_offset)
         return result
 
@@ -270,10 +271,8 @@ class World:
         ranks, self.ranks = self.ranks, []
         if polite:
             for rank in ranks:
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     rank.conn.send_bytes(b"stop")
-                except (OSError, ValueError):
-                    pass
             _join_all(ranks, STOP_WAIT_S)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             alive = [r for r in ranks if r.process.is_alive()]
@@ -297,10 +296,8 @@ def _join_all(ranks: list[_Rank], timeout_s: float) -> None:
 
 
 def _signal(process: Any, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, TypeError):
         os.kill(process.pid, sig)
-    except (ProcessLookupError, TypeError):
-        pass
 
 
 def _size(path: str) -> int:
