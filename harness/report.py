@@ -102,8 +102,7 @@ def render_report(result: ScenarioResult, output: bool = True) -> str:
     scenario = result.scenario
     verdict = "completed" if result.completed else "FAILED"
     lines = [
-        f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict}"
-        f" in {result.duration_s:.2f}s",
+        f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict} in {result.duration_s:.2f}s",
         f"{'rank':<5} {'status':<7} {'calls':<7} detail",
     ]
     for o in result.outcomes:

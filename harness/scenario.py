@@ -118,9 +118,7 @@ class Scenario:
         for name in ("local", "metrics"):
             value = getattr(op, name)
             if isinstance(value, list) and len(value) != self.world_size:
-                raise ScenarioError(
-                    f"{where}: {name} has {len(value)} entries for world size {self.world_size}"
-                )
+                raise ScenarioError(f"{where}: {name} has {len(value)} entries for world size {self.world_size}")
         if op.ranks is not None and any(not 0 <= r < self.world_size for r in op.ranks):
             raise ScenarioError(f"{where}: ranks {op.ranks} outside world size {self.world_size}")
         if op.op == "fault" and (op.fault or {}).get("kind") not in FAULTS:

@@ -91,6 +91,16 @@ class World:
         self.shared = ctx.RawArray("q", 2 * size)
         store = os.path.join(self.folder, "store")
         _open_worlds.add(self)
+        try:
+            self._spawn(ctx, size, store)
+            self._await_ready(timeout_s)
+        except BaseException:
+            self.close()
+            raise
+        self.healthy = True
+        return self
+
+    def _spawn(self, ctx: Any, size: int, store: str) -> None:
         for rank in range(size):
             parent_conn, child_conn = ctx.Pipe()
             lifeline_read, lifeline_write = ctx.Pipe(duplex=False)
@@ -107,9 +117,6 @@ class World:
             child_conn.close()
             lifeline_read.close()
             self.ranks.append(_Rank(process, parent_conn, lifeline_write, log_path, stack_path))
-        self._await_ready(timeout_s)
-        self.healthy = True
-        return self
 
     def _await_ready(self, timeout_s: float) -> None:
         waiting = dict(enumerate(self.ranks))
@@ -156,23 +163,34 @@ class World:
             ) from None
         deadline_s = deadline_s or scenario.deadline_s or DEFAULT_DEADLINE_S
         started = time.monotonic()
-        for rank in self.ranks:
-            rank.log_offset = _size(rank.log_path)
-            rank.conn.send_bytes(payload)
         outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
-        deadlock = self._collect(outcomes, started + deadline_s, grace_s)
-        hung = [o for o in outcomes if o.status == HUNG]
-        if hung:
-            self._dump_stacks(hung)
+        try:
+            for rank in self.ranks:
+                rank.log_offset = _size(rank.log_path)
+                # A rank that died while the world was idle cannot take the scenario; `_collect`
+                # reports it (killed / exited) instead of this send raising BrokenPipeError.
+                with contextlib.suppress(OSError):
+                    rank.conn.send_bytes(payload)
+            deadlock = self._collect(outcomes, started + deadline_s, grace_s)
+            hung = [o for o in outcomes if o.status == HUNG]
+            if hung:
+                self._dump_stacks(hung)
+        except BaseException:
+            # Interrupted mid-scenario (Ctrl-C, a test timeout's exception): the ranks' states and
+            # the unread messages in their pipes belong to this scenario, so the world is not reused.
+            self.healthy = False
+            self.close()
+            raise
         result = ScenarioResult(
             scenario, outcomes, time.monotonic() - started, deadlock, world_reused=self.scenarios_run > 0
         )
         self.scenarios_run += 1
+        # Read each rank's output before a broken world is closed: closing removes the log files.
+        for outcome, rank in zip(outcomes, self.ranks, strict=True):
+            outcome.output = _read_from(rank.log_path, rank.log_offset)
         if not self._reusable(outcomes):
             self.healthy = False
             self.close()
-        for outcome, rank in zip(outcomes, self.ranks, strict=False):
-            outcome.output = _read_from(rank.log_path, rank.log_offset)
         return result
 
     def _collect(self, outcomes: list[RankOutcome], deadline: float, grace_s: float) -> bool:

@@ -1,0 +1,1 @@
+"""The specification suite: numbered clauses, checked by scenarios, against any adapter."""

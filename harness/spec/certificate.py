@@ -1,0 +1,145 @@
+"""The certificate: a verdict, clause by clause, with the evidence behind every failure.
+
+The environment section records versions and platform only; of the environment variables, only
+those in `ENV_ALLOWLIST` are written, so a certificate can be published without leaking secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+
+from harness.spec.clauses import MUST
+from harness.spec.runner import ERROR, FAIL, PASS, ClauseOutcome, Implementation
+
+SCHEMA = "ddp-lifecycle-spec/certificate/v1"
+CERTIFIED = "certified"
+NOT_CERTIFIED = "not_certified"
+INCONCLUSIVE = "inconclusive"
+EXIT_CODES = {CERTIFIED: 0, NOT_CERTIFIED: 1, INCONCLUSIVE: 2}
+ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_IFNAME", "NCCL_DEBUG")
+
+
+def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
+    """Not certified on any failed MUST clause; inconclusive when interrupted, on any error, or when
+    no clause passed at all; certified otherwise (clauses not claimed are listed, not counted)."""
+    if any(o.status == FAIL and o.clause.level == MUST for o in outcomes):
+        return NOT_CERTIFIED
+    if interrupted or any(o.status == ERROR for o in outcomes) or not any(o.status == PASS for o in outcomes):
+        return INCONCLUSIVE
+    return CERTIFIED
+
+
+def suite_commit() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        done = subprocess.run(
+            ["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def environment(backend: str) -> dict:
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "backend": backend,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "variables": {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ},
+    }
+
+
+def build(
+    implementation: Implementation,
+    outcomes: list[ClauseOutcome],
+    *,
+    world_sizes: list[int],
+    seed: int,
+    profile: str,
+    duration_s: float,
+    interrupted: bool,
+    backend: str,
+    suite_version: str,
+) -> dict:
+    result = verdict(outcomes, interrupted)
+    return {
+        "schema": SCHEMA,
+        "verdict": result,
+        "interrupted": interrupted,
+        "implementation": {
+            "name": implementation.name,
+            "version": implementation.version,
+            "spec": implementation.spec,
+            "capabilities": sorted(implementation.capabilities),
+        },
+        "suite": {"version": suite_version, "commit": suite_commit(), "profile": profile},
+        "environment": environment(backend),
+        "world_sizes": world_sizes,
+        "seed": seed,
+        "clauses": [
+            {
+                "id": o.clause.id,
+                "level": o.clause.level,
+                "profile": o.clause.profile,
+                "title": o.clause.title,
+                "status": o.status,
+                "scenarios": o.scenarios,
+                "reason": o.reason,
+                "evidence": o.evidence if o.status in (FAIL, ERROR) else None,
+            }
+            for o in outcomes
+        ],
+        "duration_s": round(duration_s, 3),
+    }
+
+
+def to_markdown(certificate: dict) -> str:
+    impl = certificate["implementation"]
+    lines = [
+        f"# Certificate: {impl['name']} {impl['version']}",
+        "",
+        f"**Verdict: {certificate['verdict']}**"
+        + (" (interrupted: only the clauses listed as checked were checked)" if certificate["interrupted"] else ""),
+        "",
+        f"- implementation: `{impl['spec']}`, capabilities: {', '.join(impl['capabilities']) or 'none'}",
+        f"- suite: {certificate['suite']['version']} ({certificate['suite']['commit']}),"
+        f" profile {certificate['suite']['profile']}",
+        f"- world sizes: {certificate['world_sizes']}, seed {certificate['seed']}, {certificate['duration_s']:.1f}s",
+        f"- environment: python {certificate['environment']['python']},"
+        f" torch {certificate['environment']['torch']}, {certificate['environment']['backend']},"
+        f" {certificate['environment']['platform']}",
+        "",
+        "| clause | level | profile | title | status | scenarios | reason |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in certificate["clauses"]:
+        reason = c["reason"].replace("|", "\\|")
+        cells = (c["id"], c["level"], c["profile"], c["title"], c["status"], c["scenarios"], reason)
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    for c in certificate["clauses"]:
+        evidence = c["evidence"]
+        if not evidence:
+            continue
+        lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
+        if evidence["scenario_file"]:
+            lines.append(f"Replay: `python -m harness replay {evidence['scenario_file']} --impl {impl['spec']}`")
+        lines += ["", "```", *evidence["violations"], "", evidence["report"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write(certificate: dict, out_dir: str) -> tuple[str, str]:
+    os.makedirs(out_dir, exist_ok=True)
+    json_path = os.path.join(out_dir, "certificate.json")
+    md_path = os.path.join(out_dir, "certificate.md")
+    with open(json_path, "w") as f:
+        json.dump(certificate, f, indent=1)
+    with open(md_path, "w") as f:
+        f.write(to_markdown(certificate))
+    return json_path, md_path

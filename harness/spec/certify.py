@@ -1,0 +1,80 @@
+"""One certification run: the selected clauses at the selected world sizes, then the certificate.
+
+An interrupted run (SIGINT or SIGTERM) stops within seconds: its worlds are closed, clauses it had
+not finished are reported as not checked, and the verdict is `inconclusive`.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness import __version__
+from harness.pool import WorldPool
+from harness.spec import certificate
+from harness.spec.clauses import select
+from harness.spec.runner import DEFAULT_CORPUS, ERROR, ClauseOutcome, ClauseRunner, describe_implementation
+
+REFERENCE = "reference_impl.adapter:Adapter"
+
+
+@dataclass(frozen=True)
+class CertifyOptions:
+    impl: str = REFERENCE
+    profile: str = "all"
+    world_sizes: tuple[int, ...] = (1, 2, 3, 4)
+    seed: int = 0
+    corpus: int = DEFAULT_CORPUS
+    out_dir: str | None = "certificate"
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception so the run unwinds like on Ctrl-C."""
+
+
+def certify(options: CertifyOptions, progress: Callable[[ClauseOutcome], None] | None = None) -> dict:
+    implementation = describe_implementation(options.impl)
+    clauses = select(options.profile)
+    evidence_dir = f"{options.out_dir}/evidence" if options.out_dir else None
+    started = time.monotonic()
+    outcomes: list[ClauseOutcome] = []
+    interrupted = False
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        with WorldPool() as pool:
+            runner = ClauseRunner(implementation, pool, options.seed, options.corpus, evidence_dir)
+            for clause in clauses:
+                outcome = runner.evaluate(clause, list(options.world_sizes))
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        checked = {o.clause.id for o in outcomes}
+        outcomes += [
+            ClauseOutcome(c, ERROR, reason="not checked: the run was interrupted")
+            for c in clauses
+            if c.id not in checked
+        ]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    cert = certificate.build(
+        implementation,
+        outcomes,
+        world_sizes=list(options.world_sizes),
+        seed=options.seed,
+        profile=options.profile,
+        duration_s=time.monotonic() - started,
+        interrupted=interrupted,
+        backend="gloo",
+        suite_version=__version__,
+    )
+    if options.out_dir:
+        certificate.write(cert, options.out_dir)
+    return cert
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted()

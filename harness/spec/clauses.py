@@ -1,0 +1,294 @@
+"""The registry of clauses: the single source of truth for SPEC.md, the certificate and the pytest route.
+
+A clause's ID never changes once published; its title and wording may be clarified. Each clause
+names the adapter capabilities it needs (without them it is `not_claimed`), the scenario families
+it is checked with at a given world size, and the check that reads each scenario's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.adapter import EPOCH_CLOCK, METRICS, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from harness.report import ScenarioResult
+from harness.scenario import Scenario
+from harness.spec import checks, families
+
+CORE = "core"
+STRICT = "strict"
+PROFILES = (CORE, STRICT)
+MUST = "MUST"
+SHOULD = "SHOULD"
+
+Check = Callable[[ScenarioResult], list[str]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a clause is run with: the world size, the seed, the generated-corpus size, the capabilities."""
+
+    world_size: int
+    seed: int
+    corpus: int
+    capabilities: frozenset[str]
+
+
+def corpus(plan: Plan) -> list[Scenario]:
+    """The generated corpus, without the ops the adapter cannot perform."""
+    scenarios = families.generated(plan.world_size, plan.seed, plan.corpus)
+    missing = tuple(op for op, cap in (("prune", PRUNE), ("step_epoch", EPOCH_CLOCK)) if cap not in plan.capabilities)
+    return families.generated_without(missing, scenarios) if missing else scenarios
+
+
+def corpus_and_real_gates(plan: Plan) -> list[Scenario]:
+    real = families.real_gates(plan.world_size, plan.seed) if METRICS in plan.capabilities else []
+    return corpus(plan) + real
+
+
+def distributed_corpus(plan: Plan) -> list[Scenario]:
+    return corpus(plan) if plan.world_size > 1 else []
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    title: str
+    profile: str
+    level: str
+    statement: str
+    rationale: str
+    method: str
+    requires: frozenset[str]
+    scenarios: Callable[[Plan], list[Scenario]]
+    check: Check
+
+
+def _at_sizes(build: Callable[[int], list[Scenario]], sizes: Callable[[int], bool]) -> Callable[[Plan], list[Scenario]]:
+    return lambda plan: build(plan.world_size) if sizes(plan.world_size) else []
+
+
+REGISTRY: tuple[Clause, ...] = (
+    Clause(
+        id="C1",
+        title="Agreement",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "After any sequence of calls that is the same on every rank, with any per-rank gate inputs,"
+            " every rank holds the same stage and the same stage history for every slot."
+        ),
+        rationale="Ranks in different stages hold different architectures: DDP then crashes or silently desyncs.",
+        method=(
+            "Seeded random symmetric multi-slot sequences with random divergent local decisions (and,"
+            " with `metrics`, the implementation's own gates fed different metrics per rank); the stage"
+            " after every call and the final stage and history of every slot are compared across ranks."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=corpus_and_real_gates,
+        check=checks.agreement,
+    ),
+    Clause(
+        id="C2",
+        title="Authority",
+        profile=CORE,
+        level=MUST,
+        statement="The decision every rank applies is rank 0's local decision.",
+        rationale="One rank must decide, or ranks that see different metrics decide differently (BUG-030).",
+        method=(
+            "In the generated corpus, each rank's returned `passed` and whether its stage moved are"
+            " compared with rank 0's local gate result for the same call."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=corpus,
+        check=checks.authority,
+    ),
+    Clause(
+        id="C3",
+        title="Integrity",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "Every rank returns rank 0's gate, passed, score, checks_passed, checks_failed and message"
+            " (the message possibly followed by the divergence suffix), not only its `passed`."
+        ),
+        rationale="Callers log and act on the whole result; a rank-local score or message misreports the decision.",
+        method=(
+            "Every rank's local result differs in score, checks and message; each returned result is"
+            " compared field by field with rank 0's local result, the message by prefix."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=corpus,
+        check=checks.integrity,
+    ),
+    Clause(
+        id="C4",
+        title="Divergence report",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "The message ends with ` (local=<bool>, synced from rank0=<bool>)` exactly on ranks other"
+            " than 0 whose local `passed` differed from rank 0's; no other rank's message carries it."
+        ),
+        rationale="The suffix is how an operator sees that a rank was overruled; a false one is noise.",
+        method="The suffix (exact wording) is checked on every returned result of the generated corpus.",
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=corpus,
+        check=checks.divergence_report,
+    ),
+    Clause(
+        id="C5",
+        title="Single process",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "Without an initialised process group (world size 1), the local gate result is returned as"
+            " the very same object and no collective is attempted."
+        ),
+        rationale="The same code must run unchanged outside DDP, without touching torch.distributed.",
+        method=(
+            "At world size 1 with no process group: every collective of torch.distributed is counted"
+            " (attempts included), and each returned result is compared by identity with the local one."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: families.single_process() if plan.world_size == 1 else [],
+        check=checks.single_process,
+    ),
+    Clause(
+        id="C6",
+        title="Termination",
+        profile=CORE,
+        level=MUST,
+        statement="Symmetric scenarios complete on every rank within the deadline, at every world size tried.",
+        rationale="A lifecycle call that hangs or crashes a rank takes the whole job down.",
+        method=(
+            "Every rank must report the end of every generated scenario with all calls returned; a"
+            " hang is reported with every rank's stack, a dead rank with its signal or exit code."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=corpus_and_real_gates,
+        check=checks.termination,
+    ),
+    Clause(
+        id="C7",
+        title="Lifecycle transitions",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "advance_stage follows the transition table: an allowed gated target moves when its gate"
+            " passes; a gated target the table forbids fails with `transition_failed`; a failure or"
+            " ungated target raises; no target takes the first non-failure target of the row;"
+            " FOSSILIZED fails with `no_valid_transition`; an empty slot fails with `no_active_seed`;"
+            " a failing gate never moves."
+        ),
+        rationale="The stage values and transitions are a serialised contract other components rely on.",
+        method=(
+            "Every explicit target (all ten stages) from every gate-reachable stage, each default"
+            " target, a failing gate from each stage and an empty slot, at world sizes 1 and 2."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=_at_sizes(families.lifecycle, lambda ws: ws <= 2),
+        check=checks.lifecycle,
+    ),
+    Clause(
+        id="C8",
+        title="Prune and cool-down",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "prune() moves a seed in GERMINATED, TRAINING, BLENDING or HOLDING to PRUNED and leaves a"
+            " FOSSILIZED one alone; the epoch clock then takes it through EMBARGOED and RESETTING to an"
+            " empty (or DORMANT) slot, which can germinate again."
+        ),
+        rationale="A slot that never leaves its cool-down is lost capacity; one that skips it reuses state.",
+        method="Prune from each stage, then twelve epoch ticks and a new germination, at world sizes 1 and 2.",
+        requires=frozenset({SCRIPTED_GATES, PRUNE, EPOCH_CLOCK}),
+        scenarios=_at_sizes(families.cooldown, lambda ws: ws <= 2),
+        check=checks.cooldown,
+    ),
+    Clause(
+        id="S1",
+        title="Slot and order safety",
+        profile=STRICT,
+        level=MUST,
+        statement=(
+            "When ranks advance different slots, or the same slots in a different order, no rank applies"
+            " a decision made for another call, and at least one rank fails fast at that call with an"
+            " error naming the slot."
+        ),
+        rationale=(
+            "Upstream relies on every rank calling in the same order; when that breaks, a rank silently"
+            " receives another slot's decision."
+        ),
+        method=(
+            "Asymmetric scenarios: the odd rank advances another slot, rank 0 alone advances another"
+            " slot, two slots in swapped order. Every returned result is traced to the rank and call"
+            " that decided it. A rank still waiting at a later call is allowed: rank 0 learns of a"
+            " mismatch at its next collective."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: families.slot_mismatch(plan.world_size),
+        check=checks.disagreement_safety,
+    ),
+    Clause(
+        id="S2",
+        title="Early-exit disagreement",
+        profile=STRICT,
+        level=MUST,
+        statement=(
+            "When ranks disagree about whether a seed is active or can advance, a rank raises a clear"
+            " error at that call, no rank applies a decision made for another state, and no rank waits"
+            " at that call for a round the others never join."
+        ),
+        rationale="JANK-003: an early return before the collective leaves one rank waiting or mispaired.",
+        method=(
+            "A seed on some ranks only (the odd rank, or rank 0, lacks it), with and without later calls,"
+            " and with `prune` a seed pruned on the odd rank only; checked as S1."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: families.early_exit(plan.world_size, PRUNE in plan.capabilities),
+        check=checks.disagreement_safety,
+    ),
+    Clause(
+        id="S3",
+        title="Side effects",
+        profile=STRICT,
+        level=MUST,
+        statement=(
+            "What a transition does besides the stage (alpha schedule, alpha, epoch and call counters) is"
+            " identical on every rank."
+        ),
+        rationale="Alpha drives the forward pass: ranks blending at different alphas compute different models.",
+        method="The full slot snapshot after every call of the generated corpus is compared across ranks.",
+        requires=frozenset({SCRIPTED_GATES, SIDE_EFFECTS}),
+        scenarios=distributed_corpus,
+        check=checks.side_effects,
+    ),
+    Clause(
+        id="S4",
+        title="Collective symmetry",
+        profile=STRICT,
+        level=MUST,
+        statement=(
+            "Every rank takes part in the same number of sync rounds, of the same kinds, for the same"
+            " calls, including calls where ranks disagree about the seed."
+        ),
+        rationale="A collective one rank skips pairs with the next unrelated one, or deadlocks.",
+        method=(
+            "Every torch.distributed collective is counted per call on every rank, over the generated"
+            " corpus and the early-exit scenarios of S2."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: (
+            distributed_corpus(plan) + families.early_exit(plan.world_size, PRUNE in plan.capabilities)
+        ),
+        check=checks.collective_symmetry,
+    ),
+)
+
+BY_ID = {clause.id: clause for clause in REGISTRY}
+
+
+def select(profile: str) -> list[Clause]:
+    """The clauses of `profile` ("core", "strict" or "all")."""
+    return [c for c in REGISTRY if profile == "all" or c.profile == profile]

@@ -1,0 +1,239 @@
+"""The scenarios each clause is checked with: hand-written ones, and a corpus generated from a seed.
+
+Every builder takes the world size (and the seed, for the generated corpus) and returns plain
+`Scenario` objects, so any scenario a certificate points at can be saved and replayed.
+"""
+
+from __future__ import annotations
+
+import random
+
+from harness.contract import ALLOWED, FAILURE, GATED_TARGETS, Stage, default_target
+from harness.scenario import Op, Scenario
+
+SLOT_NAMES = ("a", "b", "c")
+PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)
+LIFECYCLE_SOURCES = (Stage.GERMINATED, *PATH)
+COOLDOWN_TICKS = 12
+PRUNABLE = (Stage.GERMINATED, Stage.TRAINING, Stage.BLENDING, Stage.HOLDING)
+
+
+def _process_group(world_size: int) -> bool:
+    """World size 1 runs without a process group: that is the single-process case of the spec."""
+    return world_size > 1
+
+
+def generated(world_size: int, seed: int, count: int) -> list[Scenario]:
+    """Random symmetric multi-slot call sequences with random divergent per-rank decisions."""
+    rng = random.Random(f"{seed}:{world_size}")
+    return [_random_scenario(rng, world_size, f"generated-ws{world_size}-s{seed}-{i}") for i in range(count)]
+
+
+def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario:
+    """Calls whose outcome the contract fixes: the generator tracks each slot's stage from rank 0's
+    decision and never prunes or advances a slot whose behaviour the spec leaves open (a pruned seed
+    in its cool-down, a prune of a terminal or empty slot)."""
+    slots = list(SLOT_NAMES[: rng.randint(1, len(SLOT_NAMES))])
+    stage: dict[str, Stage | None] = {slot: None for slot in slots}
+    cooling: set[str] = set()
+    ops = []
+    for slot in slots:
+        if rng.random() < 0.85:
+            ops.append(Op("germinate", slot))
+            stage[slot] = Stage.GERMINATED
+    for _ in range(rng.randint(4, 12)):
+        slot = rng.choice(slots)
+        kind = rng.choices(("advance", "step_epoch", "prune"), weights=(8, 2, 1))[0]
+        if kind == "step_epoch" or slot in cooling:
+            ops.append(Op("step_epoch", slot))
+        elif kind == "prune" and stage[slot] in PRUNABLE:
+            ops.append(Op("prune", slot))
+            cooling.add(slot)
+        else:
+            local = [rng.random() < 0.6 for _ in range(world_size)]
+            ops.append(Op("advance", slot, local=local))
+            current = stage[slot]
+            if current is not None and local[0]:
+                stage[slot] = default_target(current) or current
+    return Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))
+
+
+def generated_without(ops_kinds: tuple[str, ...], scenarios: list[Scenario]) -> list[Scenario]:
+    """The same corpus with some kinds of ops removed, for adapters that lack the capability."""
+    out = []
+    for scenario in scenarios:
+        ops = [op for op in scenario.ops if op.op not in ops_kinds]
+        out.append(
+            Scenario(scenario.name, scenario.world_size, scenario.slots, ops, process_group=scenario.process_group)
+        )
+    return out
+
+
+def single_process() -> list[Scenario]:
+    """No process group at all: passes, failures, the early exits, at world size 1."""
+    ops = [
+        Op("advance", "a"),
+        Op("germinate", "a"),
+        Op("advance", "a", local=True),
+        Op("advance", "a", local=False),
+        Op("advance", "a", local={"passed": True, "score": 0.25, "message": "solo"}),
+    ]
+    return [Scenario("single-process", 1, ["a"], ops, process_group=False)]
+
+
+def _drive_to(slot: str, stage: Stage) -> list[Op]:
+    """Ops that bring an empty slot to `stage` through passing gates (GERMINATED or along PATH)."""
+    ops = [Op("germinate", slot)]
+    for step in PATH:
+        if stage == Stage.GERMINATED:
+            break
+        ops.append(Op("advance", slot, target=int(step)))
+        if step == stage:
+            break
+    return ops
+
+
+def lifecycle(world_size: int) -> list[Scenario]:
+    """Every explicit target from every gate-reachable stage, default targets, and the early exits."""
+    slots: list[str] = []
+    ops: list[Op] = []
+    for source in LIFECYCLE_SOURCES:
+        for target in Stage:
+            slot = f"{source.name.lower()}-to-{target.name.lower()}"
+            slots.append(slot)
+            ops += _drive_to(slot, source)
+            ops.append(Op("advance", slot, target=int(target), continue_on_error=True))
+        slot = f"{source.name.lower()}-default"
+        slots.append(slot)
+        ops += _drive_to(slot, source)
+        ops.append(Op("advance", slot))
+        slot = f"{source.name.lower()}-gate-fails"
+        slots.append(slot)
+        ops += _drive_to(slot, source)
+        ops.append(Op("advance", slot, local=False))
+    slots.append("empty")
+    ops.append(Op("advance", "empty"))
+    for op in ops:
+        op.continue_on_error = True
+    return [Scenario(f"lifecycle-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+
+
+def expected_transition(source: int, target: int | None) -> str:
+    """What the contract says an advance from `source` to `target` (None: default) with a passing gate
+    does: "raises", "moves", "refused", or "no_valid_transition"."""
+    if target is not None and (Stage(target) in FAILURE or Stage(target) not in GATED_TARGETS):
+        return "raises"
+    chosen = target if target is not None else default_target(source)
+    if chosen is None:
+        return "no_valid_transition"
+    return "moves" if Stage(chosen) in ALLOWED[Stage(source)] else "refused"
+
+
+def cooldown(world_size: int) -> list[Scenario]:
+    """Prune from every prunable stage, run the epoch clock through the cool-down, germinate again."""
+    slots, ops = [], []
+    for source in PRUNABLE:
+        slot = f"prune-{source.name.lower()}"
+        slots.append(slot)
+        ops += _drive_to(slot, source)
+        ops.append(Op("prune", slot))
+        ops += [Op("step_epoch", slot) for _ in range(COOLDOWN_TICKS)]
+        ops.append(Op("germinate", slot, seed_id=f"again-{slot}"))
+    slots.append("prune-fossilized")
+    ops += _drive_to("prune-fossilized", Stage.FOSSILIZED)
+    ops.append(Op("prune", "prune-fossilized", continue_on_error=True))
+    return [Scenario(f"cooldown-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+
+
+def slot_mismatch(world_size: int) -> list[Scenario]:
+    """Ranks advance different slots, or the same slots in a different order."""
+    if world_size < 2:
+        return []
+    setup = [Op("germinate", "a"), Op("germinate", "b")]
+    odd = world_size - 1
+    last_call = Scenario(
+        f"other-slot-last-ws{world_size}",
+        world_size,
+        ["a", "b"],
+        [*setup, Op("advance", "a")],
+        rank_ops={odd: [*setup, Op("advance", "b")]},
+    )
+    rank0_alone = Scenario(
+        f"rank0-other-slot-ws{world_size}",
+        world_size,
+        ["a", "b"],
+        [*setup, Op("advance", "b")],
+        rank_ops={0: [*setup, Op("advance", "a")]},
+    )
+    swapped = Scenario(
+        f"swapped-order-ws{world_size}",
+        world_size,
+        ["a", "b"],
+        [*setup, Op("advance", "a"), Op("advance", "b")],
+        rank_ops={odd: [*setup, Op("advance", "b"), Op("advance", "a")]},
+    )
+    return [last_call, rank0_alone, swapped]
+
+
+def early_exit(world_size: int, prune: bool) -> list[Scenario]:
+    """Ranks disagree on whether the slot has a seed (or, with prune, whether it can advance)."""
+    if world_size < 2:
+        return []
+    odd = world_size - 1
+    scenarios = []
+    for who, ranks in (("odd-rank", list(range(odd))), ("rank0", list(range(1, world_size)))):
+        scenarios.append(
+            Scenario(
+                f"no-seed-on-{who}-ws{world_size}",
+                world_size,
+                ["a"],
+                [Op("germinate", "a", ranks=ranks), Op("advance", "a")],
+            )
+        )
+    scenarios.append(
+        Scenario(
+            f"no-seed-then-more-calls-ws{world_size}",
+            world_size,
+            ["a", "b"],
+            [
+                Op("germinate", "b"),
+                Op("germinate", "a", ranks=list(range(odd))),
+                Op("advance", "a"),
+                Op("advance", "b"),
+                Op("advance", "b"),
+            ],
+        )
+    )
+    if prune:
+        scenarios.append(
+            Scenario(
+                f"cannot-advance-on-odd-rank-ws{world_size}",
+                world_size,
+                ["a"],
+                [Op("germinate", "a"), Op("prune", "a", ranks=[odd]), Op("advance", "a")],
+            )
+        )
+    return scenarios
+
+
+def real_gates(world_size: int, seed: int) -> list[Scenario]:
+    """The implementation's own gates, fed different metrics on every rank."""
+    rng = random.Random(f"metrics:{seed}:{world_size}")
+
+    def metrics() -> list[dict]:
+        return [
+            {
+                "improvement_since_stage_start": round(rng.uniform(0.0, 1.0), 3),
+                "gradient_norm_ratio": round(rng.uniform(0.0, 0.2), 3),
+                "counterfactual_contribution": round(rng.uniform(0.0, 2.0), 3),
+                "healthy": rng.random() < 0.8,
+            }
+            for _ in range(world_size)
+        ]
+
+    ops = [Op("germinate", "a"), Op("advance", "a")]
+    for _ in range(3):
+        ops += [Op("step_epoch", "a") for _ in range(3)]
+        ops.append(Op("advance", "a", metrics=metrics()))
+    name = f"real-gates-ws{world_size}-s{seed}"
+    return [Scenario(name, world_size, ["a"], ops, gates="real", process_group=_process_group(world_size))]

@@ -1,0 +1,117 @@
+"""Helpers shared by the harness tests: process liveness from /proc, bounded polling, small scenarios.
+
+A process counts as alive only while its /proc entry exists, its start time is the one recorded when
+it was first seen (so a recycled pid is not mistaken for it), and it is not a zombie: an orphaned
+rank is reparented to a PID 1 that, in this container, never reaps it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from harness import Op, Scenario, World, WorldPool
+from harness.report import ScenarioResult
+
+REFERENCE = "reference_impl.adapter:Adapter"
+GONE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    start: int | None
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} ({_cmdline(self.pid)!r})"
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks) of `pid`, or None when it has no /proc entry."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[19])
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:120]
+    except OSError:
+        return "<gone>"
+
+
+def proc(pid: int) -> Proc:
+    stat = _stat(pid)
+    return Proc(pid, None if stat is None else stat[1])
+
+
+def procs(pids: Iterable[int]) -> list[Proc]:
+    return [proc(pid) for pid in pids]
+
+
+def alive(p: Proc) -> bool:
+    try:
+        os.kill(p.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    stat = _stat(p.pid)
+    if stat is None:
+        return False
+    state, start = stat
+    return state not in ("Z", "X", "x") and (p.start is None or start == p.start)
+
+
+def wait_until(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.05) -> Any:
+    """Poll `predicate` until it returns something truthy or `timeout_s` passes; its last value."""
+    end = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= end:
+            return value
+        time.sleep(interval_s)
+
+
+def survivors(watched: Iterable[Proc], timeout_s: float = GONE_TIMEOUT_S) -> list[Proc]:
+    """The processes of `watched` still alive after waiting up to `timeout_s` for all to end."""
+    watched = list(watched)
+    wait_until(lambda: not any(alive(p) for p in watched), timeout_s)
+    return [p for p in watched if alive(p)]
+
+
+def assert_gone(watched: Iterable[Proc], timeout_s: float = GONE_TIMEOUT_S) -> None:
+    left = survivors(watched, timeout_s)
+    assert not left, "processes still alive: " + ", ".join(str(p) for p in left)
+
+
+def world_procs(pool: WorldPool, scenario: Scenario) -> tuple[World, list[Proc]]:
+    """The world `pool` will run `scenario` on (started if needed), and its rank processes."""
+    world = pool.world_for(scenario)
+    watched = procs(world.pids())
+    assert all(alive(p) for p in watched)
+    return world, watched
+
+
+def run_watched(
+    pool: WorldPool, impl: str, scenario: Scenario, deadline_s: float = 20.0
+) -> tuple[ScenarioResult, World, list[Proc]]:
+    world, watched = world_procs(pool, scenario)
+    return pool.run(impl, scenario, deadline_s=deadline_s), world, watched
+
+
+def ranks_table(result: ScenarioResult) -> str:
+    return "\n" + result.render()
+
+
+def simple(world_size: int, name: str = "simple", advances: int = 1, **advance: Any) -> Scenario:
+    ops = [Op("germinate", "a")] + [Op("advance", "a", **advance) for _ in range(advances)]
+    return Scenario(name, world_size, ["a"], ops)
