@@ -61,6 +61,7 @@ def rank_main(
             world_size=world_size,
             timeout=datetime.timedelta(seconds=pg_timeout_s),
         )
+    _adopt_main_module()
     _send(conn, ("ready", os.getpid()))
     while True:
         message = conn.recv_bytes()
@@ -80,6 +81,22 @@ def _redirect_output(log_path: str) -> None:
     os.close(fd)
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+
+
+def _adopt_main_module() -> None:
+    """Make dill resolve `__main__` to the parent's main module, which this rank re-imported.
+
+    dill binds `__main__` once, when it is first imported, and a function pickled by value in the
+    parent's `__main__` (a closure or lambda defined in a script) carries its globals as "the
+    `__main__` dict". In a forkserver rank, dill was imported by the server, whose `__main__` is its
+    own `-c` module, so such a gate would run with the wrong globals (`NameError` for every name of
+    the script). The multiprocess bootstrap has put the re-imported script in `sys.modules`.
+    """
+    import dill._dill
+
+    main = sys.modules.get("__main__")
+    if main is not None and hasattr(dill._dill, "_main_module"):
+        dill._dill._main_module = main
 
 
 def _watch_lifeline(lifeline: Any) -> None:

@@ -7,20 +7,28 @@
 
 `run_scenario` uses a deadline well inside pytest-timeout's, so a hang is reported by the harness,
 with every rank's stack, before pytest-timeout would have to kill anything.
+
+The same plugin carries the specification suite's options. It stays inert unless
+`--lifecycle-impl MODULE:ATTR` (or the `LIFECYCLE_SPEC_IMPL` variable) is given; then the suite's
+tests (`harness/spec/suite`) are added to the run, one per clause and world size.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from harness.pool import WorldPool
 from harness.report import ScenarioResult
 from harness.scenario import Scenario
+from harness.spec.runner import ClauseRunner, describe_implementation
 
 REFERENCE = "reference_impl.adapter:Adapter"
 TEST_DEADLINE_S = 20.0
+SUITE_DIR = Path(__file__).parent / "spec" / "suite"
 
 
 def assert_completed(result: ScenarioResult) -> None:
@@ -29,10 +37,36 @@ def assert_completed(result: ScenarioResult) -> None:
         pytest.fail(result.render(), pytrace=False)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lifecycle-spec", "DDP lifecycle specification suite")
+    group.addoption("--lifecycle-impl", default=None, help="MODULE:ATTR of the adapter to certify")
+    group.addoption("--lifecycle-world-sizes", default="1,2,3,4", help="world sizes, e.g. 1,2,3,4")
+    group.addoption("--lifecycle-seed", type=int, default=0, help="seed of the generated scenarios")
+
+
+def configured_impl(config: pytest.Config) -> str | None:
+    return config.getoption("--lifecycle-impl") or os.environ.get("LIFECYCLE_SPEC_IMPL") or None
+
+
+def configured_world_sizes(config: pytest.Config) -> list[int]:
+    from harness.cli import world_sizes
+
+    return list(world_sizes(config.getoption("--lifecycle-world-sizes")))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "world_sizes(*sizes): run the test once per world size, as the `world_size` fixture"
     )
+    if configured_impl(config) and not any(_names_suite(arg) for arg in config.args):
+        config.args.append(str(SUITE_DIR))
+
+
+def _names_suite(arg: str) -> bool:
+    if arg.split("::")[0] == "harness.spec.suite":
+        return True
+    path = Path(arg.split("::")[0]).resolve()
+    return path == SUITE_DIR or SUITE_DIR in path.parents
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -53,3 +87,11 @@ def run_scenario(world_pool: WorldPool) -> Callable[..., ScenarioResult]:
         return world_pool.run(impl, scenario, deadline_s=deadline_s)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def lifecycle_runner(world_pool: WorldPool, request: pytest.FixtureRequest) -> ClauseRunner:
+    impl = configured_impl(request.config)
+    if impl is None:
+        pytest.skip("no implementation given: pass --lifecycle-impl MODULE:ATTR or set LIFECYCLE_SPEC_IMPL")
+    return ClauseRunner(describe_implementation(impl), world_pool, seed=request.config.getoption("--lifecycle-seed"))

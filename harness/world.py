@@ -36,9 +36,9 @@ from harness.rank import rank_main
 from harness.report import EXITED, HUNG, KILLED, OK, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
 
-DEFAULT_DEADLINE_S = 30.0
+DEFAULT_DEADLINE_S = 15.0
 DEFAULT_GRACE_S = 2.0
-DEFAULT_PG_TIMEOUT_S = 20.0
+DEFAULT_PG_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
 DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5

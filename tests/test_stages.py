@@ -155,7 +155,12 @@ def test_target_may_be_a_plain_int_but_not_an_unknown_value():
 
 @pytest.mark.parametrize(
     "pair",
-    [(S.GERMINATED, S.TRAINING), (S.TRAINING, S.BLENDING), (S.BLENDING, S.HOLDING), (S.HOLDING, S.FOSSILIZED)],
+    [
+        (S.GERMINATED, S.TRAINING),
+        (S.TRAINING, S.BLENDING),
+        (S.BLENDING, S.HOLDING),
+        (S.HOLDING, S.FOSSILIZED),
+    ],
     ids=pair_id,
 )
 def test_default_target_is_first_non_failure_target(pair):
@@ -303,7 +308,12 @@ def test_schedule_prune_blends_out_then_prunes():
     slot, _ = slot_at(S.HOLDING)
     assert slot.schedule_prune()
     state = slot.state
-    assert (state.stage, state.alpha, state.alpha_target, state.alpha_holding) == (S.BLENDING, 1.0, 0.0, False)
+    assert (state.stage, state.alpha, state.alpha_target, state.alpha_holding) == (
+        S.BLENDING,
+        1.0,
+        0.0,
+        False,
+    )
     alphas = []
     for _ in range(BLEND_EPOCHS - 1):
         slot.step_epoch()

@@ -289,23 +289,21 @@ def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | 
 
 
 def misapplied(result: ScenarioResult, all_calls: list[Call]) -> list[str]:
-    """Results a rank returned that rank 0 decided for another call or another slot."""
+    """Results a rank returned that another rank decided for another call or another slot."""
     violations = []
-    rank0_ops = result.scenario.ops_for(0)
     for call in all_calls:
         for rank, record in enumerate(call.records):
             if not record or not record["result"]:
                 continue
             origin = ORIGIN.match(record["result"]["message"])
-            if not origin:
+            if not origin or int(origin[1]) >= result.world_size:
                 continue
             source_rank, source_call = int(origin[1]), int(origin[2])
-            source_op = _at(rank0_ops, source_call)
+            source_op = _at(result.scenario.ops_for(source_rank), source_call)
             if source_call != call.index or source_op is None or source_op.slot != call.ops[rank].slot:
                 violations.append(
                     f"rank {rank} call #{call.index} (slot {call.ops[rank].slot!r}) applied the decision rank"
-                    f" {source_rank} made at call #{source_call}"
-                    f" (slot {source_op.slot if source_op else '?'!r})"
+                    f" {source_rank} made at call #{source_call} (slot {source_op.slot if source_op else '?'!r})"
                 )
     return violations
 

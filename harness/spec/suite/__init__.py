@@ -1,0 +1,1 @@
+"""The specification suite as pytest tests: `pytest --pyargs harness.spec.suite --lifecycle-impl MODULE:ATTR`."""

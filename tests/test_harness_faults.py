@@ -1,0 +1,261 @@
+"""Faults on real gloo worlds: deadlocks, raising / exiting / self-killing ranks, sleeps past the deadline.
+
+After every fault that breaks a world, none of that world's processes may remain.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch.distributed as dist
+
+from harness import Op, Scenario, WorldPool
+from harness.report import EXITED, HUNG, KILLED, OK, RAISED
+from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched
+
+pytestmark = pytest.mark.timeout(240)
+
+
+class _Slot:
+    def __init__(self, slot_id: str) -> None:
+        self.slot_id = slot_id
+        self.stage: int | None = None
+        self.history: list[int] = []
+        self.gate = None
+
+
+class SkippingAdapter:
+    """An upstream-style implementation with the JANK-003 shape: every rank evaluates its gate, then
+    rank 0's result is shared with `broadcast_object_list`, except that rank 1 takes an early return
+    and never joins the broadcast, so the other ranks wait in it for ever."""
+
+    name = "skipping"
+    version = "0"
+    capabilities = frozenset({"scripted_gates"})
+
+    def make_slot(self, slot_id: str) -> _Slot:
+        return _Slot(slot_id)
+
+    def germinate(self, slot: _Slot, seed_id: str, blueprint_id: str) -> None:
+        slot.stage, slot.history = 2, [1, 2]
+
+    def advance(self, slot: _Slot, target: int | None) -> dict:
+        local = slot.gate(3 if target is None else target)
+        if dist.get_rank() == 1:
+            return local  # the early exit: no broadcast on this rank
+        box = [local]
+        dist.broadcast_object_list(box, src=0)
+        if box[0]["passed"]:
+            slot.stage = 3
+            slot.history.append(3)
+        return box[0]
+
+    def result_fields(self, result: dict) -> dict:
+        return dict(result)
+
+    def stage(self, slot: _Slot) -> int | None:
+        return slot.stage
+
+    def snapshot(self, slot: _Slot) -> dict:
+        return {"stage": slot.stage, "stage_history": list(slot.history)}
+
+    def make_result(self, fields: dict) -> dict:
+        return dict(fields)
+
+    def install_gate(self, slot: _Slot, evaluate) -> None:
+        slot.gate = evaluate
+
+
+SKIPPING = f"{__name__}:SkippingAdapter"
+
+
+@pytest.fixture
+def pool():
+    with WorldPool() as pool:
+        yield pool
+
+
+def fault_then_advance(n: int, fault: dict, rank: int = 1) -> Scenario:
+    return Scenario(
+        f"fault-{fault['kind']}",
+        n,
+        ["a"],
+        [Op("germinate", "a"), Op("fault", fault=fault, ranks=[rank]), Op("advance", "a")],
+    )
+
+
+def check_hung(result, rank: int, call: int, in_stack: str) -> None:
+    outcome = result.outcomes[rank]
+    assert outcome.status == HUNG, ranks_table(result)
+    assert outcome.current_call == call
+    assert in_stack in outcome.stack, outcome.stack
+    assert f"--- rank {rank} stack ---" in result.render()
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_rank_skipping_a_broadcast_is_reported_as_a_deadlock(pool, n):
+    scenario = Scenario("skip", n, ["a"], [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")])
+    result, world, watched = run_watched(pool, SKIPPING, scenario, deadline_s=60)
+    assert result.deadlock, ranks_table(result)
+    assert result.outcomes[1].status == OK
+    assert len(result.outcomes[1].records) == 3
+    hung = [o for o in result.outcomes if o.status == HUNG]
+    assert result.outcomes[0] in hung
+    assert all(o.status in (OK, HUNG) for o in result.outcomes)
+    for outcome in hung:
+        check_hung(result, outcome.rank, 1, "broadcast_object_list")
+        assert "test_harness_faults.py" in outcome.stack  # the skipping adapter's advance()
+    report = result.render()
+    assert "deadlocked in a collective, in call #1 advance 'a'" in report
+    assert not world.healthy
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_advance_on_rank_0_only_deadlocks(pool, n):
+    scenario = Scenario("rank0-only", n, ["a"], [Op("germinate", "a"), Op("advance", "a", ranks=[0])])
+    result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=60)
+    assert result.deadlock, ranks_table(result)
+    check_hung(result, 0, 1, "broadcast")
+    assert all(o.status == OK for o in result.outcomes[1:])
+    assert all(o.records[1]["skipped"] for o in result.outcomes[1:])
+    assert_gone(watched)
+
+
+def test_collective_joined_by_one_rank_only(pool):
+    scenario = Scenario(
+        "lonely-barrier",
+        3,
+        ["a"],
+        [Op("germinate", "a"), Op("fault", fault={"kind": "collective"}, ranks=[2])],
+    )
+    result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=60)
+    assert result.deadlock, ranks_table(result)
+    check_hung(result, 2, 1, "barrier")
+    assert result.statuses()[:2] == [OK, OK]
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_rank_that_raises(pool, n):
+    result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "raise"}), 60)
+    outcome = result.outcomes[1]
+    assert outcome.status == RAISED, ranks_table(result)
+    assert outcome.failure["type"] == "RuntimeError"
+    assert outcome.failure["message"] == "injected fault"
+    assert "Traceback" in outcome.failure["traceback"] and "run_fault" in outcome.failure["traceback"]
+    report = result.render()
+    assert "RuntimeError: injected fault [call #1 fault]" in report
+    assert "--- rank 1 traceback ---" in report
+    # Rank 0 waits in the broadcast rank 1 never joins (a rank gloo relays through rank 1 does
+    # too; one it reaches directly finishes): a deadlock, so the world goes.
+    assert result.deadlock
+    check_hung(result, 0, 2, "broadcast")
+    for outcome in result.outcomes[2:]:
+        assert outcome.status in (OK, HUNG)
+        if outcome.status == HUNG:
+            check_hung(result, outcome.rank, 2, "broadcast")
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_rank_that_exits(pool, n):
+    result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "exit", "code": 3}), 60)
+    outcome = result.outcomes[1]
+    assert (outcome.status, outcome.exitcode, outcome.signal) == (EXITED, 3, None), ranks_table(result)
+    assert outcome.current_call == 1
+    assert "exited with code 3, during call #1 fault" in result.render()
+    assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_rank_that_kills_itself(pool, n):
+    result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "kill"}), 60)
+    outcome = result.outcomes[1]
+    assert (outcome.status, outcome.signal) == (KILLED, "SIGKILL"), ranks_table(result)
+    assert outcome.current_call == 1
+    assert "killed by SIGKILL, during call #1 fault" in result.render()
+    assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_kill_inside_the_gate_evaluation(pool, n):
+    local = [True, {"fault": "kill"}] + [True] * (n - 2)
+    scenario = Scenario("gate-kill", n, ["a"], [Op("germinate", "a"), Op("advance", "a", local=local)])
+    result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
+    outcome = result.outcomes[1]
+    assert (outcome.status, outcome.signal) == (KILLED, "SIGKILL"), ranks_table(result)
+    assert len(outcome.records) == 1 and outcome.current_call == 1
+    assert "killed by SIGKILL, during call #1 advance 'a'" in result.render()
+    assert_gone(watched)
+
+
+def test_raise_inside_the_gate_evaluation(pool):
+    local = [True, {"fault": "raise", "message": "gate blew up"}]
+    scenario = Scenario("gate-raise", 2, ["a"], [Op("germinate", "a"), Op("advance", "a", local=local)])
+    result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
+    outcome = result.outcomes[1]
+    assert outcome.status == RAISED, ranks_table(result)
+    assert outcome.failure["message"] == "gate blew up"
+    assert outcome.records[1]["stage_after"] == 2
+    check_hung(result, 0, 1, "broadcast")
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("kind", ["raise", "exit", "kill"])
+def test_faults_at_world_size_one(pool, kind):
+    scenario = Scenario(
+        f"solo-{kind}", 1, ["a"], [Op("germinate", "a"), Op("fault", fault={"kind": kind, "code": 7})]
+    )
+    result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
+    outcome = result.outcomes[0]
+    expected = {"raise": (RAISED, None, None), "exit": (EXITED, 7, None), "kill": (KILLED, None, "SIGKILL")}
+    assert (outcome.status, outcome.exitcode, outcome.signal) == expected[kind], ranks_table(result)
+    if kind == "raise":
+        assert world.healthy  # nothing went wrong in the process group: the world is kept
+    else:
+        assert not world.healthy
+        assert_gone(watched)
+
+
+def test_sleep_past_the_deadline_is_reported_hung(pool):
+    deadline = 3.0
+    scenario = Scenario(
+        "sleepy",
+        2,
+        ["a"],
+        [Op("germinate", "a"), Op("advance", "a"), Op("fault", fault={"kind": "sleep", "seconds": 120}, ranks=[1])],
+    )
+    started = time.monotonic()
+    result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=deadline)
+    elapsed = time.monotonic() - started
+    assert result.statuses() == [OK, HUNG], ranks_table(result)
+    assert not result.deadlock
+    assert result.duration_s >= deadline  # nothing but the deadline could end this wait
+    assert elapsed < deadline + 30  # deadline plus teardown, with room for a loaded machine
+    check_hung(result, 1, 2, "run_fault")
+    assert "past its deadline, in call #2 fault" in result.render()
+    assert_gone(watched)
+
+
+def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
+    deadline = 120.0
+    scenario = Scenario(
+        "grace",
+        2,
+        ["a"],
+        [Op("germinate", "a")],
+        rank_ops={
+            0: [Op("germinate", "a"), Op("fault", fault={"kind": "sleep", "seconds": 300})],
+            1: [Op("germinate", "a"), Op("fault", fault={"kind": "exit", "code": 4})],
+        },
+    )
+    result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=deadline)
+    assert result.statuses() == [HUNG, EXITED], ranks_table(result)
+    assert result.outcomes[1].exitcode == 4
+    assert result.duration_s < deadline / 2
+    check_hung(result, 0, 1, "run_fault")
+    assert_gone(watched)

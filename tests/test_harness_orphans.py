@@ -1,0 +1,276 @@
+"""No orphans: however the process that started a world ends, its ranks, forkserver and resource
+tracker end too. Each test runs the harness in a child Python process (or a child pytest), ends that
+child the way the case names, and polls /proc until every process it started is gone.
+
+The child writes what it started to an info file; a gate closure writes a marker file from inside
+rank 1 once the scenario is running there, so "while a scenario is running" is observed, not timed.
+Child output goes to files, never pipes: a forkserver inherits the child's stdout, and a pipe held
+by a leftover process would block the reader instead of failing the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness_util import Proc, alive, assert_gone, proc, wait_until
+
+pytestmark = pytest.mark.timeout(180)
+
+START_S = 90.0  # a world's start on a loaded 2-core machine, generously
+
+HELPERS = '''
+import json
+import os
+import sys
+import threading
+import time
+
+import multiprocess.forkserver
+import multiprocess.resource_tracker
+
+from harness import Op, Scenario, WorldPool
+
+REFERENCE = "reference_impl.adapter:Adapter"
+
+
+def write_info(path, world):
+    info = {
+        "parent": os.getpid(),
+        "ranks": world.pids(),
+        "forkserver": multiprocess.forkserver._forkserver._forkserver_pid,
+        "resource_tracker": multiprocess.resource_tracker._resource_tracker._pid,
+    }
+    with open(path + ".tmp", "w") as f:
+        json.dump(info, f)
+    os.replace(path + ".tmp", path)
+
+
+def make_gate(marker):
+    """Rank 1 marks that the scenario is running, then sleeps inside its gate; rank 0 passes."""
+
+    def gate(query):
+        if query.rank == 1:
+            with open(marker + ".tmp", "w") as f:
+                f.write(str(os.getpid()))
+            os.replace(marker + ".tmp", marker)
+            return {"fault": "sleep", "seconds": 300}
+        return True
+
+    return gate
+
+
+def hanging(marker):
+    return Scenario("hang", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=make_gate(marker))
+'''
+
+CHILD = (
+    HELPERS
+    + '''
+
+def main(mode, start_method, info, marker):
+    if mode == "exception":
+        pool = WorldPool(start_method=start_method)
+        write_info(info, pool.world_for(hanging(marker)))
+        raise RuntimeError("the script fails with its world still open")
+    if mode == "normal-end":
+        pool = WorldPool(start_method=start_method)
+        scenario = Scenario("fine", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+        write_info(info, pool.world_for(scenario))
+        assert pool.run(REFERENCE, scenario).ok
+        return  # no close: the harness's atexit hook and the lifelines end the ranks
+    if mode == "os-exit":
+        def exit_when_running():
+            while not os.path.exists(marker):
+                time.sleep(0.01)
+            os._exit(1)  # what pytest-timeout's thread method does
+
+        threading.Thread(target=exit_when_running, daemon=True).start()
+    with WorldPool(start_method=start_method) as pool:
+        scenario = hanging(marker)
+        write_info(info, pool.world_for(scenario))
+        if mode == "idle":
+            time.sleep(600)
+        pool.run(REFERENCE, scenario, deadline_s=300)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
+'''
+)
+
+PYTEST_CHILD = (
+    HELPERS
+    + '''
+
+import pytest
+
+
+@pytest.fixture
+def started(world_pool):
+    """The world starts outside the timed function: only the scenario races pytest-timeout."""
+    scenario = hanging(os.environ["HANG_MARKER"])
+    write_info(os.environ["HANG_INFO"], world_pool.world_for(scenario))
+    return world_pool, scenario
+
+
+@pytest.mark.timeout(3, method="thread", func_only=True)
+def test_hangs_past_pytest_timeout(started):
+    pool, scenario = started
+    pool.run(REFERENCE, scenario, deadline_s=300)  # a harness deadline far above the 3 s timeout
+'''
+)
+
+
+class Child:
+    def __init__(self, tmp_path: Path, argv: list[str], new_session: bool = False, env: dict | None = None):
+        self.tmp_path = tmp_path
+        self.info_path = tmp_path / "info.json"
+        self.marker = tmp_path / "running"
+        self.out = open(tmp_path / "out.txt", "w")  # noqa: SIM115 - closed in finish()
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env={**os.environ, **(env or {})},
+            start_new_session=new_session,
+        )
+        self.watched: list[Proc] = []
+        self.info: dict = {}
+
+    def output(self) -> str:
+        self.out.flush()
+        return (self.tmp_path / "out.txt").read_text(errors="replace")
+
+    def await_info(self) -> list[Proc]:
+        """The processes the child started: its ranks, and its forkserver and resource tracker."""
+        ready = wait_until(lambda: self.info_path.exists() or self.process.poll() is not None, START_S)
+        assert ready and self.info_path.exists(), f"the child wrote no world info:\n{self.output()}"
+        self.info = json.loads(self.info_path.read_text())
+        pids = list(self.info["ranks"])
+        for helper in ("forkserver", "resource_tracker"):
+            if self.info[helper]:
+                pids.append(self.info[helper])
+        self.watched = [proc(pid) for pid in pids]
+        assert len(self.info["ranks"]) == 2
+        assert all(alive(p) for p in self.watched), f"{self.watched}\n{self.output()}"
+        return self.watched
+
+    def await_running(self) -> None:
+        ready = wait_until(lambda: self.marker.exists() or self.process.poll() is not None, START_S)
+        assert ready and self.marker.exists(), f"the scenario never started in rank 1:\n{self.output()}"
+        assert int(self.marker.read_text() or 0) == self.info["ranks"][1]
+
+    def wait(self, timeout_s: float = 60.0) -> int:
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the child did not end within {timeout_s}s:\n{self.output()}")
+
+    def finish(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+        self.out.close()
+        # Whatever the test asserted, leave nothing of the child behind for the tests after it.
+        for p in self.watched:
+            if alive(p):
+                os.kill(p.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def child(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    started: list[Child] = []
+
+    def start(mode: str, start_method: str = "forkserver", new_session: bool = False) -> Child:
+        argv = [sys.executable, str(script), mode, start_method, str(tmp_path / "info.json")]
+        c = Child(tmp_path, [*argv, str(tmp_path / "running")], new_session=new_session)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.finish()
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("when", ["idle", "running"])
+def test_parent_sigkilled(child, start_method, when):
+    c = child(when, start_method)
+    watched = c.await_info()
+    if start_method == "forkserver":
+        assert c.info["forkserver"]
+        assert all(_ppid(pid) == c.info["forkserver"] for pid in c.info["ranks"])
+    else:
+        assert all(_ppid(pid) == c.info["parent"] for pid in c.info["ranks"])
+    if when == "running":
+        c.await_running()
+    c.process.send_signal(signal.SIGKILL)
+    assert c.wait() == -signal.SIGKILL
+    assert_gone(watched)
+
+
+def test_parent_os_exit_while_a_scenario_runs(child):
+    c = child("os-exit")
+    watched = c.await_info()
+    assert c.wait() == 1
+    assert c.marker.exists()
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("target", ["parent", "process-group"])
+def test_ctrl_c_while_a_scenario_runs(child, target):
+    c = child("running", new_session=True)
+    watched = c.await_info()
+    c.await_running()
+    if target == "parent":
+        c.process.send_signal(signal.SIGINT)
+    else:  # a terminal's Ctrl-C: the whole foreground process group gets SIGINT
+        os.killpg(c.process.pid, signal.SIGINT)
+    code = c.wait()
+    assert code != 0
+    assert "KeyboardInterrupt" in c.output()
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("mode", ["normal-end", "exception"])
+def test_script_ending_without_closing_its_pool(child, mode):
+    c = child(mode)
+    watched = c.await_info()
+    code = c.wait()
+    assert code == (0 if mode == "normal-end" else 1), c.output()
+    assert_gone(watched)
+
+
+def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
+    test_file = tmp_path / "test_generated_hang.py"
+    test_file.write_text(PYTEST_CHILD)
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    env = {"HANG_INFO": str(tmp_path / "info.json"), "HANG_MARKER": str(tmp_path / "running")}
+    c = Child(tmp_path, [*argv, str(test_file)], env=env)
+    try:
+        watched = c.await_info()
+        code = c.wait(120)
+        output = c.output()
+        assert code == 1, output
+        assert "Timeout" in output and "test_hangs_past_pytest_timeout" in output, output
+        assert_gone(watched)
+    finally:
+        c.finish()
+
+
+def _ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return int(text[text.rindex(")") + 2 :].split()[1])
+
