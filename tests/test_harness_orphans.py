@@ -74,16 +74,41 @@ CHILD = (
     HELPERS
     + '''
 
+THRESHOLD = 0.3
+
+
+def decide(query):
+    return SCORES[query.rank] > THRESHOLD
+
+
+SCORES = [0.9, 0.1]
+
+
+def await_go(info):
+    """Stay up until the test has seen the processes (their pids and start times)."""
+    end = time.monotonic() + 120
+    while not os.path.exists(info + ".go") and time.monotonic() < end:
+        time.sleep(0.01)
+
+
 def main(mode, start_method, info, marker):
     if mode == "exception":
         pool = WorldPool(start_method=start_method)
         write_info(info, pool.world_for(hanging(marker)))
+        await_go(info)
         raise RuntimeError("the script fails with its world still open")
-    if mode == "normal-end":
+    if mode in ("normal-end", "main-closure"):
         pool = WorldPool(start_method=start_method)
-        scenario = Scenario("fine", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+        gate = (lambda q: decide(q) and os.getpid() > 0) if mode == "main-closure" else None
+        scenario = Scenario("fine", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
         write_info(info, pool.world_for(scenario))
-        assert pool.run(REFERENCE, scenario).ok
+        await_go(info)
+        result = pool.run(REFERENCE, scenario)
+        print(result.render())
+        local = [o.records[1]["local"][0]["passed"] for o in result.outcomes if len(o.records) > 1]
+        print("local decisions:", local)
+        if not result.ok or (mode == "main-closure" and local != [True, False]):
+            sys.exit(3)
         return  # no close: the harness's atexit hook and the lifelines end the ranks
     if mode == "os-exit":
         def exit_when_running():
@@ -169,6 +194,9 @@ class Child:
         assert ready and self.marker.exists(), f"the scenario never started in rank 1:\n{self.output()}"
         assert int(self.marker.read_text() or 0) == self.info["ranks"][1]
 
+    def go(self) -> None:
+        self.info_path.with_name(self.info_path.name + ".go").touch()
+
     def wait(self, timeout_s: float = 60.0) -> int:
         try:
             return self.process.wait(timeout_s)
@@ -247,8 +275,20 @@ def test_ctrl_c_while_a_scenario_runs(child, target):
 def test_script_ending_without_closing_its_pool(child, mode):
     c = child(mode)
     watched = c.await_info()
+    c.go()
     code = c.wait()
     assert code == (0 if mode == "normal-end" else 1), c.output()
+    assert_gone(watched)
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_gate_closure_defined_in_a_script_sees_the_script_globals(child, start_method):
+    """A lambda in a script's `__main__` reaches the ranks by value, with the script's globals."""
+    c = child("main-closure", start_method)
+    watched = c.await_info()
+    c.go()
+    assert c.wait() == 0, c.output()
+    assert "local decisions: [True, False]" in c.output()
     assert_gone(watched)
 
 

@@ -26,12 +26,23 @@ Check = Callable[[ScenarioResult], list[str]]
 
 @dataclass(frozen=True)
 class Plan:
-    """What a clause is run with: the world size, the seed, the generated-corpus size, the capabilities."""
+    """What a clause is run with: this world size among all requested, the seed, the generated-corpus
+    size, the capabilities."""
 
     world_size: int
+    world_sizes: tuple[int, ...]
     seed: int
     corpus: int
     capabilities: frozenset[str]
+
+    @property
+    def first(self) -> bool:
+        return self.world_size == self.world_sizes[0]
+
+    @property
+    def small(self) -> bool:
+        """World sizes 1 and 2, or the smallest requested when neither is: where C7 and C8 run."""
+        return self.world_size <= 2 or (min(self.world_sizes) > 2 and self.world_size == min(self.world_sizes))
 
 
 def corpus(plan: Plan) -> list[Scenario]:
@@ -64,8 +75,8 @@ class Clause:
     check: Check
 
 
-def _at_sizes(build: Callable[[int], list[Scenario]], sizes: Callable[[int], bool]) -> Callable[[Plan], list[Scenario]]:
-    return lambda plan: build(plan.world_size) if sizes(plan.world_size) else []
+def _small(build: Callable[[int], list[Scenario]]) -> Callable[[Plan], list[Scenario]]:
+    return lambda plan: build(plan.world_size) if plan.small else []
 
 
 REGISTRY: tuple[Clause, ...] = (
@@ -147,11 +158,12 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         rationale="The same code must run unchanged outside DDP, without touching torch.distributed.",
         method=(
-            "At world size 1 with no process group: every collective of torch.distributed is counted"
-            " (attempts included), and each returned result is compared by identity with the local one."
+            "At world size 1 with no process group (whatever world sizes the run covers): every collective"
+            " of torch.distributed is counted, attempts included, and each returned result is compared by"
+            " identity with the local one."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=lambda plan: families.single_process() if plan.world_size == 1 else [],
+        scenarios=lambda plan: families.single_process() if plan.first else [],
         check=checks.single_process,
     ),
     Clause(
@@ -184,10 +196,11 @@ REGISTRY: tuple[Clause, ...] = (
         rationale="The stage values and transitions are a serialised contract other components rely on.",
         method=(
             "Every explicit target (all ten stages) from every gate-reachable stage, each default"
-            " target, a failing gate from each stage and an empty slot, at world sizes 1 and 2."
+            " target, a failing gate from each stage and an empty slot, at world sizes 1 and 2 (or the"
+            " smallest size of the run)."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=_at_sizes(families.lifecycle, lambda ws: ws <= 2),
+        scenarios=_small(families.lifecycle),
         check=checks.lifecycle,
     ),
     Clause(
@@ -201,9 +214,12 @@ REGISTRY: tuple[Clause, ...] = (
             " empty (or DORMANT) slot, which can germinate again."
         ),
         rationale="A slot that never leaves its cool-down is lost capacity; one that skips it reuses state.",
-        method="Prune from each stage, then twelve epoch ticks and a new germination, at world sizes 1 and 2.",
+        method=(
+            "Prune from each stage, then twelve epoch ticks and a new germination, at world sizes 1 and 2"
+            " (or the smallest size of the run)."
+        ),
         requires=frozenset({SCRIPTED_GATES, PRUNE, EPOCH_CLOCK}),
-        scenarios=_at_sizes(families.cooldown, lambda ws: ws <= 2),
+        scenarios=_small(families.cooldown),
         check=checks.cooldown,
     ),
     Clause(

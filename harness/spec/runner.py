@@ -72,8 +72,8 @@ class ClauseRunner:
         self.evidence_dir = evidence_dir
         self.results: dict[str, ScenarioResult] = {}
 
-    def plan(self, world_size: int) -> Plan:
-        return Plan(world_size, self.seed, self.corpus, self.implementation.capabilities)
+    def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
+        return Plan(world_size, tuple(world_sizes), self.seed, self.corpus, self.implementation.capabilities)
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         if scenario.name not in self.results:
@@ -89,7 +89,7 @@ class ClauseRunner:
             return outcome
         unevaluated = []
         for world_size in world_sizes:
-            for scenario in clause.scenarios(self.plan(world_size)):
+            for scenario in clause.scenarios(self.plan(world_size, world_sizes)):
                 outcome.scenarios += 1
                 try:
                     result = self.run(scenario)

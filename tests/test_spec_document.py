@@ -1,0 +1,26 @@
+"""SPEC.md, the certificate and the pytest route read one registry; published clause IDs stay."""
+
+from pathlib import Path
+
+from harness.spec.clauses import REGISTRY
+from harness.spec.document import render
+
+PUBLISHED_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "S1", "S2", "S3", "S4")
+SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
+
+
+def test_spec_md_is_generated_from_the_registry():
+    assert SPEC.read_text() == render(), "SPEC.md is stale: run `python -m harness spec > SPEC.md`"
+
+
+def test_published_clause_ids_are_never_removed_or_reused():
+    ids = [clause.id for clause in REGISTRY]
+    assert len(ids) == len(set(ids))
+    assert set(PUBLISHED_IDS) <= set(ids)
+
+
+def test_every_clause_is_fully_described():
+    for clause in REGISTRY:
+        assert clause.level in ("MUST", "SHOULD") and clause.profile in ("core", "strict")
+        assert clause.statement and clause.rationale and clause.method and clause.requires
+        assert f"### {clause.id} {clause.title} ({clause.level})" in render()
