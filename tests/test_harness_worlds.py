@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
+import torch.distributed as dist
 
 from harness import GateQuery, Op, Scenario, WorldPool
 from harness.report import EXITED, KILLED, OK, RAISED
@@ -270,3 +272,71 @@ def test_rank_output_is_captured_and_shown_on_failure():
         assert "hello from rank 1 call 1" in report
         assert "exited with code 5, during call #1 advance 'a'" in report
         assert_gone(watched)
+
+
+def _slow_restore(fields: dict) -> dict:
+    time.sleep(0.5)
+    return fields
+
+
+class _SlowToUnpickle:
+    """Unpickles slowly: a receiving rank stays inside `broadcast_object_list` after rank 0 left it."""
+
+    def __init__(self, fields: dict) -> None:
+        self.fields = fields
+
+    def __reduce__(self):
+        return _slow_restore, (self.fields,)
+
+
+class _Slot:
+    def __init__(self) -> None:
+        self.stage, self.history, self.gate = None, [], None
+
+
+class SlowReceiverAdapter:
+    """A correct implementation whose receiving ranks finish the broadcast late."""
+
+    name = "slow-receiver"
+    version = "0"
+    capabilities = frozenset({"scripted_gates"})
+
+    def make_slot(self, slot_id):
+        return _Slot()
+
+    def germinate(self, slot, seed_id, blueprint_id):
+        slot.stage, slot.history = GERMINATED, [1, GERMINATED]
+
+    def advance(self, slot, target):
+        box = [_SlowToUnpickle(slot.gate(TRAINING))]
+        dist.broadcast_object_list(box, src=0)
+        decided = box[0].fields if isinstance(box[0], _SlowToUnpickle) else box[0]
+        if decided["passed"]:
+            slot.stage = TRAINING
+            slot.history.append(TRAINING)
+        return decided
+
+    def result_fields(self, result):
+        return dict(result)
+
+    def stage(self, slot):
+        return slot.stage
+
+    def snapshot(self, slot):
+        return {"stage": slot.stage, "stage_history": list(slot.history)}
+
+    def make_result(self, fields):
+        return dict(fields)
+
+    def install_gate(self, slot, evaluate):
+        slot.gate = evaluate
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_rank_still_inside_a_completed_collective_is_not_a_deadlock(pool, n):
+    """Rank 0 leaves the broadcast and ends its sequence while the others are still inside it
+    (unpickling): that is a slow rank, not a deadlock, however long it takes."""
+    scenario = Scenario("slow-receiver", n, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+    result = pool.run(f"{__name__}:SlowReceiverAdapter", scenario, deadline_s=60)
+    assert result.ok and not result.deadlock, ranks_table(result)
+    assert all(o.snapshots["a"]["stage"] == TRAINING for o in result.outcomes)
