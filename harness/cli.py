@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
     commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
     commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
+    bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
+    bench.add_argument("--out", default=None, help="write the figures to this JSON file")
+    bench.add_argument("--quick", action="store_true", help="small counts and a small certification, in seconds")
     return parser
 
 
@@ -166,4 +169,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if agree and result.ok else 1
 
 
-COMMANDS = {"certify": cmd_certify, "replay": cmd_replay, "spec": cmd_spec, "demo": cmd_demo}
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.bench import BenchError, render_table, run_bench
+
+    try:
+        figures = run_bench(args.quick, progress=lambda step: print(f"bench: {step}", file=sys.stderr, flush=True))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(render_table(figures))
+    if args.out:
+        try:
+            with open(args.out, "w") as f:
+                json.dump(figures, f, indent=1)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out!r}: {exc.strerror}") from None
+    return 0
+
+
+COMMANDS = {"certify": cmd_certify, "replay": cmd_replay, "spec": cmd_spec, "demo": cmd_demo, "bench": cmd_bench}

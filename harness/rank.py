@@ -15,6 +15,7 @@ import faulthandler
 import os
 import pickle
 import signal
+import socket
 import sys
 import threading
 import time
@@ -54,6 +55,7 @@ def rank_main(
     import torch.distributed as dist
 
     if process_group:
+        os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
         dist.init_process_group(
             backend,
             store=dist.FileStore(store_path, world_size),
@@ -71,6 +73,12 @@ def rank_main(
         RankRun(rank, impl, scenario, conn, monitor).run()
     if process_group:
         dist.destroy_process_group()
+
+
+def loopback_interface() -> str:
+    """The loopback interface's name, so gloo listens on 127.0.0.1 only, whatever the hostname resolves to."""
+    names = [name for _, name in socket.if_nameindex()]
+    return next((name for name in names if name.startswith("lo")), "lo")
 
 
 def _redirect_output(log_path: str) -> None:

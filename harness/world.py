@@ -6,8 +6,8 @@ goes through a `FileStore` in the world's own temporary folder, so no port is ev
 
 Bounded time: a scenario has a deadline; the first rank to fail opens a short grace period for the
 others; a deadlock is declared the moment it is certain (a rank has finished while every unfinished
-rank sits in the same collective it entered, unchanged for `DEADLOCK_SETTLE_S`). Hung ranks get
-SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
+rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`).
+Hung ranks get SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
 
 No orphans: each rank holds the read end of a lifeline pipe whose only writer is this process, and
 exits when it reads end-of-file, which the kernel delivers however this process ends (normal exit,
@@ -226,11 +226,28 @@ class World:
         return False
 
     def _collective_state(self, pending: set[int]) -> tuple | None:
-        """Entered-collective counts of the pending ranks if all of them sit inside one, else None."""
+        """Entered-collective counts of the pending ranks if every one of them waits in a collective
+        that a finished rank never entered, else None.
+
+        Every collective counted involves the whole world, and a world is reused only when its ranks
+        ran the same collectives, so each scenario starts with equal counts on every rank. A pending
+        rank inside its k-th collective while a finished rank entered fewer than k waits for a peer
+        that will never come. One whose finished peers all entered a k-th collective may merely be
+        slow to leave it (rank 0 returns from a broadcast while a receiver is still unpickling the
+        object), which is not a deadlock.
+        """
         shared = self.shared
-        if not all(shared[2 * i] for i in pending):
+        finished = [i for i in range(len(self.ranks)) if i not in pending]
+        if not finished:
             return None
-        return tuple(shared[2 * i + 1] for i in sorted(pending))
+        floor = min(shared[2 * i + 1] for i in finished)
+        counts = []
+        for i in sorted(pending):
+            entered = shared[2 * i + 1]
+            if not shared[2 * i] or entered <= floor:
+                return None
+            counts.append(entered)
+        return tuple(counts)
 
     def _drain(self, index: int, outcome: RankOutcome) -> bool:
         """Take every message rank `index` has sent; True once it has ended (reported or died)."""

@@ -7,3 +7,22 @@ class NoPruneAdapter(Adapter):
     """Declares neither prune nor the epoch clock: the clauses needing them are not claimed."""
 
     capabilities = frozenset({"scripted_gates", "metrics", "side_effects"})
+
+
+class ExplodingAdapter(Adapter):
+    """Its constructor raises on every rank: every clause is an `error`, with the traceback as evidence."""
+
+    def __init__(self) -> None:
+        raise RuntimeError("boom: the adapter cannot be built")
+
+
+class AdvanceRaisesAdapter(Adapter):
+    """`advance` raises: the clauses that need a returned result fail, with the traceback as evidence."""
+
+    def advance(self, slot, target):
+        raise NotImplementedError("advance is not wired up yet")
+
+
+def not_an_adapter() -> object:
+    """A factory returning something that is not an adapter."""
+    return object()

@@ -207,9 +207,7 @@ def test_raise_inside_the_gate_evaluation(pool):
 
 @pytest.mark.parametrize("kind", ["raise", "exit", "kill"])
 def test_faults_at_world_size_one(pool, kind):
-    scenario = Scenario(
-        f"solo-{kind}", 1, ["a"], [Op("germinate", "a"), Op("fault", fault={"kind": kind, "code": 7})]
-    )
+    scenario = Scenario(f"solo-{kind}", 1, ["a"], [Op("germinate", "a"), Op("fault", fault={"kind": kind, "code": 7})])
     result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
     outcome = result.outcomes[0]
     expected = {"raise": (RAISED, None, None), "exit": (EXITED, 7, None), "kill": (KILLED, None, "SIGKILL")}

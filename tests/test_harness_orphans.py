@@ -313,4 +313,3 @@ def _ppid(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         text = f.read()
     return int(text[text.rindex(")") + 2 :].split()[1])
-

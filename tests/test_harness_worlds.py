@@ -15,7 +15,6 @@ from tests.harness_util import (
     REFERENCE,
     alive,
     assert_gone,
-    procs,
     ranks_table,
     run_watched,
     simple,

@@ -46,12 +46,17 @@ class Implementation:
 
 
 def describe_implementation(spec: str) -> Implementation:
-    """Load the adapter in this process once, for its name, version and capabilities."""
+    """Name, version and capabilities of the adapter `spec` names, read in this process.
+
+    An adapter class is not instantiated here: its constructor runs on the ranks, where an exception
+    becomes an `error` of the clauses concerned, with its traceback in the evidence."""
     factory = load_adapter_factory(spec)
-    try:
-        adapter = factory()
-    except Exception as exc:
-        raise AdapterLoadError(f"the adapter {spec!r} raised while being built: {type(exc).__name__}: {exc}") from exc
+    adapter: object = factory
+    if not (isinstance(factory, type) and all(hasattr(factory, k) for k in ("name", "version", "capabilities"))):
+        try:
+            adapter = factory()
+        except Exception as exc:
+            raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
     check_adapter(adapter, spec)
     return Implementation(spec, str(adapter.name), str(adapter.version), frozenset(adapter.capabilities))
 

@@ -1,0 +1,373 @@
+"""`python -m harness bench`: the suite's speed and the reference sync's cost, side by side in one run.
+
+Absolute times drift on shared machines while ratios hold, so every figure comes from the same run.
+Round trips and sync rounds are medians (a noisy neighbour's stall says nothing about the harness);
+scenario rates are 1 / median round trip. The sync figures are measured inside rank processes of
+their own (no harness instrumentation around the collectives), with a barrier before each timed
+round and the slowest rank's time per round, so skew between ranks is not mistaken for speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import multiprocess
+from multiprocess.connection import wait
+
+from harness.pool import WorldPool
+from harness.report import HUNG
+from harness.scenario import Op, Scenario
+from harness.world import PRELOAD
+
+REFERENCE = "reference_impl.adapter:Adapter"
+SIZES = (2, 4)
+HANG_DEADLINE_S = 0.5
+SYNC_METHODS = ("sync", "raw_bcast_object", "tensor_bcast")
+SYNC_TIMEOUT_S = 120.0
+SYNC_PG_TIMEOUT_S = 30.0
+CERTIFY_TIMEOUT_S = 600.0
+RSS_SAMPLE_S = 0.1
+KILL_WAIT_S = 5.0
+TARGETS = (
+    ("warm_over_fresh at world size 2", ">= 100"),
+    ("certify_wall_s", "<= 20"),
+    ("hang_report_latency_s", "<= 1"),
+    ("sync_us / raw_bcast_object_us, worst size", "<= 1.3"),
+)
+
+
+class BenchError(RuntimeError):
+    """A measurement could not be taken (a scenario failed, ranks did not report, certify failed)."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    warm: int
+    fresh: int
+    sync_rounds: int
+    certify_args: tuple[str, ...]
+
+
+FULL = Counts(warm=300, fresh=10, sync_rounds=300, certify_args=())
+QUICK = Counts(
+    warm=20, fresh=1, sync_rounds=30, certify_args=("--world-sizes", "1,2", "--profile", "core", "--corpus", "2")
+)
+
+
+def run_bench(quick: bool, progress: Callable[[str], None] | None = None) -> dict:
+    """Every figure of the benchmark, as the JSON document `--out` writes."""
+    counts = QUICK if quick else FULL
+    say = progress or (lambda _: None)
+    figures: dict[str, Any] = {"warm_scenarios_per_s": {}, "fresh_scenarios_per_s": {}, "warm_over_fresh": {}}
+    for size in SIZES:
+        say(f"warm and fresh worlds at world size {size}")
+        warm = _median_round_trip(WorldPool(), size, counts.warm, warm_up=True)
+        fresh = _median_round_trip(WorldPool(fresh=True), size, counts.fresh, warm_up=False)
+        figures["warm_scenarios_per_s"][str(size)] = round(1 / warm, 1)
+        figures["fresh_scenarios_per_s"][str(size)] = round(1 / fresh, 2)
+        figures["warm_over_fresh"][str(size)] = round(fresh / warm, 1)
+    say("a hang caught by its deadline, then the world's rebuild")
+    figures["hang_report_latency_s"], figures["world_rebuild_s"] = _hang_and_rebuild()
+    for key in SYNC_METHODS:
+        figures[f"{key}_us"] = {}
+    for size in SIZES:
+        say(f"sync rounds inside {size} ranks")
+        for key, value in _sync_costs(size, counts.sync_rounds).items():
+            figures[f"{key}_us"][str(size)] = value
+    say("the default certification" if not quick else "a small certification (quick mode)")
+    figures["certify_wall_s"], figures["certify_peak_rss_mb"] = _certify(counts.certify_args)
+    figures["environment"] = {
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "torch": importlib.metadata.version("torch"),
+    }
+    return figures
+
+
+def one_advance(size: int) -> Scenario:
+    """A seed, then one gate round: the smallest scenario that exercises the sync."""
+    return Scenario(f"bench-advance-{size}", size, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+
+
+def _median_round_trip(pool: WorldPool, size: int, runs: int, warm_up: bool) -> float:
+    """Median seconds per `pool.run` of a one-advance scenario; a fresh pool starts a world in each."""
+    scenario = one_advance(size)
+    times = []
+    with pool:
+        if warm_up:
+            _check_ok(pool.run(REFERENCE, scenario))
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = pool.run(REFERENCE, scenario)
+            times.append(time.perf_counter() - started)
+            _check_ok(result)
+    return statistics.median(times)
+
+
+def _check_ok(result: Any) -> None:
+    if not result.ok:
+        raise BenchError(f"a benchmark scenario failed, so its timing means nothing:\n{result.render()}")
+
+
+def _hang_and_rebuild() -> tuple[float, float]:
+    """Seconds from a hang's deadline to its report, and from the report to the next scenario's start.
+
+    Rank 0 sleeps while rank 1 waits in the gate broadcast: no rank finishes, so only the deadline
+    can end it (a deadlock where a rank has finished is declared within milliseconds, before any
+    deadline). The report is ready when `World.run` returns it (stacks dumped, hung ranks ended) and
+    rendered. The next scenario starts when the rebuilt world is sent it: its round trip minus the
+    duration `World.run` measured from that send.
+    """
+    hang = Scenario(
+        "bench-hang",
+        2,
+        ["a"],
+        [Op("germinate", "a"), Op("advance", "a")],
+        rank_ops={0: [Op("fault", fault={"kind": "sleep", "seconds": 60})]},
+    )
+    with WorldPool() as pool:
+        _check_ok(pool.run(REFERENCE, one_advance(2)))
+        started = time.monotonic()
+        result = pool.run(REFERENCE, hang, deadline_s=HANG_DEADLINE_S)
+        result.render()
+        ready = time.monotonic()
+        if result.statuses() != [HUNG, HUNG] or result.deadlock:
+            raise BenchError(f"the hang scenario did not hang until its deadline:\n{result.render()}")
+        following = pool.run(REFERENCE, one_advance(2))
+        _check_ok(following)
+        first_call = time.monotonic() - following.duration_s
+    return round(ready - (started + HANG_DEADLINE_S), 3), round(first_call - ready, 3)
+
+
+def _sync_costs(size: int, rounds: int) -> dict[str, float]:
+    """Median microseconds per round of each method in `SYNC_METHODS`, in `size` fresh gloo ranks."""
+    ctx = multiprocess.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    processes, conns, lifelines = [], [], []
+    with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as folder:
+        try:
+            for rank in range(size):
+                parent_conn, child_conn = ctx.Pipe(duplex=False)
+                lifeline_read, lifeline_write = ctx.Pipe(duplex=False)
+                process = ctx.Process(
+                    target=sync_rank,
+                    args=(rank, size, os.path.join(folder, "store"), rounds, child_conn, lifeline_read),
+                    daemon=True,
+                )
+                process.start()
+                child_conn.close()
+                lifeline_read.close()
+                processes.append(process)
+                conns.append(parent_conn)
+                lifelines.append(lifeline_write)
+            per_rank = _collect_sync(processes, conns)
+        finally:
+            for lifeline in lifelines:
+                lifeline.close()
+            _end(processes)
+            for conn in conns:
+                conn.close()
+    return {
+        method: round(statistics.median(max(times[method][i] for times in per_rank) for i in range(rounds)) * 1e6, 1)
+        for method in SYNC_METHODS
+    }
+
+
+def _collect_sync(processes: list, conns: list) -> list[dict[str, list[float]]]:
+    results: dict[int, dict] = {}
+    end = time.monotonic() + SYNC_TIMEOUT_S
+    while len(results) < len(conns):
+        remaining = end - time.monotonic()
+        waiting = [c for i, c in enumerate(conns) if i not in results]
+        ready = wait(waiting + [p.sentinel for i, p in enumerate(processes) if i not in results], timeout=remaining)
+        if not ready:
+            raise BenchError(f"sync ranks did not report within {SYNC_TIMEOUT_S:.0f}s")
+        for i, conn in enumerate(conns):
+            if i in results:
+                continue
+            if conn.poll():
+                results[i] = json.loads(conn.recv_bytes())
+            elif not processes[i].is_alive():
+                raise BenchError(f"sync rank {i} exited with code {processes[i].exitcode} before reporting")
+    return [results[i] for i in range(len(conns))]
+
+
+def _end(processes: list) -> None:
+    """Join the ranks, then SIGTERM and SIGKILL whichever are still alive."""
+    end = time.monotonic() + KILL_WAIT_S
+    for process in processes:
+        process.join(max(0.0, end - time.monotonic()))
+    for stop in ("terminate", "kill"):
+        alive = [p for p in processes if p.is_alive()]
+        for process in alive:
+            getattr(process, stop)()
+        for process in alive:
+            process.join(KILL_WAIT_S)
+
+
+def sync_rank(rank: int, size: int, store: str, rounds: int, conn: Any, lifeline: Any) -> None:
+    """One measuring rank: each round times the three methods (in rotating order) after a barrier."""
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+    import dataclasses
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    from harness.rank import loopback_interface
+    from reference_impl.gates import GateLevel, GateResult
+    from reference_impl.stages import SeedStage
+    from reference_impl.sync import CallIdentity, sync_gate_decision
+
+    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
+    dist.init_process_group(
+        "gloo",
+        store=dist.FileStore(store, size),
+        rank=rank,
+        world_size=size,
+        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
+    )
+    local = GateResult(
+        gate=GateLevel.G2,
+        passed=True,
+        score=1.0,
+        checks_passed=["improvement_sufficient", "epochs_in_stage", "gradient_ratio_ok"],
+        message="G2 passed for BLENDING",
+    )
+    flag = torch.zeros(1, dtype=torch.uint8)
+
+    def sync(call: int) -> None:
+        sync_gate_decision(local, CallIdentity("slot-0", call, int(SeedStage.TRAINING), int(SeedStage.BLENDING)))
+
+    def raw_bcast_object(call: int) -> None:
+        identity = CallIdentity("slot-0", call, int(SeedStage.TRAINING), int(SeedStage.BLENDING))
+        payload = {"for": dataclasses.asdict(identity), **dataclasses.asdict(local)}
+        dist.broadcast_object_list([payload if rank == 0 else None], src=0)
+
+    def tensor_bcast(call: int) -> None:
+        dist.broadcast(flag, src=0)
+
+    methods = {"sync": sync, "raw_bcast_object": raw_bcast_object, "tensor_bcast": tensor_bcast}
+    times: dict[str, list[float]] = {name: [] for name in SYNC_METHODS}
+    for call in range(rounds):
+        for offset in range(len(SYNC_METHODS)):
+            name = SYNC_METHODS[(call + offset) % len(SYNC_METHODS)]
+            dist.barrier()
+            started = time.perf_counter()
+            methods[name](call)
+            times[name].append(time.perf_counter() - started)
+    conn.send_bytes(json.dumps(times).encode())
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def _exit_with_parent(lifeline: Any) -> None:
+    """End this rank when the parent goes, however it goes (the lifeline's only writer is the parent)."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()
+    os._exit(1)
+
+
+def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
+    """Wall seconds and peak summed RSS (MB) of `python -m harness certify` and all its descendants."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
+        log_path = os.path.join(folder, "certify.log")
+        command = [sys.executable, "-m", "harness", "certify", "--out", os.path.join(folder, "cert"), *extra_args]
+        peak = 0
+        with open(log_path, "wb") as log:
+            started = time.monotonic()
+            process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                while process.poll() is None:
+                    if time.monotonic() - started > CERTIFY_TIMEOUT_S:
+                        raise BenchError(f"certify did not end within {CERTIFY_TIMEOUT_S:.0f}s")
+                    peak = max(peak, _tree_rss(process.pid))
+                    time.sleep(RSS_SAMPLE_S)
+                wall = time.monotonic() - started
+            finally:
+                _end_session(process)
+        if process.returncode != 0:
+            with open(log_path, errors="replace") as f:
+                raise BenchError(f"certify exited with {process.returncode}:\n{f.read()[-4000:]}")
+    return round(wall, 2), round(peak / 2**20, 1)
+
+
+def _end_session(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL, the certify process's session, unless it has already ended."""
+    for stop, grace in ((15, 10.0), (9, KILL_WAIT_S)):
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, stop)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+
+
+def _tree_rss(pid: int) -> int:
+    """Summed resident bytes of `pid` and its descendants (shared pages count once per process)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    total, todo = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except OSError:
+            continue
+    return total
+
+
+def render_table(figures: dict) -> str:
+    """The figures as a table, then each target of issue 5 with its status."""
+    per_size = [
+        ("warm_scenarios_per_s", "warm scenarios/s"),
+        ("fresh_scenarios_per_s", "fresh scenarios/s"),
+        ("warm_over_fresh", "warm / fresh"),
+        ("sync_us", "sync round (us)"),
+        ("raw_bcast_object_us", "broadcast_object_list (us)"),
+        ("tensor_bcast_us", "one-tensor broadcast (us)"),
+    ]
+    sizes = list(figures["warm_scenarios_per_s"])
+    lines = [f"{'world size':<28}" + "".join(f"{s:>12}" for s in sizes)]
+    for key, label in per_size:
+        lines.append(f"{label:<28}" + "".join(f"{figures[key][s]:>12}" for s in sizes))
+    for key in ("hang_report_latency_s", "world_rebuild_s", "certify_wall_s", "certify_peak_rss_mb"):
+        lines.append(f"{key:<28}{figures[key]:>12}")
+    env = figures["environment"]
+    lines.append(f"{'environment':<28}{env['cores']} cores, Python {env['python']}, torch {env['torch']}")
+    values = (
+        figures["warm_over_fresh"]["2"],
+        figures["certify_wall_s"],
+        figures["hang_report_latency_s"],
+        max(figures["sync_us"][s] / figures["raw_bcast_object_us"][s] for s in sizes),
+    )
+    lines.append("targets:")
+    for (name, bound), value in zip(TARGETS, values, strict=True):
+        op, limit = bound.split()
+        met = value >= float(limit) if op == ">=" else value <= float(limit)
+        lines.append(f"  {name:<42} {value:>10.3g} {bound:<6} {'met' if met else 'MISSED'}")
+    return "\n".join(lines)
