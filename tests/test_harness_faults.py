@@ -5,6 +5,9 @@ After every fault that breaks a world, none of that world's processes may remain
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -12,7 +15,7 @@ import torch.distributed as dist
 
 from harness import Op, Scenario, WorldPool
 from harness.report import EXITED, HUNG, KILLED, OK, RAISED
-from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched
+from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple, wait_until, world_procs
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -257,3 +260,43 @@ def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
     assert result.duration_s < deadline / 2
     check_hung(result, 0, 1, "run_fault")
     assert_gone(watched)
+
+
+class Interrupted(Exception):
+    """What pytest-timeout's signal method (or any SIGALRM handler) raises in the waiting parent."""
+
+
+def test_run_interrupted_by_an_exception_closes_the_world(pool, tmp_path):
+    marker = str(tmp_path / "running")
+
+    def gate(query):
+        if query.rank == 1:
+            open(marker, "w").close()
+            return {"fault": "sleep", "seconds": 300}
+        return True
+
+    scenario = Scenario("interrupted", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+    world, watched = world_procs(pool, scenario)
+    main = threading.main_thread().ident
+
+    def interrupt_when_running() -> None:
+        if wait_until(lambda: os.path.exists(marker), 60):
+            signal.pthread_kill(main, signal.SIGALRM)
+
+    def raise_interrupted(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, raise_interrupted)
+    helper = threading.Thread(target=interrupt_when_running, daemon=True)
+    try:
+        helper.start()
+        with pytest.raises(Interrupted):
+            pool.run(REFERENCE, scenario, deadline_s=120)
+    finally:
+        helper.join(60)
+        signal.signal(signal.SIGALRM, previous)
+    # The ranks were mid-scenario, their pipes full of its messages: that world must not be reused.
+    assert not world.healthy
+    assert_gone(watched)
+    after = pool.run(REFERENCE, simple(2, "after"), deadline_s=30)
+    assert after.ok and not after.world_reused, ranks_table(after)
