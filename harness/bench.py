@@ -290,7 +290,7 @@ def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
         peak = 0
         with open(log_path, "wb") as log:
             started = time.monotonic()
-            process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
             try:
                 while process.poll() is None:
                     if time.monotonic() - started > CERTIFY_TIMEOUT_S:
@@ -299,20 +299,19 @@ def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
                     time.sleep(RSS_SAMPLE_S)
                 wall = time.monotonic() - started
             finally:
-                _end_session(process)
+                _stop(process)
         if process.returncode != 0:
             with open(log_path, errors="replace") as f:
                 raise BenchError(f"certify exited with {process.returncode}:\n{f.read()[-4000:]}")
     return round(wall, 2), round(peak / 2**20, 1)
 
 
-def _end_session(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL, the certify process's session, unless it has already ended."""
-    for stop, grace in ((15, 10.0), (9, KILL_WAIT_S)):
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM (certify then closes its worlds), then SIGKILL; its ranks follow through their lifelines."""
+    for stop, grace in ((process.terminate, 10.0), (process.kill, KILL_WAIT_S)):
         if process.poll() is not None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, stop)
+        stop()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(grace)
 

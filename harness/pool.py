@@ -1,6 +1,6 @@
 """Warm worlds: one world per configuration, reused scenario after scenario, rebuilt after a failure.
 
-A world is reused only while it is healthy (see `World._reusable`); anything that went wrong in it
+A world is reused only while it is healthy (see `harness.world.reusable`); anything that went wrong in it
 (a hang, a dead rank, an error escaping a collective, ranks that ran different collectives) closes
 it, and the next scenario of that size gets a new one. `fresh=True` starts a world per scenario, for
 isolation and for the benchmark.

@@ -129,14 +129,28 @@ def describe_error(exc: BaseException, in_collective: bool = False) -> dict:
 
 
 class RankRun:
-    """One scenario on one rank: build the adapter and slots, run this rank's ops, stream records."""
+    """One scenario on one rank: build the adapter and slots, run this rank's ops, stream records.
 
-    def __init__(self, rank: int, impl: str, scenario: Scenario, conn: Any, monitor: CollectiveMonitor):
+    `stop_on_failed_collective` ends the sequence at a failing call once a collective has failed, even
+    a call marked `continue_on_error`: under a launcher nothing replaces the broken process group, so
+    each later call would only wait out its timeout again.
+    """
+
+    def __init__(
+        self,
+        rank: int,
+        impl: str,
+        scenario: Scenario,
+        conn: Any,
+        monitor: CollectiveMonitor,
+        stop_on_failed_collective: bool = False,
+    ):
         self.rank = rank
         self.impl = impl
         self.scenario = scenario
         self.conn = conn
         self.monitor = monitor
+        self.stop_on_failed_collective = stop_on_failed_collective
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
         self.call = -1
@@ -154,7 +168,8 @@ class RankRun:
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
             _send(self.conn, ("rec", record))
-            if record["error"] is not None and not op.continue_on_error:
+            broken = self.stop_on_failed_collective and self.monitor.failed
+            if record["error"] is not None and (not op.continue_on_error or broken):
                 status = "raised"
                 break
         self._end(status, self._snapshots(), None)

@@ -156,7 +156,8 @@ class World:
         if not self.healthy:
             raise RuntimeError("this world is closed or broken; the pool starts a new one")
         try:
-            payload = dill.dumps((impl, scenario))
+            # dill only for a gate callable: it costs ~0.25 ms more than pickle per scenario, ~15% of a warm round trip.
+            payload = (pickle.dumps if scenario.gate is None else dill.dumps)((impl, scenario))
         except Exception as exc:
             raise ScenarioError(
                 f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
@@ -188,7 +189,7 @@ class World:
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
             outcome.output = _read_from(rank.log_path, rank.log_offset)
-        if not self._reusable(outcomes):
+        if not reusable(outcomes):
             self.healthy = False
             self.close()
         return result
@@ -291,14 +292,6 @@ class World:
                 time.sleep(0.01)
             outcome.stack = _read_from(rank.stack_path, sizes[outcome.rank])
 
-    def _reusable(self, outcomes: list[RankOutcome]) -> bool:
-        """A process group that saw an error, or whose ranks ran different collectives, is not reused."""
-        if not all(o.status in (OK, "raised") for o in outcomes):
-            return False
-        if any(o.collective_failed for o in outcomes):
-            return False
-        return all(o.collective_totals == outcomes[0].collective_totals for o in outcomes)
-
     def close(self) -> None:
         """End every rank and return with none alive: a healthy world is asked to stop first, a
         broken one (hung ranks, a poisoned process group) goes straight to SIGTERM, then SIGKILL."""
@@ -322,6 +315,15 @@ class World:
 
     def pids(self) -> list[int]:
         return [r.process.pid for r in self.ranks]
+
+
+def reusable(outcomes: list[RankOutcome]) -> bool:
+    """A process group that saw an error, or whose ranks ran different collectives, is not reused."""
+    if not all(o.status in (OK, "raised") for o in outcomes):
+        return False
+    if any(o.collective_failed for o in outcomes):
+        return False
+    return all(o.collective_totals == outcomes[0].collective_totals for o in outcomes)
 
 
 def _join_all(ranks: list[_Rank], timeout_s: float) -> None:

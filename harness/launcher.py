@@ -1,0 +1,208 @@
+"""A launcher's world: the ranks torchrun (or any env:// launcher) started, driven from rank 0.
+
+The harness cannot start, watch or kill these ranks; each is a process the launcher owns. So rank 0
+leads: `EnvWorld.run` sends each scenario to the other ranks, runs its own part the way a spawned
+rank does (`harness.rank.RankRun`, its messages kept in memory instead of sent up a pipe), gathers
+every rank's messages and builds the same `ScenarioResult` a spawned world returns. The other ranks
+`follow` until rank 0 sends the end of the run. Harness traffic uses a gloo group of its own, never
+the default group the implementation syncs on: it cannot pair with an implementation's collective,
+and it carries Python objects on NCCL jobs too.
+
+Bounded waits: the default group's timeout (`pg_timeout_s`) bounds every wait of the
+implementation, and a rank stops its sequence once a collective failed (a broken group is not
+retried call after call). The harness group's timeout is longer by `CONTROL_MARGIN_S`, so a rank
+waiting for rank 0 outlasts a rank 0 that waits out the default group's timeout.
+
+What is skipped (`ScenarioSkipped`): scenarios of another world size or without a process group,
+and scenarios that can strand a rank (`harness.stranding`). A scenario that leaves the process
+group unusable (a failed collective, ranks that ran different collectives) cannot be followed by
+another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a
+`WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
+`inconclusive`. So does a failed harness collective (a peer lost, the timeout).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pickle
+import time
+from typing import Any
+
+import dill
+
+from harness.collectives import CollectiveMonitor
+from harness.rank import RankRun
+from harness.report import RankOutcome, ScenarioResult
+from harness.scenario import Scenario, ScenarioError
+from harness.stranding import may_strand_a_rank
+from harness.world import WorldStartError, reusable
+
+BACKENDS = ("gloo", "nccl")
+DEFAULT_PG_TIMEOUT_S = 30.0
+CONTROL_MARGIN_S = 60.0
+LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+class ScenarioSkipped(Exception):
+    """This world cannot run the scenario; the message says why, in one line, for the certificate."""
+
+
+class WorldLost(WorldStartError):
+    """The launcher's process group is unusable (a failed collective, a lost peer) and cannot be rebuilt."""
+
+
+class _Inbox:
+    """Stands in for a spawned rank's pipe to its parent: keeps the rank's pickled messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    def send_bytes(self, data: bytes) -> None:
+        self.messages.append(data)
+
+
+def join(backend: str, pg_timeout_s: float) -> EnvWorld:
+    """Join the process group the launcher's environment describes (env://) and the harness's group."""
+    missing = [name for name in LAUNCHER_VARIABLES if name not in os.environ]
+    if missing:
+        raise WorldStartError(
+            f"--launcher env runs under a launcher such as torchrun, which sets {', '.join(missing)}"
+        )
+    import torch
+    import torch.distributed as dist
+
+    if backend == "nccl":
+        # ProcessGroupNCCL then raises a timed-out collective in the waiting call, instead of its
+        # watchdog aborting the process, so the run can still end with a certificate.
+        os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    timeout = datetime.timedelta(seconds=pg_timeout_s)
+    dist.init_process_group(backend, init_method="env://", timeout=timeout)
+    control = dist.new_group(backend="gloo", timeout=timeout + datetime.timedelta(seconds=CONTROL_MARGIN_S))
+    return EnvWorld(dist.get_rank(), dist.get_world_size(), backend, control)
+
+
+class EnvWorld:
+    """This rank's part of the launcher's world. On rank 0, `run` is what `WorldPool.run` is to a
+    spawned world; on the others, `follow` runs whatever rank 0 sends."""
+
+    def __init__(self, rank: int, size: int, backend: str, control: Any) -> None:
+        self.rank = rank
+        self.size = size
+        self.backend = backend
+        self.control = control
+        self.lost: str | None = None
+        self.control_lost = False
+        self.scenarios_run = 0
+        # Each rank writes only its own two slots; there is no parent to read them.
+        self.monitor = CollectiveMonitor([0] * (2 * size), rank)
+        self.monitor.install()
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+        """Run `scenario` on every rank of the launcher's world (rank 0 only)."""
+        scenario.validate()
+        reason = self._skip_reason(scenario)
+        if reason:
+            raise ScenarioSkipped(reason)
+        if self.lost:
+            raise WorldLost(self.lost)
+        try:
+            payload = dill.dumps((impl, scenario))
+        except Exception as exc:
+            raise ScenarioError(
+                f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
+            ) from None
+        started = time.monotonic()
+        self._broadcast(("run", payload))
+        gathered = self._gather(self._run_here(impl, scenario))
+        outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
+        result = ScenarioResult(
+            scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0
+        )
+        self.scenarios_run += 1
+        if not reusable(outcomes):
+            self.lost = (
+                f"scenario {scenario.name!r} left the launcher's process group unusable (a failed collective,"
+                " or ranks that ran different collectives); a launcher's world cannot be rebuilt"
+            )
+        return result
+
+    def _skip_reason(self, scenario: Scenario) -> str | None:
+        if scenario.world_size != self.size:
+            return f"world size {scenario.world_size}; the launcher's world has {self.size} ranks"
+        if not scenario.process_group:
+            return "runs without a process group; the launcher's is initialised"
+        if may_strand_a_rank(scenario):
+            return "a rank may wait at a later call for peers that stopped at the disagreement"
+        return None
+
+    def follow(self) -> dict | None:
+        """Run each scenario rank 0 sends, until it sends the end of the run: its certificate, or None."""
+        while True:
+            kind, body = self._broadcast(None)
+            if kind == "end":
+                return body
+            impl, scenario = dill.loads(body)
+            self._gather(self._run_here(impl, scenario))
+
+    def finish(self, certificate: dict | None) -> None:
+        """Send the end of the run to the other ranks (rank 0 only); None when rank 0 has no certificate."""
+        if not self.control_lost:
+            try:
+                self._broadcast(("end", certificate))
+            except WorldLost:
+                pass
+
+    def close(self) -> None:
+        """Leave the process group, unless it is broken: its ranks then just exit."""
+        import torch.distributed as dist
+
+        if not self.lost:
+            dist.destroy_process_group()
+
+    def _run_here(self, impl: str, scenario: Scenario) -> list[bytes]:
+        inbox = _Inbox()
+        RankRun(self.rank, impl, scenario, inbox, self.monitor, stop_on_failed_collective=True).run()
+        return inbox.messages
+
+    def _broadcast(self, message: tuple | None) -> tuple:
+        import torch.distributed as dist
+
+        box = [message]
+        self._control(dist.broadcast_object_list, box, src=0, group=self.control)
+        return box[0]
+
+    def _gather(self, messages: list[bytes]) -> list[list[bytes]]:
+        import torch.distributed as dist
+
+        gathered: list | None = [None] * self.size if self.rank == 0 else None
+        self._control(dist.gather_object, messages, gathered, dst=0, group=self.control)
+        return gathered or []
+
+    def _control(self, collective: Any, *args: Any, **kwargs: Any) -> None:
+        """A harness collective; its failure (a lost peer, the timeout) loses the world for good."""
+        try:
+            collective(*args, **kwargs)
+        except Exception as exc:
+            self.lost = self.lost or f"rank {self.rank}: the harness's {collective.__name__} failed: {_first_line(exc)}"
+            self.control_lost = True
+            raise WorldLost(self.lost) from exc
+
+
+def _outcome(rank: int, messages: list[bytes]) -> RankOutcome:
+    """A rank's outcome from its messages, as `World` assembles one from a rank's pipe."""
+    outcome = RankOutcome(rank=rank)
+    for data in messages:
+        message = pickle.loads(data)
+        if message[0] == "rec":
+            outcome.records.append(message[1])
+        else:
+            _, outcome.status, outcome.snapshots, outcome.error, totals, failed = message
+            outcome.collective_totals, outcome.collective_failed = totals, failed
+    return outcome
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

@@ -1,0 +1,59 @@
+"""Loopback only, and nothing from the environment in a certificate beyond the documented allow-list."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+
+from harness import Op, Scenario
+from harness.spec import certificate
+from tests.harness_util import REFERENCE
+
+LISTEN = "0A"
+
+
+def listening_addresses(pids: list[int]) -> list[str]:
+    """The local addresses of the TCP sockets the processes `pids` listen on, from /proc."""
+    inodes = set()
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    addresses = []
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == LISTEN and fields[9] in inodes:
+                    addresses.append(_address(fields[1], family))
+    return addresses
+
+
+def _address(hex_address: str, family: int) -> str:
+    host = bytes.fromhex(hex_address.split(":")[0])
+    words = struct.unpack(f"<{len(host) // 4}I", host)
+    return socket.inet_ntop(family, struct.pack(f">{len(words)}I", *words))
+
+
+def test_every_listening_socket_of_the_ranks_is_loopback(world_pool):
+    scenario = Scenario("sockets", 3, ["a"], [Op("germinate", "a"), Op("advance", "a", local=[True, False, True])])
+    assert world_pool.run(REFERENCE, scenario).ok
+    pids = world_pool.world_for(scenario).pids()
+    addresses = listening_addresses([os.getpid(), *pids])
+    assert addresses, "gloo listens for its peers: no listening socket found means the check is blind"
+    assert all(address in ("127.0.0.1", "::1") for address in addresses), addresses
+
+
+def test_certificate_records_only_allow_listed_variables(monkeypatch):
+    monkeypatch.setenv("LIFECYCLE_SPEC_IMPL", REFERENCE)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak-this")
+    recorded = certificate.environment("gloo")
+    assert set(recorded["variables"]) <= set(certificate.ENV_ALLOWLIST)
+    assert recorded["variables"]["LIFECYCLE_SPEC_IMPL"] == REFERENCE
+    assert "do-not-leak-this" not in json.dumps(recorded)
