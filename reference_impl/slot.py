@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from reference_impl.gates import (
+    ALPHA_EPSILON,
     GATE_FOR_TARGET,
     GateEvaluator,
     GateLevel,
@@ -186,11 +187,15 @@ class SeedSlot:
             state.alpha_holding = False
 
     def _blend(self, state: SeedState) -> None:
+        """Move alpha one step towards its target; snapping within ALPHA_EPSILON keeps float error from
+        costing the schedule an extra epoch."""
         step = 1.0 / self.blend_epochs
         if state.alpha < state.alpha_target:
             state.alpha = min(state.alpha_target, state.alpha + step)
         else:
             state.alpha = max(state.alpha_target, state.alpha - step)
+        if abs(state.alpha - state.alpha_target) <= ALPHA_EPSILON:
+            state.alpha = state.alpha_target
         state.alpha_holding = state.alpha == state.alpha_target
         if state.alpha_holding and state.alpha_target == 0.0:
             self._transition(state, SeedStage.PRUNED)
