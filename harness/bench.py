@@ -61,9 +61,9 @@ class Counts:
     certify_args: tuple[str, ...]
 
 
-FULL = Counts(warm=300, fresh=10, sync_rounds=300, certify_args=())
+FULL = Counts(warm=300, fresh=20, sync_rounds=300, certify_args=())
 QUICK = Counts(
-    warm=20, fresh=1, sync_rounds=30, certify_args=("--world-sizes", "1,2", "--profile", "core", "--corpus", "2")
+    warm=20, fresh=1, sync_rounds=30, certify_args=("--world-sizes", "2", "--profile", "core", "--corpus", "1")
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path):
         if clause["status"] == "fail":
             evidence = clause["evidence"]
             assert evidence["violations"] and evidence["report"]
-            saved = json.loads(open(evidence["scenario_file"]).read())
+            saved = json.loads(Path(evidence["scenario_file"]).read_text())
             assert saved["world_size"] == evidence["world_size"]
 
 
