@@ -151,30 +151,30 @@ def _decode(frame: bytes) -> tuple[CallIdentity, dict]:
 
 def _broadcast_frame(frame: bytes) -> bytes:
     """Rank 0's `frame` on every rank: one fixed-size broadcast, a second one only when it is long."""
-    device = _device()
-    head = torch.zeros(FRAME_BYTES, dtype=torch.uint8)
+    head = bytearray(FRAME_BYTES)
     if frame:
-        head[:LENGTH_BYTES] = _bytes_tensor(len(frame).to_bytes(LENGTH_BYTES, "big"))
-        first = frame[: FRAME_BYTES - LENGTH_BYTES]
-        head[LENGTH_BYTES : LENGTH_BYTES + len(first)] = _bytes_tensor(first)
-    head = head.to(device)
-    dist.broadcast(head, src=0)
-    raw = bytes(head.cpu().tolist())
-    length = int.from_bytes(raw[:LENGTH_BYTES], "big")
-    body = raw[LENGTH_BYTES : LENGTH_BYTES + length]
+        first = len(frame).to_bytes(LENGTH_BYTES, "big") + frame[: FRAME_BYTES - LENGTH_BYTES]
+        head[: len(first)] = first
+    received = _broadcast_bytes(head)
+    length = int.from_bytes(received[:LENGTH_BYTES], "big")
+    body = received[LENGTH_BYTES : LENGTH_BYTES + length]
     rest = length - len(body)
     if rest > 0:
-        tail = torch.zeros(rest, dtype=torch.uint8)
-        if frame:
-            tail[:] = _bytes_tensor(frame[len(body) :])
-        tail = tail.to(device)
-        dist.broadcast(tail, src=0)
-        body += bytes(tail.cpu().tolist())
+        body += _broadcast_bytes(bytearray(frame[len(body) :]) if frame else bytearray(rest))
     return body
 
 
-def _bytes_tensor(data: bytes) -> torch.Tensor:
-    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+def _broadcast_bytes(buffer: bytearray) -> bytes:
+    """Broadcast `buffer` from rank 0 in place: a CPU tensor shares its memory, a CUDA one is copied back."""
+    tensor = torch.frombuffer(buffer, dtype=torch.uint8)
+    device = _device()
+    if device.type == "cpu":
+        dist.broadcast(tensor, src=0)
+    else:
+        moved = tensor.to(device)
+        dist.broadcast(moved, src=0)
+        tensor.copy_(moved.cpu())
+    return bytes(buffer)
 
 
 def _device() -> torch.device:
