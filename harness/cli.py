@@ -47,6 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     certify.add_argument("--out", default="certificate", help="folder for certificate.json and certificate.md")
     certify.add_argument("--list-clauses", action="store_true", help="print the clause registry and exit")
     certify.add_argument("--repeat", type=int, default=1, help="certify N times and report any difference")
+    certify.add_argument(
+        "--launcher",
+        choices=("spawn", "env"),
+        default="spawn",
+        help="spawn: start the ranks here; env: run in the process group of a launcher such as torchrun",
+    )
+    certify.add_argument(
+        "--backend",
+        choices=("gloo", "nccl"),
+        default=None,
+        help="--launcher env: the process group's backend (default $LIFECYCLE_SPEC_BACKEND, else gloo)",
+    )
+    certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
     replay = commands.add_parser("replay", help="run a saved scenario and print the per-rank report")
     replay.add_argument("file")
     replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
@@ -85,6 +98,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
         return 0
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):
         raise UsageError("--repeat and --corpus take a positive integer")
+    if args.launcher == "env":
+        from harness.spec.launched import certify_under_launcher
+
+        return certify_under_launcher(args)
+    if args.backend not in (None, "gloo"):
+        raise UsageError("--backend nccl needs --launcher env: the ranks this command starts use gloo")
     options = CertifyOptions(
         impl=args.impl,
         profile=args.profile,

@@ -23,9 +23,11 @@ another, as nothing can rebuild the group: every later `run` raises `WorldLost`,
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import pickle
+import re
 import time
 from typing import Any
 
@@ -39,9 +41,9 @@ from harness.stranding import may_strand_a_rank
 from harness.world import WorldStartError, reusable
 
 BACKENDS = ("gloo", "nccl")
-DEFAULT_PG_TIMEOUT_S = 30.0
 CONTROL_MARGIN_S = 60.0
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+SOURCE_LOCATION = re.compile(r"^\[[^]]*\]\s*")
 
 
 class ScenarioSkipped(Exception):
@@ -66,9 +68,7 @@ def join(backend: str, pg_timeout_s: float) -> EnvWorld:
     """Join the process group the launcher's environment describes (env://) and the harness's group."""
     missing = [name for name in LAUNCHER_VARIABLES if name not in os.environ]
     if missing:
-        raise WorldStartError(
-            f"--launcher env runs under a launcher such as torchrun, which sets {', '.join(missing)}"
-        )
+        raise WorldStartError(f"--launcher env runs under a launcher such as torchrun, which sets {', '.join(missing)}")
     import torch
     import torch.distributed as dist
 
@@ -78,8 +78,11 @@ def join(backend: str, pg_timeout_s: float) -> EnvWorld:
         os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     timeout = datetime.timedelta(seconds=pg_timeout_s)
-    dist.init_process_group(backend, init_method="env://", timeout=timeout)
-    control = dist.new_group(backend="gloo", timeout=timeout + datetime.timedelta(seconds=CONTROL_MARGIN_S))
+    try:
+        dist.init_process_group(backend, init_method="env://", timeout=timeout)
+        control = dist.new_group(backend="gloo", timeout=timeout + datetime.timedelta(seconds=CONTROL_MARGIN_S))
+    except Exception as exc:
+        raise WorldStartError(f"could not join the launcher's process group ({backend}): {_first_line(exc)}") from exc
     return EnvWorld(dist.get_rank(), dist.get_world_size(), backend, control)
 
 
@@ -117,9 +120,7 @@ class EnvWorld:
         self._broadcast(("run", payload))
         gathered = self._gather(self._run_here(impl, scenario))
         outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
-        result = ScenarioResult(
-            scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0
-        )
+        result = ScenarioResult(scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0)
         self.scenarios_run += 1
         if not reusable(outcomes):
             self.lost = (
@@ -134,7 +135,7 @@ class EnvWorld:
         if not scenario.process_group:
             return "runs without a process group; the launcher's is initialised"
         if may_strand_a_rank(scenario):
-            return "a rank may wait at a later call for peers that stopped at the disagreement"
+            return "a rank may wait in a sync round its peers never join (harness.stranding)"
         return None
 
     def follow(self) -> dict | None:
@@ -142,17 +143,16 @@ class EnvWorld:
         while True:
             kind, body = self._broadcast(None)
             if kind == "end":
-                return body
+                certificate, self.lost = body
+                return certificate
             impl, scenario = dill.loads(body)
             self._gather(self._run_here(impl, scenario))
 
     def finish(self, certificate: dict | None) -> None:
         """Send the end of the run to the other ranks (rank 0 only); None when rank 0 has no certificate."""
         if not self.control_lost:
-            try:
-                self._broadcast(("end", certificate))
-            except WorldLost:
-                pass
+            with contextlib.suppress(WorldLost):
+                self._broadcast(("end", (certificate, self.lost)))
 
     def close(self) -> None:
         """Leave the process group, unless it is broken: its ranks then just exit."""
@@ -204,5 +204,7 @@ def _outcome(rank: int, messages: list[bytes]) -> RankOutcome:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    """The exception in one line, without the C++ source location gloo puts first."""
+    lines = str(exc).strip().splitlines()
+    first = SOURCE_LOCATION.sub("", lines[0]) if lines else ""
+    return f"{type(exc).__name__}: {first}"

@@ -2,14 +2,16 @@
 
 A correct implementation fails fast at the call where the ranks disagree (clauses S1 and S2), but
 only on the ranks that detect it there: with a broadcast round, rank 0 learns of a mismatch at its
-next collective. A rank with calls left after the disagreement may therefore wait at a later call
-for peers that have already stopped, until the process group's timeout. A spawned world ends that
-wait at once (the deadlock is certain, the ranks are killed, the world is rebuilt); a launcher's
-world can do neither, and a timed-out process group cannot be used again.
+next collective. A rank that enters a sync round its peers never join (at a later call, after they
+stopped at the disagreement, or at a call they do not make) waits for them until the process
+group's timeout. A spawned world ends that wait at once (the deadlock is certain, the ranks are
+killed, the world is rebuilt); a launcher's world can do neither, and a timed-out process group
+cannot be used again.
 
-The rule: a scenario cannot strand a rank when every rank makes the same calls, or when every
-rank's sequence ends at the disagreement call, i.e. the first `advance` at or after the first call
-where the ranks' sequences differ (an `advance` is the call that takes part in a sync round).
+The rule: a scenario cannot strand a rank when every rank makes the same calls, or when, from the
+first call where the ranks' sequences differ, every rank makes one `advance` (the call that takes
+part in a sync round) as its last call, or no rank makes any: every rank then joins the same single
+round at the disagreement, or none.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def may_strand_a_rank(scenario: Scenario) -> bool:
     split = next((index for index, column in enumerate(columns) if len(set(column)) > 1), None)
     if split is None:
         return False
-    return any(_calls_after_disagreement(rank_calls[split:]) for rank_calls in calls)
+    ends = {_rounds_after_split(rank_calls[split:]) for rank_calls in calls}
+    return ends not in ({"none"}, {"one, last"})
 
 
 def _call(op: Op, rank: int) -> tuple | None:
@@ -35,6 +38,8 @@ def _call(op: Op, rank: int) -> tuple | None:
     return (op.op, op.slot, op.target) if op.applies_to(rank) else None
 
 
-def _calls_after_disagreement(rest: list[tuple | None]) -> bool:
-    advance = next((index for index, call in enumerate(rest) if call is not None and call[0] == "advance"), None)
-    return advance is not None and advance < len(rest) - 1
+def _rounds_after_split(rest: list[tuple | None]) -> str:
+    rounds = [index for index, call in enumerate(rest) if call is not None and call[0] == "advance"]
+    if not rounds:
+        return "none"
+    return "one, last" if rounds == [len(rest) - 1] else "more"

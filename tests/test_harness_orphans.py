@@ -52,6 +52,13 @@ def write_info(path, world):
     os.replace(path + ".tmp", path)
 
 
+def await_go(info):
+    """Stay up until the test has seen the processes (their pids and start times)."""
+    end = time.monotonic() + 120
+    while not os.path.exists(info + ".go") and time.monotonic() < end:
+        time.sleep(0.01)
+
+
 def make_gate(marker):
     """Rank 1 marks that the scenario is running, then sleeps inside its gate; rank 0 passes."""
 
@@ -72,7 +79,7 @@ def hanging(marker):
 
 CHILD = (
     HELPERS
-    + '''
+    + """
 
 THRESHOLD = 0.3
 
@@ -82,13 +89,6 @@ def decide(query):
 
 
 SCORES = [0.9, 0.1]
-
-
-def await_go(info):
-    """Stay up until the test has seen the processes (their pids and start times)."""
-    end = time.monotonic() + 120
-    while not os.path.exists(info + ".go") and time.monotonic() < end:
-        time.sleep(0.01)
 
 
 def main(mode, start_method, info, marker):
@@ -112,6 +112,7 @@ def main(mode, start_method, info, marker):
         return  # no close: the harness's atexit hook and the lifelines end the ranks
     if mode == "os-exit":
         def exit_when_running():
+            await_go(info)
             while not os.path.exists(marker):
                 time.sleep(0.01)
             os._exit(1)  # what pytest-timeout's thread method does
@@ -127,7 +128,7 @@ def main(mode, start_method, info, marker):
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
-'''
+"""
 )
 
 PYTEST_CHILD = (
@@ -142,6 +143,7 @@ def started(world_pool):
     """The world starts outside the timed function: only the scenario races pytest-timeout."""
     scenario = hanging(os.environ["HANG_MARKER"])
     write_info(os.environ["HANG_INFO"], world_pool.world_for(scenario))
+    await_go(os.environ["HANG_INFO"])
     return world_pool, scenario
 
 
@@ -251,6 +253,7 @@ def test_parent_sigkilled(child, start_method, when):
 def test_parent_os_exit_while_a_scenario_runs(child):
     c = child("os-exit")
     watched = c.await_info()
+    c.go()
     assert c.wait() == 1
     assert c.marker.exists()
     assert_gone(watched)
@@ -300,6 +303,7 @@ def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
     c = Child(tmp_path, [*argv, str(test_file)], env=env)
     try:
         watched = c.await_info()
+        c.go()
         code = c.wait(120)
         output = c.output()
         assert code == 1, output

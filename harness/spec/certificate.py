@@ -67,6 +67,7 @@ def build(
     interrupted: bool,
     backend: str,
     suite_version: str,
+    launcher: str = "spawn",
 ) -> dict:
     result = verdict(outcomes, interrupted)
     return {
@@ -81,6 +82,7 @@ def build(
         },
         "suite": {"version": suite_version, "commit": suite_commit(), "profile": profile},
         "environment": environment(backend),
+        "launcher": launcher,
         "world_sizes": world_sizes,
         "seed": seed,
         "clauses": [
@@ -93,6 +95,7 @@ def build(
                 "scenarios": o.scenarios,
                 "reason": o.reason,
                 "evidence": o.evidence if o.status in (FAIL, ERROR) else None,
+                "skipped": o.skipped,
             }
             for o in outcomes
         ],
@@ -111,7 +114,8 @@ def to_markdown(certificate: dict) -> str:
         f"- implementation: `{impl['spec']}`, capabilities: {', '.join(impl['capabilities']) or 'none'}",
         f"- suite: {certificate['suite']['version']} ({certificate['suite']['commit']}),"
         f" profile {certificate['suite']['profile']}",
-        f"- world sizes: {certificate['world_sizes']}, seed {certificate['seed']}, {certificate['duration_s']:.1f}s",
+        f"- world sizes: {certificate['world_sizes']}, seed {certificate['seed']}, {certificate['duration_s']:.1f}s,"
+        f" launcher {certificate['launcher']}",
         f"- environment: python {certificate['environment']['python']},"
         f" torch {certificate['environment']['torch']}, {certificate['environment']['backend']},"
         f" {certificate['environment']['platform']}",
@@ -131,6 +135,9 @@ def to_markdown(certificate: dict) -> str:
         if evidence["scenario_file"]:
             lines.append(f"Replay: `python -m harness replay {evidence['scenario_file']} --impl {impl['spec']}`")
         lines += ["", "```", *evidence["violations"], "", evidence["report"], "```"]
+    skipped = [(c["id"], name) for c in certificate["clauses"] for name in c["skipped"]]
+    if skipped:
+        lines += ["", "## Skipped scenarios", ""] + [f"- {clause}: {name}" for clause, name in skipped]
     return "\n".join(lines) + "\n"
 
 

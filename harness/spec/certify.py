@@ -2,10 +2,14 @@
 
 An interrupted run (SIGINT or SIGTERM) stops within seconds: its worlds are closed, clauses it had
 not finished are reported as not checked, and the verdict is `inconclusive`.
+
+Under a launcher (`launcher="env"`, see `harness.spec.launched`) rank 0 runs this with the launcher's
+world, which its caller joined and ends, in place of a pool of spawned worlds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -15,7 +19,14 @@ from harness import __version__
 from harness.pool import WorldPool
 from harness.spec import certificate
 from harness.spec.clauses import select
-from harness.spec.runner import DEFAULT_CORPUS, ERROR, ClauseOutcome, ClauseRunner, describe_implementation
+from harness.spec.runner import (
+    DEFAULT_CORPUS,
+    ERROR,
+    ClauseOutcome,
+    ClauseRunner,
+    Executor,
+    describe_implementation,
+)
 
 REFERENCE = "reference_impl.adapter:Adapter"
 
@@ -28,13 +39,19 @@ class CertifyOptions:
     seed: int = 0
     corpus: int = DEFAULT_CORPUS
     out_dir: str | None = "certificate"
+    launcher: str = "spawn"
+    backend: str = "gloo"
 
 
 class Interrupted(Exception):
     """SIGTERM, turned into an exception so the run unwinds like on Ctrl-C."""
 
 
-def certify(options: CertifyOptions, progress: Callable[[ClauseOutcome], None] | None = None) -> dict:
+def certify(
+    options: CertifyOptions,
+    progress: Callable[[ClauseOutcome], None] | None = None,
+    world: Executor | None = None,
+) -> dict:
     implementation = describe_implementation(options.impl)
     clauses = select(options.profile)
     evidence_dir = f"{options.out_dir}/evidence" if options.out_dir else None
@@ -43,7 +60,7 @@ def certify(options: CertifyOptions, progress: Callable[[ClauseOutcome], None] |
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        with WorldPool() as pool:
+        with WorldPool() if world is None else contextlib.nullcontext(world) as pool:
             runner = ClauseRunner(implementation, pool, options.seed, options.corpus, evidence_dir)
             for clause in clauses:
                 outcome = runner.evaluate(clause, list(options.world_sizes))
@@ -68,8 +85,9 @@ def certify(options: CertifyOptions, progress: Callable[[ClauseOutcome], None] |
         profile=options.profile,
         duration_s=time.monotonic() - started,
         interrupted=interrupted,
-        backend="gloo",
+        backend=options.backend,
         suite_version=__version__,
+        launcher=options.launcher,
     )
     if options.out_dir:
         certificate.write(cert, options.out_dir)

@@ -3,6 +3,10 @@
 Scenario results are memoised by name for the whole run, so the generated corpus that several
 clauses read is run once. A clause fails on the first scenario with a violation; that scenario is
 shrunk and saved as replayable JSON, and the clause's evidence points at it.
+
+A world that cannot run a scenario (a launcher's world: `harness.launcher.ScenarioSkipped`) skips
+it; the clause lists it, and a clause whose every scenario was skipped is `skipped`, which like
+`not_claimed` is reported but does not count towards the verdict.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from harness.adapter import AdapterLoadError, check_adapter, load_adapter_factory
-from harness.pool import WorldPool
+from harness.launcher import ScenarioSkipped
 from harness.report import ScenarioResult, render_report, to_jsonable
 from harness.scenario import Scenario
 from harness.spec.clauses import Clause, Plan
@@ -23,6 +28,7 @@ PASS = "pass"
 FAIL = "fail"
 NOT_CLAIMED = "not_claimed"
 ERROR = "error"
+SKIPPED = "skipped"
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 10
 
@@ -35,6 +41,13 @@ class ClauseOutcome:
     world_sizes: list[int] = field(default_factory=list)
     reason: str = ""
     evidence: dict | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+class Executor(Protocol):
+    """What runs the scenarios: a `WorldPool` of spawned worlds, or a launcher's `EnvWorld`."""
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult: ...
 
 
 @dataclass
@@ -65,7 +78,7 @@ class ClauseRunner:
     def __init__(
         self,
         implementation: Implementation,
-        pool: WorldPool,
+        pool: Executor,
         seed: int = 0,
         corpus: int = DEFAULT_CORPUS,
         evidence_dir: str | None = None,
@@ -95,12 +108,16 @@ class ClauseRunner:
         unevaluated = []
         for world_size in world_sizes:
             for scenario in clause.scenarios(self.plan(world_size, world_sizes)):
-                outcome.scenarios += 1
                 try:
                     result = self.run(scenario)
+                except ScenarioSkipped as exc:
+                    outcome.skipped.append(f"{scenario.name}: {exc}")
+                    continue
                 except WorldStartError as exc:
+                    outcome.scenarios += 1
                     unevaluated.append(f"{scenario.name}: {str(exc).splitlines()[0]}")
                     continue
+                outcome.scenarios += 1
                 setup = [o for o in result.outcomes if o.error is not None]
                 if setup:
                     unevaluated.append(
@@ -116,6 +133,9 @@ class ClauseRunner:
         if outcome.status != FAIL and unevaluated:
             outcome.status = ERROR
             outcome.reason = unevaluated[0]
+        elif outcome.status == PASS and outcome.scenarios == 0 and outcome.skipped:
+            outcome.status = SKIPPED
+            outcome.reason = f"every scenario was skipped: {outcome.skipped[0]}"
         elif outcome.status == PASS and outcome.scenarios == 0:
             outcome.status = ERROR
             outcome.reason = f"no scenario checks this clause at world sizes {world_sizes}"
@@ -125,7 +145,7 @@ class ClauseRunner:
         def still_fails(candidate: Scenario) -> ScenarioResult | None:
             try:
                 candidate_result = self.pool.run(self.implementation.spec, candidate)
-            except WorldStartError:
+            except (ScenarioSkipped, WorldStartError):
                 return None
             return candidate_result if clause.check(candidate_result) else None
 

@@ -1,0 +1,74 @@
+"""`certify --launcher env`: the certification inside the process group a launcher such as torchrun made.
+
+Every rank runs this. Rank 0 certifies, running each scenario on every rank through `EnvWorld`,
+prints the progress and writes the certificate; the other ranks run the scenarios it sends until it
+sends them the certificate. Every rank then exits with the verdict's code. A rank that cannot hear
+from rank 0 any more, or that rank 0 left without a certificate, exits 2 (as for `inconclusive`)
+with one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from harness.cli import UsageError, _print_clause, world_sizes
+from harness.launcher import BACKENDS, EnvWorld, WorldLost, join
+from harness.spec.certificate import EXIT_CODES
+from harness.spec.certify import CertifyOptions, certify
+from harness.spec.runner import DEFAULT_CORPUS
+
+BACKEND_VARIABLE = "LIFECYCLE_SPEC_BACKEND"
+
+
+def certify_under_launcher(args: argparse.Namespace) -> int:
+    """This rank's part of `certify --launcher env`; returns its exit code."""
+    if args.repeat != 1:
+        raise UsageError("--repeat is not available with --launcher env: run the launcher again instead")
+    if args.pg_timeout <= 0:
+        raise UsageError("--pg-timeout takes a positive number of seconds")
+    requested = world_sizes(args.world_sizes)
+    backend = args.backend or os.environ.get(BACKEND_VARIABLE, "gloo")
+    if backend not in BACKENDS:
+        raise UsageError(f"the backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    world = join(backend, args.pg_timeout)
+    try:
+        cert = _lead(world, args, requested) if world.rank == 0 else world.follow()
+    finally:
+        world.close()
+    if cert is None:
+        raise WorldLost(f"rank {world.rank}: rank 0 ended the run without a certificate; its output says why")
+    code = EXIT_CODES[cert["verdict"]]
+    _say(f"rank {world.rank} of {world.size}: verdict {cert['verdict']}, exit code {code}")
+    return code
+
+
+def _lead(world: EnvWorld, args: argparse.Namespace, requested: tuple[int, ...]) -> dict | None:
+    """Rank 0: certify at the launcher's world size, then send the certificate (or None) to the others."""
+    options = CertifyOptions(
+        impl=args.impl,
+        profile=args.profile,
+        world_sizes=(world.size,),
+        seed=args.seed,
+        corpus=args.corpus or DEFAULT_CORPUS,
+        out_dir=args.out,
+        launcher="env",
+        backend=world.backend,
+    )
+    if requested != options.world_sizes:
+        _say(f"note: the launcher's world has {world.size} ranks; --world-sizes {args.world_sizes} does not apply")
+    _say(f"certifying {options.impl} (profile {options.profile}, world size {world.size}, backend {world.backend})")
+    cert = None
+    try:
+        cert = certify(options, progress=_print_clause, world=world)
+    finally:
+        world.finish(cert)
+    _say(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
+    return cert
+
+
+def _say(line: str) -> None:
+    """Print `line` in one write: the ranks share the launcher's output, where two writes can interleave."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,42 @@
+"""A launcher's world without a launcher: a rank's records kept in memory, and its stop after a failed collective."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import Op, Scenario, WorldPool
+from harness.collectives import CollectiveMonitor
+from harness.launcher import _Inbox, _outcome
+from harness.rank import RankRun
+from harness.report import RankOutcome
+from tests.harness_util import REFERENCE
+
+
+def run_here(scenario: Scenario, monitor: CollectiveMonitor, stop_on_failed_collective: bool = True) -> RankOutcome:
+    inbox = _Inbox()
+    RankRun(0, REFERENCE, scenario, inbox, monitor, stop_on_failed_collective=stop_on_failed_collective).run()
+    return _outcome(0, inbox.messages)
+
+
+def without_timing(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in record.items() if k != "elapsed_s"} for record in records]
+
+
+def test_records_kept_in_memory_make_the_outcome_a_pipe_makes() -> None:
+    ops = [Op("germinate", "a"), Op("advance", "a", local=True), Op("advance", "a", local=False), Op("prune", "a")]
+    scenario = Scenario("solo", 1, ["a"], ops, process_group=False)
+    here = run_here(scenario, CollectiveMonitor([0, 0], 0))
+    with WorldPool() as pool:
+        piped = pool.run(REFERENCE, scenario).outcomes[0]
+    assert (here.status, here.error, here.snapshots) == (piped.status, piped.error, piped.snapshots)
+    assert without_timing(here.records) == without_timing(piped.records)
+    assert (here.collective_totals, here.collective_failed) == (piped.collective_totals, piped.collective_failed)
+
+
+@pytest.mark.parametrize(("stop", "calls", "status"), [(False, 2, "ok"), (True, 1, "raised")])
+def test_once_a_collective_failed_a_rank_stops_at_the_next_error(stop: bool, calls: int, status: str) -> None:
+    monitor = CollectiveMonitor([0, 0], 0)
+    monitor.failed = True
+    ops = [Op("fault", fault={"kind": "raise"}, continue_on_error=True) for _ in range(2)]
+    outcome = run_here(Scenario("errors allowed", 1, [], ops, process_group=False), monitor, stop)
+    assert (len(outcome.records), outcome.status) == (calls, status)

@@ -1,0 +1,38 @@
+"""The rule that decides which scenarios a launcher's world skips: exactly those that can strand a rank."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.adapter import CAPABILITIES
+from harness.scenario import Op, Scenario
+from harness.spec.clauses import REGISTRY, Plan
+from harness.stranding import may_strand_a_rank
+
+SETUP = [Op("germinate", "a"), Op("germinate", "b")]
+
+
+@pytest.mark.parametrize("world_size", [2, 3, 4])
+def test_only_the_scenarios_with_calls_after_the_disagreement_strand_a_rank(world_size: int) -> None:
+    plan = Plan(world_size, (world_size,), 0, 4, frozenset(CAPABILITIES))
+    scenarios = {s.name: s for clause in REGISTRY for s in clause.scenarios(plan)}
+    stranding = {name for name, s in scenarios.items() if may_strand_a_rank(s)}
+    assert stranding == {f"swapped-order-ws{world_size}", f"no-seed-then-more-calls-ws{world_size}"}
+
+
+@pytest.mark.parametrize(
+    ("rank1_ops", "strands"),
+    [
+        ([*SETUP, Op("advance", "a")], False),
+        ([*SETUP, Op("advance", "b")], False),
+        ([*SETUP, Op("advance", "b"), Op("step_epoch", "a")], True),
+        ([*SETUP, Op("prune", "a"), Op("advance", "a")], False),
+        ([*SETUP, Op("prune", "a"), Op("advance", "a"), Op("advance", "a")], True),
+        ([*SETUP, Op("advance", "a", ranks=[0])], True),
+        ([*SETUP, Op("step_epoch", "a")], True),
+        (SETUP, True),
+    ],
+)
+def test_a_rank_with_a_round_its_peers_do_not_join_can_be_stranded(rank1_ops: list[Op], strands: bool) -> None:
+    scenario = Scenario("s", 2, ["a", "b"], [*SETUP, Op("advance", "a")], rank_ops={1: rank1_ops})
+    assert may_strand_a_rank(scenario) is strands

@@ -1,0 +1,168 @@
+"""`certify --launcher env` under torchrun, with gloo on the CPU.
+
+torchrun gets a session of its own and starts each worker in a session of its own, so the test
+records torchrun's descendants while it runs. Output goes to a file (a pipe held by a leftover
+worker would block the reader instead of failing the test), `--standalone` picks a free port, and
+every run is bounded: on timeout torchrun's and each worker's process group get SIGTERM, then
+SIGKILL. After each run, /proc is polled until none of the recorded processes is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.rank import loopback_interface
+from tests.harness_util import REFERENCE, Proc, alive, proc, survivors
+
+pytestmark = pytest.mark.timeout(240)
+
+ROOT = Path(__file__).resolve().parent.parent
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+RUN_TIMEOUT_S = 180.0
+POLL_S = 0.05
+STOP_WAIT_S = 10.0
+PASSED_ONLY = "tests.bad_impls.passed_only:Adapter"
+LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def descendants(pid: int) -> list[Proc]:
+    """The processes below `pid` in the process tree, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        found.append(proc(current))
+        todo += children.get(current, [])
+    return found
+
+
+def stop(watched: list[Proc]) -> None:
+    """SIGTERM, then SIGKILL, whichever of `watched` are still alive."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in watched:
+            if alive(p):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, sig)
+        if not survivors(watched, STOP_WAIT_S):
+            return
+
+
+def torchrun(tmp_path: Path, nproc: int, impl: str) -> tuple[int, str, Path]:
+    """Run `certify --launcher env` on `nproc` ranks; its exit code, its output and the certificate folder."""
+    out = tmp_path / "cert"
+    log = tmp_path / "torchrun.log"
+    command = [str(TORCHRUN), "--standalone", "--nproc-per-node", str(nproc)]
+    command += ["-m", "harness", "certify", "--launcher", "env", "--impl", impl, "--out", str(out)]
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": loopback_interface()}
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    started = {proc(process.pid)}
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    try:
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"torchrun did not end within {RUN_TIMEOUT_S:.0f}s:\n{log.read_text(errors='replace')[-4000:]}"
+                )
+            started.update(descendants(process.pid))
+            time.sleep(POLL_S)
+    except BaseException:
+        stop(list(started))
+        raise
+    left = survivors(started)
+    stop(left)
+    assert not left, "processes left after torchrun: " + ", ".join(map(str, left))
+    assert len(started) > nproc, "the workers were never seen"
+    return process.returncode, log.read_text(errors="replace"), out
+
+
+def rank_exit_codes(output: str) -> dict[int, int]:
+    """Each rank's own report of the code it exits with (one line per rank)."""
+    lines = re.findall(r"^rank (\d+) of \d+: verdict \w+, exit code (\d+)$", output, re.MULTILINE)
+    ranks = [int(rank) for rank, _ in lines]
+    assert len(ranks) == len(set(ranks)), output
+    return {int(rank): int(code) for rank, code in lines}
+
+
+def load(out: Path) -> dict:
+    return json.loads((out / "certificate.json").read_text())
+
+
+@pytest.mark.parametrize("nproc", [2, 3])
+def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> None:
+    code, output, out = torchrun(tmp_path, nproc, REFERENCE)
+    assert code == 0, output[-4000:]
+    assert rank_exit_codes(output) == dict.fromkeys(range(nproc), 0), output[-4000:]
+    assert output.count("; certificate in ") == 1, output[-4000:]
+    cert = load(out)
+    assert (cert["verdict"], cert["launcher"], cert["world_sizes"]) == ("certified", "env", [nproc])
+    statuses = {c["id"]: c["status"] for c in cert["clauses"]}
+    assert statuses.pop("C5") == "skipped"
+    assert set(statuses.values()) == {"pass"}, statuses
+    skipped = {c["id"]: [entry.split(":")[0] for entry in c["skipped"]] for c in cert["clauses"]}
+    assert skipped["S1"] == [f"swapped-order-ws{nproc}"]
+    assert skipped["S2"] == skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]
+    assert (out / "certificate.md").is_file()
+
+
+def test_known_bad_implementation_fails_its_clause_on_every_rank(tmp_path: Path) -> None:
+    code, output, out = torchrun(tmp_path, 2, PASSED_ONLY)
+    assert code == 1, output[-4000:]
+    assert rank_exit_codes(output) == {0: 1, 1: 1}, output[-4000:]
+    cert = load(out)
+    assert cert["verdict"] == "not_certified"
+    assert {c["id"] for c in cert["clauses"] if c["status"] not in ("pass", "skipped")} == {"C3"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "runs under a launcher such as torchrun"),
+        (["--repeat", "2"], "--repeat is not available with --launcher env"),
+        (["--pg-timeout", "0"], "--pg-timeout takes a positive number"),
+    ],
+)
+def test_launcher_mode_bad_input_is_one_line(args: list[str], message: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARIABLES}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "certify", "--launcher", "env", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_nccl_needs_the_env_launcher() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "certify", "--backend", "nccl"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--backend nccl needs --launcher env" in done.stderr, done.stderr
