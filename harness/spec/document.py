@@ -10,8 +10,10 @@ HEADER = """# DDP lifecycle specification
 Generated from `harness/spec/clauses.py` by `python -m harness spec > SPEC.md`; do not edit by hand.
 
 A clause ID is stable: once published it is never renamed or reused. `MUST` clauses decide the
-verdict; a clause whose capabilities the adapter does not declare is reported `not_claimed`.
-Profile `core` is the fix of BUG-030; profile `strict` is what that fix leaves open.
+verdict; a clause whose capabilities the adapter does not declare is reported `not_claimed`, and
+under a launcher (`--launcher env`) a clause whose scenarios all need a harness-managed world is
+`skipped`; neither counts towards the verdict. Profile `core` is the fix of BUG-030; profile
+`strict` is what that fix leaves open.
 """
 
 
