@@ -115,6 +115,10 @@ class Scenario:
             raise ScenarioError(f"{where}: unknown op {op.op!r} (known: {', '.join(OPS)})")
         if op.op != "fault" and op.slot not in self.slots:
             raise ScenarioError(f"{where}: unknown slot {op.slot!r} (scenario slots: {self.slots})")
+        try:
+            op.target = parse_stage(op.target)
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
         for name in ("local", "metrics"):
             value = getattr(op, name)
             if isinstance(value, list) and len(value) != self.world_size:

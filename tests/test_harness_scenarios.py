@@ -102,6 +102,11 @@ def _one_line(exc_info) -> str:
     return message
 
 
+def test_validate_names_stages_by_name_or_value():
+    scenario = Scenario("named", 2, ["a"], [Op("germinate", "a"), Op("advance", "a", target="training")]).validate()
+    assert scenario.ops[1].target == 3
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -120,6 +125,8 @@ def _one_line(exc_info) -> str:
         (lambda s: setattr(s, "gates", "magic"), "gates must be one of"),
         (lambda s: setattr(s, "slots", ["a", "a"]), "slots must be distinct"),
         (lambda s: setattr(s, "process_group", False), "without a process group"),
+        (lambda s: setattr(s, "ops", [Op("advance", "a", target=5)]), "unknown stage value 5"),
+        (lambda s: setattr(s, "ops", [Op("advance", "a", target="SPROUTED")]), "unknown stage 'SPROUTED'"),
     ],
 )
 def test_validate_gives_one_line_errors(change, expected):
