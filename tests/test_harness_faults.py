@@ -88,6 +88,12 @@ def fault_then_advance(n: int, fault: dict, rank: int = 1) -> Scenario:
     )
 
 
+def assert_recovers(pool: WorldPool, world_size: int) -> None:
+    """After a fault, the next scenario of that size completes (on a new world when the fault broke one)."""
+    result = pool.run(REFERENCE, simple(world_size, "after-the-fault"))
+    assert result.ok, ranks_table(result)
+
+
 def check_hung(result, rank: int, call: int, in_stack: str) -> None:
     outcome = result.outcomes[rank]
     assert outcome.status == HUNG, ranks_table(result)
@@ -113,6 +119,7 @@ def test_rank_skipping_a_broadcast_is_reported_as_a_deadlock(pool, n):
     assert "deadlocked in a collective, in call #1 advance 'a'" in report
     assert not world.healthy
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("n", [2, 4])
@@ -124,6 +131,7 @@ def test_advance_on_rank_0_only_deadlocks(pool, n):
     assert all(o.status == OK for o in result.outcomes[1:])
     assert all(o.records[1]["skipped"] for o in result.outcomes[1:])
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 def test_collective_joined_by_one_rank_only(pool):
@@ -138,6 +146,7 @@ def test_collective_joined_by_one_rank_only(pool):
     check_hung(result, 2, 1, "barrier")
     assert result.statuses()[:2] == [OK, OK]
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -160,6 +169,7 @@ def test_rank_that_raises(pool, n):
         if outcome.status == HUNG:
             check_hung(result, outcome.rank, 2, "broadcast")
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("n", [2, 4])
@@ -171,6 +181,7 @@ def test_rank_that_exits(pool, n):
     assert "exited with code 3, during call #1 fault" in result.render()
     assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -182,6 +193,7 @@ def test_rank_that_kills_itself(pool, n):
     assert "killed by SIGKILL, during call #1 fault" in result.render()
     assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("n", [2, 4])
@@ -194,6 +206,7 @@ def test_kill_inside_the_gate_evaluation(pool, n):
     assert len(outcome.records) == 1 and outcome.current_call == 1
     assert "killed by SIGKILL, during call #1 advance 'a'" in result.render()
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 def test_raise_inside_the_gate_evaluation(pool):
@@ -206,6 +219,7 @@ def test_raise_inside_the_gate_evaluation(pool):
     assert outcome.records[1]["stage_after"] == 2
     check_hung(result, 0, 1, "broadcast")
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 @pytest.mark.parametrize("kind", ["raise", "exit", "kill"])
@@ -220,6 +234,7 @@ def test_faults_at_world_size_one(pool, kind):
     else:
         assert not world.healthy
         assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 def test_sleep_past_the_deadline_is_reported_hung(pool):
@@ -240,6 +255,7 @@ def test_sleep_past_the_deadline_is_reported_hung(pool):
     check_hung(result, 1, 2, "run_fault")
     assert "past its deadline, in call #2 fault" in result.render()
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
@@ -260,6 +276,7 @@ def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
     assert result.duration_s < deadline / 2
     check_hung(result, 0, 1, "run_fault")
     assert_gone(watched)
+    assert_recovers(pool, result.world_size)
 
 
 class Interrupted(Exception):
