@@ -9,10 +9,14 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from harness.adapter import AdapterLoadError
 from harness.scenario import Scenario, ScenarioError
 from harness.world import WorldStartError
+
+if TYPE_CHECKING:
+    from harness.spec.runner import ClauseOutcome
 
 MAX_CERTIFY_WORLD_SIZE = 8
 USAGE_ERROR = 2
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return USAGE_ERROR
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
@@ -117,7 +125,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     for run in range(args.repeat):
         if args.repeat > 1:
             print(f"--- run {run + 1} of {args.repeat}")
-        cert = certify(options, progress=_print_clause)
+        cert = certify(options, progress=print_clause)
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
         signatures.append([(c["id"], c["status"], c["scenarios"]) for c in cert["clauses"]])
         if cert["interrupted"]:
@@ -133,13 +141,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     return EXIT_CODES[cert["verdict"]]
 
 
-def _print_clause(outcome: object) -> None:
-    clause = outcome.clause  # type: ignore[attr-defined]
-    status, count, reason = outcome.status, outcome.scenarios, outcome.reason  # type: ignore[attr-defined]
+def print_clause(outcome: ClauseOutcome) -> None:
+    """One line of the clause table a certification prints as it goes."""
+    clause, status, count = outcome.clause, outcome.status, outcome.scenarios
     line = (
         f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} scenarios"
     )
-    print(line + (f"  {reason[:100]}" if reason else ""), flush=True)
+    print(line + (f"  {outcome.reason[:100]}" if outcome.reason else ""), flush=True)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

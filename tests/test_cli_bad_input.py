@@ -115,3 +115,16 @@ def test_bad_input_leaves_no_process_behind(tmp_path):
     done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, timeout=120)
     assert done.returncode == 2
     assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
+
+
+def test_reader_closing_the_output_early_is_no_traceback(tmp_path):
+    command = [sys.executable, "-m", "harness", "certify", "--corpus", "32", "--out", str(tmp_path)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("certifying")
+    proc.stdout.close()
+    try:
+        assert proc.wait(timeout=120) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read()

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from harness.cli import UsageError, _print_clause, world_sizes
+from harness.cli import UsageError, print_clause, world_sizes
 from harness.launcher import BACKENDS, EnvWorld, WorldLost, join
 from harness.spec.certificate import EXIT_CODES
 from harness.spec.certify import CertifyOptions, certify
@@ -61,7 +61,7 @@ def _lead(world: EnvWorld, args: argparse.Namespace, requested: tuple[int, ...])
     _say(f"certifying {options.impl} (profile {options.profile}, world size {world.size}, backend {world.backend})")
     cert = None
     try:
-        cert = certify(options, progress=_print_clause, world=world)
+        cert = certify(options, progress=print_clause, world=world)
     finally:
         world.finish(cert)
     _say(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
