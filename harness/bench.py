@@ -28,6 +28,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from harness.pool import WorldPool
+from harness.proctree import descendants
 from harness.report import HUNG
 from harness.scenario import Op, Scenario
 from harness.world import PRELOAD
@@ -318,20 +319,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _tree_rss(pid: int) -> int:
     """Summed resident bytes of `pid` and its descendants (shared pages count once per process)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(entry))
-    total, todo = 0, [pid]
+    total = 0
     page = os.sysconf("SC_PAGE_SIZE")
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
+    for current in [pid, *descendants(pid)]:
         try:
             with open(f"/proc/{current}/statm") as f:
                 total += int(f.read().split()[1]) * page

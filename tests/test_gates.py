@@ -51,18 +51,13 @@ def seed_state(**inputs: object) -> SeedState:
 
 
 def evaluate(target: SeedStage, permissive: bool, **changes: object) -> GateResult:
-    return LifecycleGates(permissive=permissive).check_gate(
-        seed_state(**{**AT_THRESHOLD[target], **changes}), target
-    )
+    return LifecycleGates(permissive=permissive).check_gate(seed_state(**{**AT_THRESHOLD[target], **changes}), target)
 
 
 CASES = [
     # (mode, target, changes from the threshold state, checks passed, checks failed)
     *[(mode, S.TRAINING, {}, ["seed_ready"], []) for mode in (STRICT, PERMISSIVE)],
-    *[
-        (mode, S.TRAINING, {"stage": S.TRAINING}, [], ["not_germinated_TRAINING"])
-        for mode in (STRICT, PERMISSIVE)
-    ],
+    *[(mode, S.TRAINING, {"stage": S.TRAINING}, [], ["not_germinated_TRAINING"]) for mode in (STRICT, PERMISSIVE)],
     (STRICT, S.BLENDING, {}, ["improvement_sufficient", "epochs_in_stage", "gradient_ratio_ok"], []),
     (
         STRICT,
@@ -225,9 +220,7 @@ def test_gate_level_values():
     assert {g.name: g.value for g in GateLevel} == {"G0": 0, "G1": 1, "G2": 2, "G3": 3, "G5": 5}
 
 
-@pytest.mark.parametrize(
-    "target", [S.UNKNOWN, S.DORMANT, S.PRUNED, S.EMBARGOED, S.RESETTING], ids=lambda t: t.name
-)
+@pytest.mark.parametrize("target", [S.UNKNOWN, S.DORMANT, S.PRUNED, S.EMBARGOED, S.RESETTING], ids=lambda t: t.name)
 def test_unmapped_target_raises(target):
     with pytest.raises(ValueError):
         LifecycleGates().check_gate(seed_state(), target)

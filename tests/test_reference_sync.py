@@ -49,9 +49,7 @@ def without_message(fields: dict) -> dict:
 def test_divergent_local_decisions_follow_rank0(run_scenario, world_size):
     result = run_scenario(divergent_scenario(world_size))
     assert_completed(result)
-    for records, pattern in zip(
-        calls(result), itertools.product([True, False], repeat=world_size), strict=True
-    ):
+    for records, pattern in zip(calls(result), itertools.product([True, False], repeat=world_size), strict=True):
         assert [r["local"][0]["passed"] for r in records] == list(pattern)
         decided = records[0]["local"][0]
         for record in records:
@@ -175,8 +173,7 @@ def test_early_exit_disagreement_raises_on_the_detecting_ranks(run_scenario, wor
     assert result.completed, result.render()
     detecting = set(range(1, world_size)) if odd_rank == 0 else {odd_rank}
     expected = [
-        ("raised", "EarlyExitDisagreementError") if rank in detecting else ("ok", None)
-        for rank in range(world_size)
+        ("raised", "EarlyExitDisagreementError") if rank in detecting else ("ok", None) for rank in range(world_size)
     ]
     assert statuses_and_errors(result) == expected
     for rank in detecting:
@@ -193,9 +190,7 @@ def test_call_number_disagreement_raises(run_scenario, world_size):
     have been paired with one of rank 0's calls, so this is how the counters come apart."""
     ops = [Op("germinate", "a"), Op("advance", "a")]
     extra = Op("advance", "a", local={"fault": "raise"}, continue_on_error=True)
-    scenario = Scenario(
-        "call-mismatch", world_size, ["a"], ops, rank_ops={1: [ops[0], extra, Op("advance", "a")]}
-    )
+    scenario = Scenario("call-mismatch", world_size, ["a"], ops, rank_ops={1: [ops[0], extra, Op("advance", "a")]})
     result = run_scenario(scenario)
     assert result.completed, result.render()
     expected = [("ok", None), ("raised", "DecisionMismatchError")] + [("ok", None)] * (world_size - 2)
@@ -223,8 +218,7 @@ def test_long_decisions_survive_the_broadcast_intact(run_scenario, world_size):
     checks = [f"check_{i}" for i in range(200)]
     ops = [Op("germinate", "a")]
     ops += [
-        Op("advance", "a", local=[{"passed": False, "message": "m" * n}] + [True] * (world_size - 1))
-        for n in lengths
+        Op("advance", "a", local=[{"passed": False, "message": "m" * n}] + [True] * (world_size - 1)) for n in lengths
     ]
     ops.append(
         Op(

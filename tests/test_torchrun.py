@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.proctree import descendants
 from harness.rank import loopback_interface
-from tests.harness_util import REFERENCE, Proc, alive, proc, survivors
+from tests.harness_util import REFERENCE, Proc, alive, proc, procs, survivors
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -33,25 +34,6 @@ POLL_S = 0.05
 STOP_WAIT_S = 10.0
 PASSED_ONLY = "tests.bad_impls.passed_only:Adapter"
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-
-
-def descendants(pid: int) -> list[Proc]:
-    """The processes below `pid` in the process tree, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            children.setdefault(int(text[text.rindex(")") + 2 :].split()[1]), []).append(int(entry))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        current = todo.pop()
-        found.append(proc(current))
-        todo += children.get(current, [])
-    return found
 
 
 def stop(watched: list[Proc]) -> None:
@@ -84,7 +66,7 @@ def torchrun(tmp_path: Path, nproc: int, impl: str) -> tuple[int, str, Path]:
                 pytest.fail(
                     f"torchrun did not end within {RUN_TIMEOUT_S:.0f}s:\n{log.read_text(errors='replace')[-4000:]}"
                 )
-            started.update(descendants(process.pid))
+            started.update(procs(descendants(process.pid)))
             time.sleep(POLL_S)
     except BaseException:
         stop(list(started))
