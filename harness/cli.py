@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="run a saved scenario and print the per-rank report")
     replay.add_argument("file")
     replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
+    replay.add_argument("--clause", help="also check the result against this clause and print its violations")
     commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
     commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
     bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
@@ -151,8 +152,12 @@ def print_clause(outcome: ClauseOutcome) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Exit 0 when every rank completed (and the clause, if given, holds), else 1."""
     from harness.pool import WorldPool
+    from harness.spec.clauses import BY_ID
 
+    if args.clause is not None and args.clause not in BY_ID:
+        raise UsageError(f"unknown clause {args.clause!r} (known: {', '.join(BY_ID)})")
     try:
         with open(args.file) as f:
             text = f.read()
@@ -162,7 +167,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with WorldPool() as pool:
         result = pool.run(args.impl, scenario)
     print(result.render())
-    return 0 if result.ok else 1
+    if args.clause is None:
+        return 0 if result.ok else 1
+    violations = BY_ID[args.clause].check(result)
+    print(f"clause {args.clause}: " + ("holds" if not violations else f"{len(violations)} violation(s)"))
+    for violation in violations:
+        print(f"  {violation}")
+    return 1 if violations else 0
 
 
 def cmd_spec(args: argparse.Namespace) -> int:

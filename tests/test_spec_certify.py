@@ -74,3 +74,18 @@ def test_a_clause_needing_an_undeclared_capability_is_not_claimed(tmp_path):
     assert statuses["C8"] == "not_claimed"
     assert all(status == "pass" for cid, status in statuses.items() if cid != "C8")
     assert cert["verdict"] == "certified"
+
+
+def test_evidence_replays_to_the_same_violation(tmp_path):
+    impl = "tests.bad_impls.passed_only:Adapter"
+    cert = certify(CertifyOptions(impl=impl, world_sizes=(2,), profile="core", out_dir=str(tmp_path)))
+    evidence = next(c["evidence"] for c in cert["clauses"] if c["id"] == "C3")
+    assert evidence["shrunk"] and len(evidence["scenario"]["ops"]) <= 3
+
+    def replay(clause: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "harness", "replay", evidence["scenario_file"], "--impl", impl]
+        return subprocess.run([*command, "--clause", clause], capture_output=True, text=True, timeout=120)
+
+    failing, holding = replay("C3"), replay("C1")
+    assert failing.returncode == 1 and "clause C3: 1 violation(s)" in failing.stdout, failing.stdout
+    assert holding.returncode == 0 and "clause C1: holds" in holding.stdout, holding.stdout

@@ -133,7 +133,8 @@ def to_markdown(certificate: dict) -> str:
             continue
         lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
         if evidence["scenario_file"]:
-            lines.append(f"Replay: `python -m harness replay {evidence['scenario_file']} --impl {impl['spec']}`")
+            replay = f"python -m harness replay {evidence['scenario_file']} --impl {impl['spec']} --clause {c['id']}"
+            lines.append(f"Replay: `{replay}`")
         lines += ["", "```", *evidence["violations"], "", evidence["report"], "```"]
     skipped = [(c["id"], name) for c in certificate["clauses"] for name in c["skipped"]]
     if skipped:
