@@ -27,6 +27,7 @@ import dill
 from harness.adapter import check_adapter, load_adapter_factory, result_dict
 from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
+from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
 
 LIFELINE_EXIT_CODE = 70
@@ -159,18 +160,18 @@ class RankRun:
     def run(self) -> None:
         self.monitor.take_counts()
         self.monitor.totals.clear()
-        status = "ok"
+        status = OK
         try:
             self._setup()
         except Exception as exc:
-            self._end("raised", {}, describe_error(exc))
+            self._end(RAISED, {}, describe_error(exc))
             return
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
             _send(self.conn, ("rec", record))
             broken = self.stop_on_failed_collective and self.monitor.failed
             if record["error"] is not None and (not op.continue_on_error or broken):
-                status = "raised"
+                status = RAISED
                 break
         self._end(status, self._snapshots(), None)
 

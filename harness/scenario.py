@@ -88,10 +88,6 @@ class Scenario:
     def ops_for(self, rank: int) -> list[Op]:
         return self.rank_ops.get(rank, self.ops)
 
-    @property
-    def symmetric(self) -> bool:
-        return not self.rank_ops and not any(op.op == "fault" or op.ranks is not None for op in self.ops)
-
     def validate(self) -> Scenario:
         ws = self.world_size
         if isinstance(ws, bool) or not isinstance(ws, int) or not 1 <= ws <= MAX_WORLD_SIZE:

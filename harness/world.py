@@ -33,7 +33,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from harness.rank import rank_main
-from harness.report import EXITED, HUNG, KILLED, OK, RankOutcome, ScenarioResult
+from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
 
 DEFAULT_DEADLINE_S = 15.0
@@ -319,7 +319,7 @@ class World:
 
 def reusable(outcomes: list[RankOutcome]) -> bool:
     """A process group that saw an error, or whose ranks ran different collectives, is not reused."""
-    if not all(o.status in (OK, "raised") for o in outcomes):
+    if not all(o.status in (OK, RAISED) for o in outcomes):
         return False
     if any(o.collective_failed for o in outcomes):
         return False

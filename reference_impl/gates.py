@@ -156,9 +156,7 @@ class LifecycleGates:
             _check(state.alpha_holding, "alpha_schedule_holding", "alpha_schedule_not_holding"),
         ]
         if not self.permissive:
-            checks.append(
-                _at_least(state.epochs_in_stage, HOLD_EPOCHS_MIN, "epochs_in_stage", "insufficient_epochs")
-            )
+            checks.append(_at_least(state.epochs_in_stage, HOLD_EPOCHS_MIN, "epochs_in_stage", "insufficient_epochs"))
         return checks
 
     def _g5(self, state: SeedState) -> list[Check]:

@@ -23,9 +23,7 @@ class SeedStage(IntEnum):
     RESETTING = 10
 
 
-ACTIVE_STAGES = frozenset({SeedStage.TRAINING, SeedStage.BLENDING, SeedStage.HOLDING, SeedStage.FOSSILIZED})
 FAILURE_STAGES = frozenset({SeedStage.PRUNED, SeedStage.EMBARGOED, SeedStage.RESETTING})
-TERMINAL_STAGES = frozenset({SeedStage.FOSSILIZED})
 
 TRANSITIONS: dict[SeedStage, tuple[SeedStage, ...]] = {
     SeedStage.UNKNOWN: (SeedStage.DORMANT,),

@@ -112,9 +112,7 @@ def sync_gate_decision(local: GateResult, identity: CallIdentity) -> GateResult:
         raise _mismatch(rank, identity, decided_for)
     result = GateResult(**fields)
     if rank != 0 and local.passed != result.passed:
-        result = dataclasses.replace(
-            result, message=result.message + divergence_suffix(local.passed, result.passed)
-        )
+        result = dataclasses.replace(result, message=result.message + divergence_suffix(local.passed, result.passed))
     return result
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from harness.contract import Stage, default_target
-from harness.report import HUNG, OK, ScenarioResult
+from harness.report import HUNG, OK, RAISED, ScenarioResult
 from harness.scenario import Op
 from harness.spec.families import expected_transition
 
@@ -61,7 +62,7 @@ def calls(result: ScenarioResult) -> Iterator[Call]:
         yield Call(index, ops, [_at(o.records, index) for o in outcomes])
 
 
-def _at(items: list, index: int):  # noqa: ANN202 - a list element or None
+def _at(items: list, index: int) -> Any:
     return items[index] if index < len(items) else None
 
 
@@ -266,7 +267,7 @@ def disagreement_safety(result: ScenarioResult) -> list[str]:
     for outcome in result.outcomes:
         if outcome.status == HUNG and outcome.current_call is not None and outcome.current_call <= k:
             violations.append(f"rank {outcome.rank} waited in call #{outcome.current_call} (the JANK-003 deadlock)")
-        elif outcome.status not in (OK, HUNG, "raised"):
+        elif outcome.status not in (OK, HUNG, RAISED):
             violations.append(f"rank {outcome.rank} {outcome.status} ({outcome.signal or outcome.exitcode})")
     violations += misapplied(result, all_calls)
     return violations

@@ -6,6 +6,7 @@ Every builder takes the world size (and the seed, for the generated corpus) and 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from harness.contract import ALLOWED, FAILURE, GATED_TARGETS, Stage, default_target
@@ -60,13 +61,7 @@ def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario
 
 def generated_without(ops_kinds: tuple[str, ...], scenarios: list[Scenario]) -> list[Scenario]:
     """The same corpus with some kinds of ops removed, for adapters that lack the capability."""
-    out = []
-    for scenario in scenarios:
-        ops = [op for op in scenario.ops if op.op not in ops_kinds]
-        out.append(
-            Scenario(scenario.name, scenario.world_size, scenario.slots, ops, process_group=scenario.process_group)
-        )
-    return out
+    return [dataclasses.replace(s, ops=[op for op in s.ops if op.op not in ops_kinds]) for s in scenarios]
 
 
 def single_process() -> list[Scenario]:

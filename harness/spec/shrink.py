@@ -18,15 +18,8 @@ def without_call(scenario: Scenario, index: int) -> Scenario:
     def drop(ops: list) -> list:
         return ops[:index] + ops[index + 1 :]
 
-    return Scenario(
-        name=scenario.name,
-        world_size=scenario.world_size,
-        slots=list(scenario.slots),
-        ops=drop(scenario.ops),
-        rank_ops={rank: drop(ops) for rank, ops in scenario.rank_ops.items()},
-        gates=scenario.gates,
-        process_group=scenario.process_group,
-        deadline_s=scenario.deadline_s,
+    return dataclasses.replace(
+        scenario, ops=drop(scenario.ops), rank_ops={rank: drop(ops) for rank, ops in scenario.rank_ops.items()}
     )
 
 
