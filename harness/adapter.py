@@ -12,10 +12,14 @@ needs a capability the adapter did not declare is reported `not_claimed`, never 
 from __future__ import annotations
 
 import importlib
+import numbers
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from harness.contract import Stage
+
 RESULT_FIELDS = ("gate", "passed", "score", "checks_passed", "checks_failed", "message")
+STAGE_VALUES = frozenset(int(stage) for stage in Stage)
 
 SCRIPTED_GATES = "scripted_gates"
 METRICS = "metrics"
@@ -116,6 +120,57 @@ def check_adapter(adapter: Any, spec: str) -> None:
     unknown = set(adapter.capabilities) - set(CAPABILITIES)
     if unknown:
         raise AdapterLoadError(f"{spec!r} declares unknown capabilities: {', '.join(sorted(unknown))}")
+
+
+class ContractValueError(Exception):
+    """The adapter returned a value outside the contract; the message names the method, the value
+    and what the contract expects, in one line."""
+
+
+def checked_stage(value: object, method: str) -> int | None:
+    """`value` as a contract stage (or None for no seed), else `ContractValueError`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) not in STAGE_VALUES:
+        raise ContractValueError(
+            f"adapter.{method}() returned {_shown(value)}; the contract expects None or a stage value"
+            f" {sorted(STAGE_VALUES)} (map stages beyond the contract in the adapter)"
+        )
+    return int(value)
+
+
+def checked_result_fields(fields: object) -> dict:
+    """`fields` as a normalised result dict, else `ContractValueError` naming the first bad field."""
+    if not isinstance(fields, dict):
+        raise ContractValueError(f"adapter.result_fields() returned {_shown(fields)}; the contract expects a dict")
+    missing = [k for k in RESULT_FIELDS if k not in fields]
+    if missing:
+        raise ContractValueError(
+            f"adapter.result_fields() lacks {', '.join(missing)}; the contract expects {RESULT_FIELDS}"
+        )
+    expectations = (
+        ("gate", lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "an int gate level"),
+        ("passed", lambda v: isinstance(v, bool) or type(v).__name__ == "bool_", "a bool"),
+        ("score", lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a float"),
+        ("checks_passed", _strings, "a list of str"),
+        ("checks_failed", _strings, "a list of str"),
+        ("message", lambda v: isinstance(v, str), "a str"),
+    )
+    for key, valid, expected in expectations:
+        if not valid(fields[key]):
+            raise ContractValueError(
+                f"adapter.result_fields() returned {key}={_shown(fields[key])}; the contract expects {expected}"
+            )
+    return result_dict(fields)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return f"{text[:60]}... ({type(value).__name__})" if len(text) > 60 else f"{text} ({type(value).__name__})"
 
 
 def result_dict(fields: dict) -> dict:

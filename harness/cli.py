@@ -66,8 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
     replay = commands.add_parser("replay", help="run a saved scenario and print the per-rank report")
     replay.add_argument("file")
-    replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
-    replay.add_argument("--clause", help="also check the result against this clause and print its violations")
+    replay.add_argument(
+        "--impl",
+        default=os.environ.get("LIFECYCLE_SPEC_IMPL"),
+        help="MODULE:ATTR of the adapter (default: the one an evidence file records, else $LIFECYCLE_SPEC_IMPL)",
+    )
+    replay.add_argument(
+        "--clause",
+        help="also check the result against this clause and print its violations (default: an evidence file's)",
+    )
     commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
     commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
     bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
@@ -145,34 +152,43 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def print_clause(outcome: ClauseOutcome) -> None:
     """One line of the clause table a certification prints as it goes."""
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
-    line = (
-        f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} scenarios"
-    )
+    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4}"
+    line += " scenario" if count == 1 else " scenarios"
+    if outcome.judged or outcome.unjudged:
+        line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
     print(line + (f"  {outcome.reason[:100]}" if outcome.reason else ""), flush=True)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0 when every rank completed (and the clause, if given, holds), else 1."""
+    """Exit 0 when every rank completed (and the clause, if any, holds), 1 when not, 2 when the ranks
+    could not even set up (nothing was replayed)."""
     from harness.pool import WorldPool
     from harness.spec.clauses import BY_ID
+    from harness.spec.evidence import read_scenario_file
+    from harness.spec.runner import describe_implementation, judge, unusable
 
-    if args.clause is not None and args.clause not in BY_ID:
-        raise UsageError(f"unknown clause {args.clause!r} (known: {', '.join(BY_ID)})")
-    try:
-        with open(args.file) as f:
-            text = f.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read scenario {args.file!r}: {exc.strerror}") from None
-    scenario = Scenario.from_json(text)
+    scenario, recorded = read_scenario_file(args.file)
+    impl = args.impl if args.impl is not None else recorded.get("implementation")
+    if impl is None:
+        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
+    clause_id = args.clause if args.clause is not None else recorded.get("clause")
+    if clause_id is not None and clause_id not in BY_ID:
+        raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
+    describe_implementation(impl)
+    print(f"replaying {scenario.name!r} with {impl}")
     with WorldPool() as pool:
-        result = pool.run(args.impl, scenario)
+        result = pool.run(impl, scenario)
+    problem = unusable(result)
+    if problem:
+        raise UsageError(f"nothing was replayed: {problem}")
     print(result.render())
-    if args.clause is None:
+    if clause_id is None:
         return 0 if result.ok else 1
-    violations = BY_ID[args.clause].check(result)
-    print(f"clause {args.clause}: " + ("holds" if not violations else f"{len(violations)} violation(s)"))
+    violations = judge(BY_ID[clause_id], result).violations
+    count = len(violations)
+    print(f"clause {clause_id}: " + ("holds" if not count else f"{count} violation{'s' if count > 1 else ''}"))
     for violation in violations:
-        print(f"  {violation}")
+        print(f"  [{violation.kind}] {violation}")
     return 1 if violations else 0
 
 

@@ -53,6 +53,30 @@ def default_target(stage: int) -> Stage | None:
     return next((t for t in ALLOWED[Stage(stage)] if t not in FAILURE), None)
 
 
+def expected_transition(source: int, target: int | None) -> str:
+    """What the contract says an advance from `source` to `target` (None: default) with a passing gate
+    does: "raises" (a failure stage as target), "ungated" (a target no gate guards: raising, or one round
+    that fails without a move, are both accepted), "moves", "refused" (`transition_failed`), or
+    "no_valid_transition"."""
+    if target is not None and Stage(target) in FAILURE:
+        return "raises"
+    if target is not None and Stage(target) not in GATED_TARGETS:
+        return "ungated"
+    chosen = target if target is not None else default_target(source)
+    if chosen is None:
+        return "no_valid_transition"
+    return "moves" if Stage(chosen) in ALLOWED[Stage(source)] else "refused"
+
+
+def stage_name(stage: object) -> str:
+    """A stage as users read it; a value outside the contract is named as such, never a crash."""
+    if stage is None:
+        return "no seed"
+    if isinstance(stage, int) and not isinstance(stage, bool) and stage in Stage._value2member_map_:
+        return Stage(stage).name
+    return f"{stage!r} (not a contract stage)"
+
+
 def parse_stage(value: int | str | None) -> int | None:
     """A stage given by name or value, as its value; ValueError naming the bad input otherwise."""
     if value is None:

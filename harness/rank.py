@@ -24,7 +24,14 @@ from typing import Any
 
 import dill
 
-from harness.adapter import check_adapter, load_adapter_factory, result_dict
+from harness.adapter import (
+    ContractValueError,
+    check_adapter,
+    checked_result_fields,
+    checked_stage,
+    load_adapter_factory,
+    result_dict,
+)
 from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
 from harness.report import OK, RAISED
@@ -224,14 +231,17 @@ class RankRun:
         if record["skipped"]:
             return record
         started = time.perf_counter()
+        record["contract"] = None
         try:
             slot = self.slots.get(op.slot) if op.slot is not None else None
             if slot is not None:
-                record["stage_before"] = self.adapter.stage(slot)
+                record["stage_before"] = checked_stage(self.adapter.stage(slot), "stage")
             result = self._perform(op, slot)
             if op.op == "advance":
-                record["result"] = result_dict(self.adapter.result_fields(result))
                 record["same_object"] = bool(self.local) and result is self.local[-1][1]
+                record["result"] = checked_result_fields(self.adapter.result_fields(result))
+        except ContractValueError as exc:
+            record["contract"] = str(exc)
         except Exception as exc:
             record["error"] = describe_error(exc, in_collective=self.monitor.failed_in_call)
         record["local"] = [fields for fields, _ in self.local]
@@ -239,8 +249,10 @@ class RankRun:
         record["elapsed_s"] = time.perf_counter() - started
         if op.slot is not None and op.slot in self.slots:
             try:
-                record["stage_after"] = self.adapter.stage(self.slots[op.slot])
+                record["stage_after"] = checked_stage(self.adapter.stage(self.slots[op.slot]), "stage")
                 record["snapshot"] = self.adapter.snapshot(self.slots[op.slot])
+            except ContractValueError as exc:
+                record["contract"] = record["contract"] or str(exc)
             except Exception as exc:
                 record["error"] = record["error"] or describe_error(exc)
         return record

@@ -26,6 +26,7 @@ MAX_WORLD_SIZE = 16
 OPS = ("germinate", "advance", "prune", "step_epoch", "fault")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 GATE_MODES = ("scripted", "real")
+PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
 
 
 def per_rank(value: Any, rank: int) -> Any:
@@ -119,6 +120,11 @@ class Scenario:
             value = getattr(op, name)
             if isinstance(value, list) and len(value) != self.world_size:
                 raise ScenarioError(f"{where}: {name} has {len(value)} entries for world size {self.world_size}")
+        for value in op.local if isinstance(op.local, list) else [op.local]:
+            if isinstance(value, dict) and value.get("payload", "plain") not in PAYLOAD_NAMES:
+                raise ScenarioError(
+                    f"{where}: unknown payload {value['payload']!r} (known: {', '.join(PAYLOAD_NAMES)})"
+                )
         if op.ranks is not None and any(not 0 <= r < self.world_size for r in op.ranks):
             raise ScenarioError(f"{where}: ranks {op.ranks} outside world size {self.world_size}")
         if op.op == "fault" and (op.fault or {}).get("kind") not in FAULTS:

@@ -24,7 +24,8 @@ import pytest
 from harness.pool import WorldPool
 from harness.report import ScenarioResult
 from harness.scenario import Scenario
-from harness.spec.runner import ClauseRunner, describe_implementation
+from harness.spec.clauses import PROFILES
+from harness.spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 
 REFERENCE = "reference_impl.adapter:Adapter"
 TEST_DEADLINE_S = 20.0
@@ -42,10 +43,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lifecycle-impl", default=None, help="MODULE:ATTR of the adapter to certify")
     group.addoption("--lifecycle-world-sizes", default="1,2,3,4", help="world sizes, e.g. 1,2,3,4")
     group.addoption("--lifecycle-seed", type=int, default=0, help="seed of the generated scenarios")
+    group.addoption(
+        "--lifecycle-profile",
+        default="all",
+        choices=("all", *PROFILES),
+        help="the clauses to run: one profile, or all (default); the same as -m PROFILE",
+    )
 
 
 def configured_impl(config: pytest.Config) -> str | None:
     return config.getoption("--lifecycle-impl") or os.environ.get("LIFECYCLE_SPEC_IMPL") or None
+
+
+OUTCOMES = pytest.StashKey[list]()
+
+
+def record_outcome(config: pytest.Config, world_size: int, outcome: ClauseOutcome) -> None:
+    """Keep a clause test's outcome for the terminal summary, which shows what each clause judged."""
+    config.stash.setdefault(OUTCOMES, []).append((world_size, outcome))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    outcomes = config.stash.get(OUTCOMES, [])
+    if not outcomes:
+        return
+    terminalreporter.section("lifecycle specification: calls judged per clause")
+    for world_size, outcome in outcomes:
+        counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
+        terminalreporter.write_line(f"{outcome.clause.id} at {world_size} rank(s): {outcome.status} ({counts})")
+
+
+def configured_profile(config: pytest.Config) -> str:
+    return config.getoption("--lifecycle-profile")
 
 
 def configured_world_sizes(config: pytest.Config) -> list[int]:
@@ -58,6 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "world_sizes(*sizes): run the test once per world size, as the `world_size` fixture"
     )
+    for profile in PROFILES:
+        config.addinivalue_line("markers", f"{profile}: a clause of the specification's `{profile}` profile")
     if configured_impl(config) and not any(_names_suite(arg) for arg in config.args):
         config.args.append(str(SUITE_DIR))
 
@@ -90,8 +121,15 @@ def run_scenario(world_pool: WorldPool) -> Callable[..., ScenarioResult]:
 
 
 @pytest.fixture(scope="session")
-def lifecycle_runner(world_pool: WorldPool, request: pytest.FixtureRequest) -> ClauseRunner:
+def lifecycle_runner(
+    world_pool: WorldPool, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ClauseRunner:
     impl = configured_impl(request.config)
     if impl is None:
         pytest.skip("no implementation given: pass --lifecycle-impl MODULE:ATTR or set LIFECYCLE_SPEC_IMPL")
-    return ClauseRunner(describe_implementation(impl), world_pool, seed=request.config.getoption("--lifecycle-seed"))
+    return ClauseRunner(
+        describe_implementation(impl),
+        world_pool,
+        seed=request.config.getoption("--lifecycle-seed"),
+        evidence_dir=str(tmp_path_factory.mktemp("lifecycle-evidence")),
+    )

@@ -26,3 +26,18 @@ class AdvanceRaisesAdapter(Adapter):
 def not_an_adapter() -> object:
     """A factory returning something that is not an adapter."""
     return object()
+
+
+class RemovedStageAdapter(Adapter):
+    """Reports BLENDING as 5, the value of a stage older upstream versions had and the contract removed."""
+
+    def stage(self, slot):
+        stage = super().stage(slot)
+        return 5 if stage == 4 else stage
+
+
+class StringGateAdapter(Adapter):
+    """Reports the gate level as a string where the contract wants an int."""
+
+    def result_fields(self, result):
+        return {**super().result_fields(result), "gate": f"G{int(result.gate)}"}

@@ -1,8 +1,10 @@
-"""The suite certifies the reference implementation and rejects each known-bad one for its own defect."""
+"""The suite certifies the reference and every legitimate variant, and rejects each known-bad one for
+its own defect, with evidence that replays to the same kind of violation."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,38 +12,77 @@ from pathlib import Path
 import pytest
 
 from harness.spec.certify import CertifyOptions, certify
-from harness.spec.clauses import REGISTRY
+from harness.spec.clauses import BY_ID, REGISTRY
+from harness.spec.evidence import read_scenario_file
+from harness.spec.runner import REFERENCE, judge
 from tests.bad_impls import EXPECTED_FAILURES
+from tests.good_impls import MUST_CERTIFY
 
 BAD_WORLD_SIZES = (1, 2, 3)
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def failed(cert: dict) -> set[str]:
-    return {c["id"] for c in cert["clauses"] if c["status"] != "pass"}
+def statuses(cert: dict) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in cert["clauses"]}
 
 
 def test_reference_is_certified_at_world_sizes_1_to_4(tmp_path):
     cert = certify(CertifyOptions(world_sizes=(1, 2, 3, 4), out_dir=str(tmp_path)))
     assert cert["verdict"] == "certified", json.dumps(cert["clauses"], indent=1)
     assert [c["id"] for c in cert["clauses"]] == [c.id for c in REGISTRY]
-    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in cert["clauses"])
+    assert all(c["status"] == "pass" and c["judged"] > 0 and c["unjudged"] == 0 for c in cert["clauses"])
     written = json.loads((tmp_path / "certificate.json").read_text())
     assert written["verdict"] == "certified" and written["world_sizes"] == [1, 2, 3, 4]
-    assert "| C1 | MUST | core | Agreement | pass |" in (tmp_path / "certificate.md").read_text()
+    markdown = (tmp_path / "certificate.md").read_text()
+    assert "| C1 | MUST | core | Agreement | pass |" in markdown and "## Coverage" in markdown
+    steps = written["coverage"]["4"]["steps"]
+    assert steps["GERMINATED->TRAINING"] == {"pass": 8, "fail": 8}, steps
+    assert set(written["coverage"]["2"]["rank0_payloads"]) >= {"empty", "long", "unicode", "many_checks", "score"}
+
+
+@pytest.mark.parametrize("name", sorted(MUST_CERTIFY))
+def test_legitimate_variant_is_certified(name):
+    profiles = MUST_CERTIFY[name]
+    profile = "all" if set(profiles) == {"core", "strict"} else profiles[0]
+    cert = certify(
+        CertifyOptions(impl=f"tests.good_impls.{name}:Adapter", profile=profile, world_sizes=(1, 2, 3), out_dir=None)
+    )
+    assert cert["verdict"] == "certified", {c["id"]: (c["status"], c["reason"]) for c in cert["clauses"]}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
-def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path):
+def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, world_pool):
     impl = f"tests.bad_impls.{name}:Adapter"
     cert = certify(CertifyOptions(impl=impl, world_sizes=BAD_WORLD_SIZES, out_dir=str(tmp_path)))
     assert cert["verdict"] == "not_certified"
-    assert failed(cert) == EXPECTED_FAILURES[name], {c["id"]: c["reason"] for c in cert["clauses"] if c["reason"]}
+    failed = {cid for cid, status in statuses(cert).items() if status == "fail"}
+    reasons = {c["id"]: (c["status"], c["reason"]) for c in cert["clauses"] if c["reason"]}
+    assert failed == EXPECTED_FAILURES[name], reasons
+    assert set(statuses(cert).values()) <= {"fail", "pass", "incomplete", "not_claimed"}, reasons
     for clause in cert["clauses"]:
-        if clause["status"] == "fail":
-            evidence = clause["evidence"]
-            assert evidence["violations"] and evidence["report"]
-            saved = json.loads(Path(evidence["scenario_file"]).read_text())
-            assert saved["world_size"] == evidence["world_size"]
+        if clause["status"] != "fail":
+            continue
+        evidence = clause["evidence"]
+        assert evidence["violations"] and evidence["report"] and evidence["violations_total"] >= 1
+        assert clause["reason"] == evidence["violations"][0]
+        scenario, recorded = read_scenario_file(evidence["scenario_file"])
+        assert recorded["implementation"] == impl and recorded["clause"] == clause["id"]
+        check = BY_ID[clause["id"]]
+        again = judge(check, world_pool.run(impl, scenario))
+        assert again.kinds & set(evidence["violation_kinds"]), (clause["id"], again.violations)
+        assert not judge(check, world_pool.run(REFERENCE, scenario)).violations, clause["id"]
+
+
+def test_an_adapter_value_outside_the_contract_is_an_error_not_a_crash(tmp_path):
+    cert = certify(
+        CertifyOptions(
+            impl="tests.spec_adapters:RemovedStageAdapter", world_sizes=(1, 2), profile="core", out_dir=str(tmp_path)
+        )
+    )
+    assert cert["verdict"] == "inconclusive"
+    c1 = next(c for c in cert["clauses"] if c["id"] == "C1")
+    assert c1["status"] == "error" and "adapter.stage() returned 5" in c1["reason"], c1["reason"]
+    assert (tmp_path / "certificate.json").exists()
 
 
 def test_cli_exit_codes_follow_the_verdict(tmp_path):
@@ -61,7 +102,7 @@ def test_cli_exit_codes_follow_the_verdict(tmp_path):
 def test_same_seed_gives_same_statuses_and_counts(tmp_path):
     def signature(seed: int) -> list:
         options = CertifyOptions(impl="tests.bad_impls.no_sync:Adapter", world_sizes=(2,), seed=seed, out_dir=None)
-        return [(c["id"], c["status"], c["scenarios"]) for c in certify(options)["clauses"]]
+        return [(c["id"], c["status"], c["scenarios"], c["judged"]) for c in certify(options)["clauses"]]
 
     assert signature(7) == signature(7)
 
@@ -70,22 +111,57 @@ def test_a_clause_needing_an_undeclared_capability_is_not_claimed(tmp_path):
     cert = certify(
         CertifyOptions(impl="tests.spec_adapters:NoPruneAdapter", world_sizes=(1, 2), out_dir=None, profile="core")
     )
-    statuses = {c["id"]: c["status"] for c in cert["clauses"]}
-    assert statuses["C8"] == "not_claimed"
-    assert all(status == "pass" for cid, status in statuses.items() if cid != "C8")
+    assert statuses(cert)["C8"] == "not_claimed"
+    assert all(status == "pass" for cid, status in statuses(cert).items() if cid != "C8")
     assert cert["verdict"] == "certified"
 
 
-def test_evidence_replays_to_the_same_violation(tmp_path):
+def test_printed_replay_command_works_from_another_folder(tmp_path):
+    """The certificate's replay command carries absolute paths and the adapter's PYTHONPATH; the evidence
+    file records the implementation, so the command needs no --impl."""
     impl = "tests.bad_impls.passed_only:Adapter"
-    cert = certify(CertifyOptions(impl=impl, world_sizes=(2,), profile="core", out_dir=str(tmp_path)))
+    cert = certify(CertifyOptions(impl=impl, world_sizes=(2,), profile="core", out_dir=str(tmp_path / "cert")))
     evidence = next(c["evidence"] for c in cert["clauses"] if c["id"] == "C3")
     assert evidence["shrunk"] and len(evidence["scenario"]["ops"]) <= 3
+    markdown = (tmp_path / "cert" / "certificate.md").read_text()
+    command = next(line for line in markdown.splitlines() if line.startswith("Replay: `"))[len("Replay: `") : -1]
+    assert command.startswith(f"PYTHONPATH={ROOT} ") and os.path.isabs(evidence["scenario_file"])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        command.replace("python ", f"{sys.executable} ", 1),
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "clause C3: 1 violation" in done.stdout, done.stdout + done.stderr
+    assert "[fields:" in done.stdout
 
-    def replay(clause: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "harness", "replay", evidence["scenario_file"], "--impl", impl]
-        return subprocess.run([*command, "--clause", clause], capture_output=True, text=True, timeout=120)
 
-    failing, holding = replay("C3"), replay("C1")
-    assert failing.returncode == 1 and "clause C3: 1 violation(s)" in failing.stdout, failing.stdout
-    assert holding.returncode == 0 and "clause C1: holds" in holding.stdout, holding.stdout
+def test_replay_without_a_recorded_implementation_asks_for_one(tmp_path):
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps({"world_size": 1, "slots": ["a"], "ops": [{"op": "germinate", "slot": "a"}]}))
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "replay", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "LIFECYCLE_SPEC_IMPL"},
+    )
+    assert done.returncode == 2 and "records no implementation" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_replay_whose_ranks_cannot_set_up_is_a_one_line_error(tmp_path):
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps({"world_size": 2, "slots": ["a"], "ops": [{"op": "germinate", "slot": "a"}]}))
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "replay", str(path), "--impl", "tests.spec_adapters:ExplodingAdapter"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "could not set up" in done.stderr, done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

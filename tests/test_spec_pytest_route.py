@@ -39,9 +39,26 @@ def test_pyargs_suite_certifies_the_reference_clause_by_clause(tmp_path):
     done = pytest_run([*args, f"--junitxml={junit}"], tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     cases = junit_cases(junit)
-    assert cases["test_clause[C1-agreement-ws2]"] == "passed"
-    assert cases["test_clause[S1-slot-and-order-safety-ws1]"] == "skipped"
+    assert cases["test_clause[C1-agreement-2-ranks]"] == "passed"
+    assert "test_clause[S1-slot-and-order-safety-1-rank]" not in cases, "S1 has no scenario at one rank"
+    assert [name for name in cases if name.startswith("test_clause[C5")] == ["test_clause[C5-single-process-1-rank]"]
     assert {name.split("-")[0] for name in cases} >= {"test_clause[C1", "test_clause[S4"}
+    assert set(cases.values()) == {"passed"}
+
+
+def test_profiles_and_clause_ids_select_exactly(tmp_path):
+    base = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", REFERENCE, "--lifecycle-world-sizes", "1,2"]
+    base += ["--collect-only", "-q"]
+
+    def collected(*extra: str) -> set[str]:
+        done = pytest_run([*base, *extra], tmp_path)
+        assert done.returncode == 0, done.stdout[-2000:]
+        return {line.split("[")[1].split("-")[0] for line in done.stdout.splitlines() if "test_clause[" in line}
+
+    assert collected("-k", "S1") == {"S1"}
+    assert collected("-k", "C5") == {"C5"}
+    assert collected("-m", "strict") == {"S1", "S2", "S3", "S4"}
+    assert collected("--lifecycle-profile", "core") == {f"C{i}" for i in range(1, 9)}
 
 
 def test_known_bad_implementation_fails_only_its_clauses(tmp_path):
@@ -51,7 +68,8 @@ def test_known_bad_implementation_fails_only_its_clauses(tmp_path):
     done = pytest_run([*args, f"--junitxml={junit}"], ROOT)
     assert done.returncode == 1, done.stdout[-3000:]
     failed = {name for name, status in junit_cases(junit).items() if status == "failed"}
-    assert failed == {"test_clause[C3-integrity-ws2]"}
+    assert failed == {"test_clause[C3-integrity-2-ranks]"}
+    assert "replay: " in done.stdout and "evidence: " in done.stdout
 
 
 def test_plugin_is_inert_without_an_implementation_and_adds_the_suite_with_one(tmp_path):
@@ -76,4 +94,4 @@ def test_vendored_copy_runs_without_being_installed(tmp_path):
     done = pytest_run(args, tmp_path, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     assert done.returncode == 0, done.stdout[-3000:]
     assert f"harness from {vendor / 'harness' / '__init__.py'}" in done.stdout
-    assert junit_cases(junit)["test_clause[C2-authority-ws2]"] == "passed"
+    assert junit_cases(junit)["test_clause[C2-authority-2-ranks]"] == "passed"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import subprocess
 
+from harness.spec import coverage as coverage_table
 from harness.spec.clauses import MUST
-from harness.spec.runner import ERROR, FAIL, PASS, ClauseOutcome, Implementation
+from harness.spec.runner import ERROR, FAIL, INCOMPLETE, PASS, ClauseOutcome, Implementation
 
 SCHEMA = "ddp-lifecycle-spec/certificate/v1"
 CERTIFIED = "certified"
@@ -23,11 +25,13 @@ ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_
 
 
 def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
-    """Not certified on any failed MUST clause; inconclusive when interrupted, on any error, or when
-    no clause passed at all; certified otherwise (clauses not claimed are listed, not counted)."""
+    """Not certified on any failed MUST clause; inconclusive when interrupted, on any error or
+    incomplete clause, or when no clause passed at all; certified otherwise (clauses not claimed are
+    listed, not counted)."""
     if any(o.status == FAIL and o.clause.level == MUST for o in outcomes):
         return NOT_CERTIFIED
-    if interrupted or any(o.status == ERROR for o in outcomes) or not any(o.status == PASS for o in outcomes):
+    unsettled = any(o.status in (ERROR, INCOMPLETE) for o in outcomes)
+    if interrupted or unsettled or not any(o.status == PASS for o in outcomes):
         return INCONCLUSIVE
     return CERTIFIED
 
@@ -68,6 +72,7 @@ def build(
     backend: str,
     suite_version: str,
     launcher: str = "spawn",
+    coverage: dict | None = None,
 ) -> dict:
     result = verdict(outcomes, interrupted)
     return {
@@ -93,12 +98,15 @@ def build(
                 "title": o.clause.title,
                 "status": o.status,
                 "scenarios": o.scenarios,
+                "judged": o.judged,
+                "unjudged": o.unjudged,
                 "reason": o.reason,
                 "evidence": o.evidence if o.status in (FAIL, ERROR) else None,
                 "skipped": o.skipped,
             }
             for o in outcomes
         ],
+        "coverage": coverage or {},
         "duration_s": round(duration_s, 3),
     }
 
@@ -120,26 +128,38 @@ def to_markdown(certificate: dict) -> str:
         f" torch {certificate['environment']['torch']}, {certificate['environment']['backend']},"
         f" {certificate['environment']['platform']}",
         "",
-        "| clause | level | profile | title | status | scenarios | reason |",
-        "|---|---|---|---|---|---|---|",
+        "| clause | level | profile | title | status | scenarios | calls judged | not judged | reason |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in certificate["clauses"]:
-        reason = c["reason"].replace("|", "\\|")
-        cells = (c["id"], c["level"], c["profile"], c["title"], c["status"], c["scenarios"], reason)
+        reason = c["reason"].replace("|", "\\|").replace("\n", " ")
+        cells = (c["id"], c["level"], c["profile"], c["title"], c["status"], c["scenarios"])
+        cells += (c["judged"], c["unjudged"], reason)
         lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines += ["", *coverage_table.to_markdown(certificate.get("coverage", {}))]
     for c in certificate["clauses"]:
         evidence = c["evidence"]
         if not evidence:
             continue
         lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
         if evidence["scenario_file"]:
-            replay = f"python -m harness replay {evidence['scenario_file']} --impl {impl['spec']} --clause {c['id']}"
-            lines.append(f"Replay: `{replay}`")
-        lines += ["", "```", *evidence["violations"], "", evidence["report"], "```"]
+            lines.append(f"Replay: `{replay_command(evidence, c['id'])}`")
+        total, shown = evidence.get("violations_total", 0), len(evidence["violations"])
+        more = [f"... and {total - shown} more violations"] if total > shown else []
+        lines += ["", "```", *evidence["violations"], *more, "", evidence["report"], "```"]
     skipped = [(c["id"], name) for c in certificate["clauses"] for name in c["skipped"]]
     if skipped:
         lines += ["", "## Skipped scenarios", ""] + [f"- {clause}: {name}" for clause, name in skipped]
     return "\n".join(lines) + "\n"
+
+
+def replay_command(evidence: dict, clause_id: str) -> str:
+    """A command that replays the evidence from any folder: absolute paths, and the PYTHONPATH the
+    adapter was imported through when certification found it that way."""
+    command = f"python -m harness replay {shlex.quote(evidence['scenario_file'])} --clause {clause_id}"
+    if evidence.get("pythonpath"):
+        command = f"PYTHONPATH={shlex.quote(os.pathsep.join(evidence['pythonpath']))} {command}"
+    return command
 
 
 def write(certificate: dict, out_dir: str) -> tuple[str, str]:

@@ -17,18 +17,17 @@ from dataclasses import dataclass
 
 from harness import __version__
 from harness.pool import WorldPool
-from harness.spec import certificate
+from harness.spec import certificate, coverage
 from harness.spec.clauses import select
 from harness.spec.runner import (
     DEFAULT_CORPUS,
     ERROR,
+    REFERENCE,
     ClauseOutcome,
     ClauseRunner,
     Executor,
     describe_implementation,
 )
-
-REFERENCE = "reference_impl.adapter:Adapter"
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ def certify(
     evidence_dir = f"{options.out_dir}/evidence" if options.out_dir else None
     started = time.monotonic()
     outcomes: list[ClauseOutcome] = []
+    runner: ClauseRunner | None = None
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
@@ -88,6 +88,7 @@ def certify(
         backend=options.backend,
         suite_version=__version__,
         launcher=options.launcher,
+        coverage=coverage.summarize(list(runner.results.values())) if runner else None,
     )
     if options.out_dir:
         certificate.write(cert, options.out_dir)

@@ -1,30 +1,63 @@
-"""The checks behind the clauses: each reads a `ScenarioResult` and returns its violations.
+"""The checks behind the clauses: each reads a `ScenarioResult` and returns a `Judgement`.
 
-Checks judge only what the ranks reported. A call a rank never finished is left to the clauses
-about termination and deadlocks, so every clause fails for its own reason and no other. Provenance
-is what makes the strict checks sharp: the harness gives every rank a different local result per
-call (`harness.decisions`), so a returned result names the rank and call it was decided for.
+A judgement counts what the check could judge and what it could not: a call that some rank never
+reported (it hung, died or stopped before it) is `unjudged`, never silently passed. Violations carry a
+`kind`, so a shrunk scenario can be required to fail for the same reason as the original one.
+
+Checks judge only what the ranks reported. A call a rank never finished is left to the clauses about
+termination and deadlocks, so every clause fails for its own reason and no other. Provenance makes the
+strict checks sharp: the harness gives every rank a different local result per call
+(`harness.decisions`), so a returned result names the rank and call it was decided for.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.contract import Stage, default_target
+from harness.contract import Stage, default_target, expected_transition, stage_name
 from harness.report import HUNG, OK, RAISED, ScenarioResult
 from harness.scenario import Op
-from harness.spec.families import expected_transition
 
-ORIGIN = re.compile(r"^rank (\d+) call (\d+): ")
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
+SUFFIX_SHAPED = re.compile(r"^ ?\([^()\n]{0,80}\)$")
 DORMANT_OR_EMPTY = (None, int(Stage.DORMANT))
+RESULT_COMPARED = ("gate", "passed", "score", "checks_passed", "checks_failed")
 
 
 def suffix(local_passed: bool, synced_passed: bool) -> str:
     return f" (local={local_passed}, synced from rank0={synced_passed})"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One breach of a clause: `kind` names the rule broken, `text` says where and how; `call` is the
+    call index it is about, when there is one."""
+
+    kind: str
+    text: str
+    call: int | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Judgement:
+    violations: list[Violation] = field(default_factory=list)
+    judged: int = 0
+    unjudged: int = 0
+
+    def add(self, kind: str, text: str, call: int | None = None) -> None:
+        self.violations.append(Violation(kind, text, call))
+
+    @property
+    def kinds(self) -> set[str]:
+        return {v.kind for v in self.violations}
 
 
 @dataclass
@@ -36,14 +69,26 @@ class Call:
     records: list[dict | None]
 
     @property
-    def same_everywhere(self) -> bool:
-        """Every rank made this very call (same op, slot and target) and reported it."""
+    def symmetric(self) -> bool:
+        """Every rank was asked to make this very call (same op, slot and target)."""
         first = self.ops[0]
-        return (
-            first is not None
-            and all(r is not None and not r["skipped"] for r in self.records)
-            and all(op is not None and _key(op) == _key(first) for op in self.ops)
+        return first is not None and all(
+            op is not None and op.ranks is None and _key(op) == _key(first) for op in self.ops
         )
+
+    @property
+    def reported(self) -> bool:
+        """Every rank reported the call."""
+        return all(r is not None and not r["skipped"] for r in self.records)
+
+    @property
+    def same_everywhere(self) -> bool:
+        return self.symmetric and self.reported
+
+    @property
+    def label(self) -> str:
+        op = self.ops[0]
+        return f"call #{self.index} {op.op} {op.slot!r}" if op is not None and op.slot else f"call #{self.index}"
 
     def rank0_local(self) -> dict | None:
         record = self.records[0]
@@ -66,193 +111,308 @@ def _at(items: list, index: int) -> Any:
     return items[index] if index < len(items) else None
 
 
-def _decided(call: Call) -> Iterator[tuple[int, dict, dict]]:
-    """(rank, returned result, rank 0's local result) for gate rounds every rank completed."""
-    local0 = call.rank0_local()
-    if not call.same_everywhere or call.ops[0].op != "advance" or local0 is None:
-        return
-    for rank, record in enumerate(call.records):
-        result = record["result"]
-        if result is not None and "transition_failed" not in result["checks_failed"]:
-            yield rank, result, local0
+def same_float(a: float, b: float) -> bool:
+    """Bit-for-bit equality (so -0.0 differs from 0.0); any NaN equals any NaN."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return struct.pack(">d", a) == struct.pack(">d", b)
 
 
-def agreement(result: ScenarioResult) -> list[str]:
-    violations = []
+def differing_fields(returned: dict, decided: dict) -> list[str]:
+    """The result fields of `returned` that are not exactly `decided`'s; the message may carry one
+    suffix-shaped tail (whose wording is the divergence report's business, not this one's)."""
+    fields = [
+        k
+        for k in RESULT_COMPARED
+        if not (same_float(returned[k], decided[k]) if k == "score" else _exact(returned[k], decided[k]))
+    ]
+    message, original = returned["message"], decided["message"]
+    if not (message == original or (message.startswith(original) and SUFFIX_SHAPED.match(message[len(original) :]))):
+        fields.append("message")
+    return fields
+
+
+def _exact(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _decision_calls(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[Call, dict]]:
+    """Symmetric gate rounds: (call, rank 0's local result) for those every rank returned a result for,
+    counting the others as unjudged. A round refused by the transition table is not a decision echo."""
     for call in calls(result):
-        if call.same_everywhere:
-            stages = [r["stage_after"] for r in call.records]
-            if len(set(stages)) > 1:
-                violations.append(f"call #{call.index} {call.ops[0].op} {call.ops[0].slot!r}: stages {stages}")
+        if not call.symmetric or call.ops[0].op != "advance":
+            continue
+        if not call.reported or any(r["error"] or r["result"] is None for r in call.records):
+            judgement.unjudged += 1
+            continue
+        local0 = call.rank0_local()
+        if local0 is None or any("transition_failed" in r["result"]["checks_failed"] for r in call.records):
+            continue
+        judgement.judged += 1
+        yield call, local0
+
+
+def agreement(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
+    for call in calls(result):
+        if not call.symmetric:
+            continue
+        if not call.reported:
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        stages = [r["stage_after"] for r in call.records]
+        if len(set(stages)) > 1:
+            by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
+            judgement.add("stage_differs", f"{call.label}: stages differ ({by_rank})", call.index)
     finished = [o for o in result.outcomes if o.status == OK]
-    for slot in result.scenario.slots:
-        views = {
-            o.rank: (o.snapshots.get(slot, {}).get("stage"), o.snapshots.get(slot, {}).get("stage_history"))
-            for o in finished
-        }
-        if len(set(map(repr, views.values()))) > 1:
-            violations.append(f"final stage/history of slot {slot!r} differ across ranks: {views}")
-    return violations
+    if len(finished) == len(result.outcomes):
+        for slot in result.scenario.slots:
+            views = {o.rank: _final_view(o.snapshots.get(slot, {})) for o in finished}
+            if len(set(map(repr, views.values()))) > 1:
+                judgement.add(
+                    "final_state_differs", f"final stage/history of slot {slot!r} differ across ranks: {views}"
+                )
+    return judgement
 
 
-def authority(result: ScenarioResult) -> list[str]:
-    violations = []
-    for call in calls(result):
-        for rank, returned, local0 in _decided(call):
-            record = call.records[rank]
+def _final_view(snapshot: dict) -> tuple:
+    return snapshot.get("stage"), snapshot.get("stage_history")
+
+
+def authority(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
+    for call, local0 in _decision_calls(result, judgement):
+        for rank, record in enumerate(call.records):
+            returned = record["result"]
             moved = record["stage_after"] != record["stage_before"]
             if returned["passed"] != local0["passed"] or moved != local0["passed"]:
-                violations.append(
-                    f"call #{call.index}: rank {rank} returned passed={returned['passed']} and"
-                    f" {'moved' if moved else 'stayed'}, but rank 0 decided passed={local0['passed']}"
+                judgement.add(
+                    "not_rank0_decision",
+                    f"{call.label}: rank {rank} returned passed={returned['passed']} and"
+                    f" {'moved' if moved else 'stayed'}, but rank 0 decided passed={local0['passed']}",
+                    call.index,
                 )
-    return violations
+    return judgement
 
 
-def integrity(result: ScenarioResult) -> list[str]:
-    violations = []
-    for call in calls(result):
-        for rank, returned, local0 in _decided(call):
-            fields = [
-                k for k in ("gate", "passed", "score", "checks_passed", "checks_failed") if returned[k] != local0[k]
-            ]
-            if not returned["message"].startswith(local0["message"]):
-                fields.append("message")
+def integrity(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
+    for call, local0 in _decision_calls(result, judgement):
+        for rank, record in enumerate(call.records):
+            returned = record["result"]
+            fields = differing_fields(returned, local0)
             if fields:
-                violations.append(
-                    f"call #{call.index}: rank {rank} returned {', '.join(fields)} not from rank 0's result"
-                    f" (got {_brief(returned)}, rank 0 decided {_brief(local0)})"
+                detail = "; ".join(
+                    f"{k}: got {_brief(returned, k)}, rank 0 decided {_brief(local0, k)}" for k in fields
                 )
-    return violations
+                judgement.add(
+                    "fields:" + ",".join(fields),
+                    f"{call.label}: rank {rank} returned {', '.join(fields)} not from rank 0's result ({detail})",
+                    call.index,
+                )
+    return judgement
 
 
-def divergence_report(result: ScenarioResult) -> list[str]:
-    violations = []
-    for call in calls(result):
-        for rank, returned, local0 in _decided(call):
-            own = call.records[rank]["local"]
+def divergence_report(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
+    for call, local0 in _decision_calls(result, judgement):
+        for rank, record in enumerate(call.records):
+            own = record["local"]
             if not own:
                 continue
-            message, mine = returned["message"], own[-1]["passed"]
+            message, mine = record["result"]["message"], own[-1]["passed"]
             if rank != 0 and mine != local0["passed"]:
                 expected = suffix(mine, local0["passed"])
                 if not message.endswith(expected):
-                    violations.append(f"call #{call.index}: rank {rank} message {message!r} lacks {expected!r}")
-            elif SUFFIX_PATTERN.search(message):
+                    judgement.add(
+                        "suffix_missing",
+                        f"{call.label}: rank {rank} was overruled but its message {_clip(message)} does not end"
+                        f" with {expected!r}",
+                        call.index,
+                    )
+            elif SUFFIX_PATTERN.search(
+                message[len(local0["message"]) :] if message.startswith(local0["message"]) else message
+            ):
                 why = "rank 0" if rank == 0 else f"rank {rank}, which agreed with rank 0,"
-                violations.append(f"call #{call.index}: {why} carries a divergence suffix: {message!r}")
-    return violations
+                judgement.add(
+                    "suffix_unexpected",
+                    f"{call.label}: {why} carries a divergence suffix: {_clip(message)}",
+                    call.index,
+                )
+    return judgement
 
 
-def single_process(result: ScenarioResult) -> list[str]:
-    violations = []
+def single_process(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
     for outcome in result.outcomes:
+        judgement.unjudged += len(result.scenario.ops_for(outcome.rank)) - len(outcome.records)
         for record in outcome.records:
+            judgement.judged += 1
+            where = f"call #{record['index']} {record['op']} {record['slot']!r}"
             if record["collectives"]:
-                violations.append(f"call #{record['index']}: collectives attempted: {record['collectives']}")
+                judgement.add(
+                    "collective_attempted", f"{where}: collectives attempted: {record['collectives']}", record["index"]
+                )
             if record["local"] and record["result"] is not None and not record["same_object"]:
-                violations.append(f"call #{record['index']}: the local result was not returned as the same object")
+                judgement.add(
+                    "not_same_object", f"{where}: the local result was not returned as the same object", record["index"]
+                )
             if record["error"]:
-                violations.append(f"call #{record['index']}: raised {_error(record['error'])}")
-    return violations
+                judgement.add("raised", f"{where}: raised {error_line(record['error'])}", record["index"])
+    return judgement
 
 
-def termination(result: ScenarioResult) -> list[str]:
+def termination(result: ScenarioResult) -> Judgement:
+    judgement = Judgement(judged=1)
     if result.ok:
-        return []
-    violations = []
+        return judgement
+    ops = {o.rank: result.scenario.ops_for(o.rank) for o in result.outcomes}
     for outcome in result.outcomes:
-        if outcome.status != OK:
-            where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
-            what = _error(outcome.failure) if outcome.failure else outcome.status
-            violations.append(f"rank {outcome.rank} {outcome.status} at call #{where}: {what}")
-    return violations
+        if outcome.status == OK:
+            continue
+        where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
+        op = _at(ops[outcome.rank], where)
+        label = f"call #{where} {op.op} {op.slot!r}" if op is not None and op.slot else f"call #{where}"
+        what = error_line(outcome.failure) if outcome.failure else outcome.status
+        judgement.add(outcome.status, f"rank {outcome.rank} {outcome.status} at {label}: {what}", where)
+    return judgement
 
 
-def lifecycle(result: ScenarioResult) -> list[str]:
-    violations = []
+def lifecycle(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
     for outcome in result.outcomes:
-        for op, record in zip(result.scenario.ops_for(outcome.rank), outcome.records, strict=False):
+        ops = result.scenario.ops_for(outcome.rank)
+        judgement.unjudged += len(ops) - len(outcome.records)
+        for op, record in zip(ops, outcome.records, strict=False):
+            if record.get("contract"):
+                judgement.unjudged += 1
+                continue
+            judgement.judged += 1
             problem = _lifecycle_problem(op, record)
             if problem:
-                violations.append(f"rank {outcome.rank} call #{record['index']} slot {op.slot!r}: {problem}")
-    return violations
+                kind, text = problem
+                judgement.add(
+                    kind, f"rank {outcome.rank} call #{record['index']} slot {op.slot!r}: {text}", record["index"]
+                )
+    for call in calls(result):
+        if call.same_everywhere and call.ops[0].op == "advance":
+            raised = [r["error"] is not None for r in call.records]
+            if len(set(raised)) > 1:
+                judgement.add(
+                    "ranks_differ",
+                    f"{call.label}: ranks {[i for i, r in enumerate(raised) if r]} raised and the others returned",
+                    call.index,
+                )
+    return judgement
 
 
-def _lifecycle_problem(op: Op, record: dict) -> str | None:
+def _lifecycle_problem(op: Op, record: dict) -> tuple[str, str] | None:
     before, after, returned, error = (record[k] for k in ("stage_before", "stage_after", "result", "error"))
     if op.op == "germinate":
-        return None if after == Stage.GERMINATED else f"germinate left stage {after}"
+        return None if after == Stage.GERMINATED else ("germinate", f"germinate left stage {stage_name(after)}")
     if op.op != "advance":
         return None
     local = record["local"][-1] if record["local"] else None
-    if local is not None and not local["passed"]:
+    if local is not None and not local["passed"] and before is not None:
         expected = "gate_fails"
     elif before is None:
         expected = "no_active_seed"
     else:
         expected = expected_transition(before, op.target)
+    target = stage_name(op.target)
     if expected == "raises":
-        return None if error and after == before else f"target {_name(op.target)} from {_name(before)} must raise"
+        return (
+            None if error and after == before else ("raises", f"target {target} from {stage_name(before)} must raise")
+        )
+    if expected == "ungated":
+        return _ungated_problem(before, after, returned, error, local, target)
     if error:
-        return f"raised {_error(error)} where the contract expects {expected}"
+        return expected, f"raised {error_line(error)} where the contract expects {expected}"
     if expected == "moves":
         chosen = op.target if op.target is not None else default_target(before)
         ok = returned["passed"] and after == chosen
-        return None if ok else f"expected {_name(before)}->{_name(chosen)}, got stage {_name(after)}"
+        text = f"expected {stage_name(before)}->{stage_name(chosen)}, got stage {stage_name(after)}"
+        return None if ok else ("moves", text)
     if returned["passed"] or after != before:
-        return f"expected a failed result and no move ({expected}), got passed={returned['passed']}"
+        return expected, f"expected a failed result and no move ({expected}), got passed={returned['passed']}"
     marker = {"refused": "transition_failed", "gate_fails": None}.get(expected, expected)
     if marker and marker not in returned["checks_failed"]:
-        return f"expected {marker!r} in checks_failed, got {returned['checks_failed']}"
+        return expected, f"expected {marker!r} in checks_failed, got {_clip(returned['checks_failed'])}"
     return None
 
 
-def cooldown(result: ScenarioResult) -> list[str]:
-    violations = []
+def _ungated_problem(
+    before: int, after: int | None, returned: dict | None, error: dict | None, local: dict | None, target: str
+) -> tuple[str, str] | None:
+    """A target with no gate: raising, or one round that fails without a move, are both the contract."""
+    if after != before:
+        return "ungated", f"target {target} (no gate) moved the slot from {stage_name(before)} to {stage_name(after)}"
+    if error or returned is None:
+        return None
+    if returned["passed"]:
+        return "ungated", f"target {target} (no gate) from {stage_name(before)} returned passed=True"
+    if local is not None and local["passed"] and "transition_failed" not in returned["checks_failed"]:
+        return "ungated", f"target {target} (no gate) was refused without 'transition_failed' in checks_failed"
+    return None
+
+
+def cooldown(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
     for outcome in result.outcomes:
         ops = result.scenario.ops_for(outcome.rank)
-        by_slot: dict[str, list[tuple[Op, dict]]] = {}
-        for op, record in zip(ops, outcome.records, strict=False):
-            by_slot.setdefault(op.slot, []).append((op, record))
+        by_slot: dict[str, list[tuple[Op, dict | None]]] = {}
+        for index, op in enumerate(ops):
+            by_slot.setdefault(op.slot, []).append((op, _at(outcome.records, index)))
         for slot, steps in by_slot.items():
+            if any(record is None for _, record in steps):
+                judgement.unjudged += 1
+                continue
+            judgement.judged += 1
             problem = _cooldown_problem(slot, steps)
             if problem:
-                violations.append(f"rank {outcome.rank} slot {slot!r}: {problem}")
-    return violations
+                kind, text = problem
+                judgement.add(kind, f"rank {outcome.rank} slot {slot!r}: {text}")
+    return judgement
 
 
-def _cooldown_problem(slot: str, steps: list[tuple[Op, dict]]) -> str | None:
+def _cooldown_problem(slot: str, steps: list[tuple[Op, dict]]) -> tuple[str, str] | None:
     kinds = [op.op for op, _ in steps]
     if "prune" not in kinds:
         return None
     at = kinds.index("prune")
     after_prune = steps[at][1]["stage_after"]
     if slot == "prune-fossilized":
-        return None if after_prune == Stage.FOSSILIZED else f"prune of FOSSILIZED left stage {_name(after_prune)}"
+        ok = after_prune == Stage.FOSSILIZED
+        return None if ok else ("prune", f"prune of FOSSILIZED left stage {stage_name(after_prune)}")
     if after_prune != Stage.PRUNED:
-        return f"prune left stage {_name(after_prune)}, not PRUNED"
+        return "prune", f"prune left stage {stage_name(after_prune)}, not PRUNED"
     seen = [record["stage_after"] for op, record in steps[at + 1 :] if op.op == "step_epoch"]
     order = [Stage.PRUNED, Stage.EMBARGOED, Stage.RESETTING]
     visited = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
     expected = [Stage.EMBARGOED, Stage.RESETTING]
     tail = [s for s in visited if s not in order]
     if [s for s in visited if s in expected] != expected or not tail or tail[-1] not in DORMANT_OR_EMPTY:
-        return f"epoch clock went {[_name(s) for s in visited]}, not EMBARGOED, RESETTING, then DORMANT"
+        return "cooldown", f"epoch clock went {_names(visited)}, not EMBARGOED, RESETTING, then DORMANT"
     again = steps[-1][1]
     if steps[-1][0].op != "germinate" or again["error"] or again["stage_after"] != Stage.GERMINATED:
-        return "the slot could not germinate a new seed after its cool-down"
+        return "regerminate", "the slot could not germinate a new seed after its cool-down"
     return None
 
 
-def disagreement_safety(result: ScenarioResult) -> list[str]:
+def disagreement_safety(result: ScenarioResult) -> Judgement:
     """Ranks disagree at one call: a rank must raise a clear error there, none may wait there, and no
     rank may apply a decision rank 0 made for another call or slot, then or later."""
+    judgement = Judgement()
     all_calls = list(calls(result))
     k = _disagreement_index(result, all_calls)
     if k is None:
-        return []
-    violations = []
+        return judgement
+    reached = all(len(o.records) > k or o.current_call == k for o in result.outcomes)
+    if not reached:
+        judgement.unjudged += 1
+        return judgement
+    judgement.judged += 1
     slots = {op.slot for op in all_calls[k].ops if op is not None}
     raised = [
         rank
@@ -263,14 +423,20 @@ def disagreement_safety(result: ScenarioResult) -> list[str]:
         and any(str(s) in record["error"]["message"] for s in slots)
     ]
     if not raised:
-        violations.append(f"call #{k}: no rank raised an error naming slot {sorted(map(str, slots))}")
+        judgement.add("no_fail_fast", f"call #{k}: no rank raised an error naming slot {sorted(map(str, slots))}", k)
     for outcome in result.outcomes:
         if outcome.status == HUNG and outcome.current_call is not None and outcome.current_call <= k:
-            violations.append(f"rank {outcome.rank} waited in call #{outcome.current_call} (the JANK-003 deadlock)")
+            judgement.add(
+                "waits",
+                f"rank {outcome.rank} waited in call #{outcome.current_call} for a round the other ranks never"
+                " joined (a deadlock)",
+                outcome.current_call,
+            )
         elif outcome.status not in (OK, HUNG, RAISED):
-            violations.append(f"rank {outcome.rank} {outcome.status} ({outcome.signal or outcome.exitcode})")
-    violations += misapplied(result, all_calls)
-    return violations
+            judgement.add("died", f"rank {outcome.rank} {outcome.status} ({outcome.signal or outcome.exitcode})")
+    for violation in misapplied(result, all_calls):
+        judgement.violations.append(violation)
+    return judgement
 
 
 def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | None:
@@ -289,48 +455,97 @@ def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | 
     return None
 
 
-def misapplied(result: ScenarioResult, all_calls: list[Call]) -> list[str]:
+def origins(result: ScenarioResult) -> dict[str, tuple[int, int]]:
+    """Every local gate result of the scenario, by fingerprint: the rank and call that evaluated it."""
+    table: dict[str, tuple[int, int]] = {}
+    for outcome in result.outcomes:
+        for record in outcome.records:
+            for local in record["local"]:
+                table.setdefault(fingerprint(local), (outcome.rank, record["index"]))
+    return table
+
+
+def fingerprint(fields: dict, message: str | None = None) -> str:
+    score = fields["score"]
+    score_key = "nan" if math.isnan(score) else struct.pack(">d", score).hex()
+    body = (fields["gate"], fields["passed"], score_key, fields["checks_passed"], fields["checks_failed"])
+    return repr((body, fields["message"] if message is None else message))
+
+
+def origin_of(returned: dict, table: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """The rank and call whose local result `returned` is, with or without a divergence-suffix tail."""
+    found = table.get(fingerprint(returned))
+    if found is not None:
+        return found
+    tail = SUFFIX_PATTERN.search(returned["message"])
+    if tail is not None and tail.end() == len(returned["message"]):
+        found = table.get(fingerprint(returned, returned["message"][: tail.start()]))
+    if found is None:
+        passed = dict(returned, passed=not returned["passed"])
+        found = table.get(fingerprint(passed, returned["message"][: tail.start()] if tail else None))
+    return found
+
+
+def misapplied(result: ScenarioResult, all_calls: list[Call]) -> list[Violation]:
     """Results a rank returned that another rank decided for another call or another slot."""
+    table = origins(result)
     violations = []
     for call in all_calls:
         for rank, record in enumerate(call.records):
             if not record or not record["result"]:
                 continue
-            origin = ORIGIN.match(record["result"]["message"])
-            if not origin or int(origin[1]) >= result.world_size:
+            origin = origin_of(record["result"], table)
+            if origin is None:
                 continue
-            source_rank, source_call = int(origin[1]), int(origin[2])
+            source_rank, source_call = origin
             source_op = _at(result.scenario.ops_for(source_rank), source_call)
             if source_call != call.index or source_op is None or source_op.slot != call.ops[rank].slot:
+                source_slot = source_op.slot if source_op else "?"
                 violations.append(
-                    f"rank {rank} call #{call.index} (slot {call.ops[rank].slot!r}) applied the decision rank"
-                    f" {source_rank} made at call #{source_call} (slot {source_op.slot if source_op else '?'!r})"
+                    Violation(
+                        "misapplied",
+                        f"rank {rank} call #{call.index} (slot {call.ops[rank].slot!r}) applied the decision rank"
+                        f" {source_rank} made at call #{source_call} (slot {source_slot!r})",
+                        call.index,
+                    )
                 )
     return violations
 
 
-def side_effects(result: ScenarioResult) -> list[str]:
-    violations = []
+def side_effects(result: ScenarioResult) -> Judgement:
+    judgement = Judgement()
     for call in calls(result):
-        if call.same_everywhere:
-            snapshots = [r["snapshot"] for r in call.records]
-            if any(s != snapshots[0] for s in snapshots):
-                violations.append(f"call #{call.index} {call.ops[0].op} {call.ops[0].slot!r}: {_diff(snapshots)}")
-    return violations
-
-
-def collective_symmetry(result: ScenarioResult) -> list[str]:
-    violations = []
-    for call in calls(result):
-        ops = call.ops
-        if ops[0] is None or any(op is None or _key(op) != _key(ops[0]) or op.ranks for op in ops):
+        if not call.symmetric:
             continue
-        counts = {rank: r["collectives"] for rank, r in enumerate(call.records) if r is not None}
+        if not call.reported:
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        snapshots = [r["snapshot"] for r in call.records]
+        if any(s != snapshots[0] for s in snapshots):
+            judgement.add("side_effects_differ", f"{call.label}: {_diff(snapshots)}", call.index)
+    return judgement
+
+
+def collective_symmetry(result: ScenarioResult) -> Judgement:
+    """Per symmetric call; in a scenario where ranks disagree, up to the first disagreement, after
+    which a rank that raised there has rightly stopped."""
+    judgement = Judgement()
+    all_calls = list(calls(result))
+    last = _disagreement_index(result, all_calls)
+    for call in all_calls[: None if last is None else last + 1]:
+        if not call.symmetric:
+            continue
         stuck = [o.rank for o in result.outcomes if o.status == HUNG and o.current_call == call.index]
+        counts = {rank: r["collectives"] for rank, r in enumerate(call.records) if r is not None}
+        if not call.reported and not stuck:
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
         if len(set(map(repr, counts.values()))) > 1 or (stuck and any(not c for c in counts.values())):
             where = f", ranks {stuck} stuck in a collective" if stuck else ""
-            violations.append(f"call #{call.index} {ops[0].op} {ops[0].slot!r}: collectives {counts}{where}")
-    return violations
+            judgement.add("collectives_differ", f"{call.label}: collectives {counts}{where}", call.index)
+    return judgement
 
 
 def _diff(snapshots: list[dict]) -> str:
@@ -339,13 +554,22 @@ def _diff(snapshots: list[dict]) -> str:
     return "; ".join(f"{k}: {[(s or {}).get(k) for s in snapshots]}" for k in differing)
 
 
-def _brief(fields: dict) -> str:
-    return f"passed={fields['passed']} score={fields['score']} message={fields['message']!r}"
+def _brief(fields: dict, key: str) -> str:
+    return _clip(fields[key])
 
 
-def _error(error: dict) -> str:
+def _clip(value: Any, limit: int = 60) -> str:
+    """`repr(value)`, shortened in the middle with its full length, so a 64 KiB message stays readable."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} items" if isinstance(value, list) else f"{len(value)} chars" if isinstance(value, str) else ""
+    return f"{text[: limit // 2]}...{text[-limit // 4 :]} ({size or f'{len(text)} chars'})"
+
+
+def error_line(error: dict) -> str:
     return f"{error['type']}: {' '.join(str(error['message']).split())[:200]}"
 
 
-def _name(stage: int | None) -> str:
-    return "no seed" if stage is None else Stage(stage).name
+def _names(stages: list) -> list[str]:
+    return [stage_name(s) for s in stages]

@@ -14,14 +14,14 @@ from harness.adapter import EPOCH_CLOCK, METRICS, PRUNE, SCRIPTED_GATES, SIDE_EF
 from harness.report import ScenarioResult
 from harness.scenario import Scenario
 from harness.spec import checks, families
+from harness.spec.checks import Judgement
 
 CORE = "core"
 STRICT = "strict"
 PROFILES = (CORE, STRICT)
 MUST = "MUST"
-SHOULD = "SHOULD"
 
-Check = Callable[[ScenarioResult], list[str]]
+Check = Callable[[ScenarioResult], Judgement]
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,13 @@ class Plan:
 
 
 def corpus(plan: Plan) -> list[Scenario]:
-    """The generated corpus, without the ops the adapter cannot perform."""
-    scenarios = families.generated(plan.world_size, plan.seed, plan.corpus)
+    """The generated corpus (random sequences, every payload, every divergence pattern), without the
+    ops the adapter cannot perform."""
+    scenarios = (
+        families.generated(plan.world_size, plan.seed, plan.corpus)
+        + families.payloads(plan.world_size)
+        + families.divergence_matrix(plan.world_size)
+    )
     missing = tuple(op for op, cap in (("prune", PRUNE), ("step_epoch", EPOCH_CLOCK)) if cap not in plan.capabilities)
     return families.generated_without(missing, scenarios) if missing else scenarios
 
@@ -121,12 +126,20 @@ REGISTRY: tuple[Clause, ...] = (
         level=MUST,
         statement=(
             "Every rank returns rank 0's gate, passed, score, checks_passed, checks_failed and message"
-            " (the message possibly followed by the divergence suffix), not only its `passed`."
+            " exactly: the score bit for bit (-0.0 is not 0.0; a NaN arrives as a NaN), both check lists"
+            " in order with their duplicates, the message character for character, possibly followed by"
+            " one parenthesised divergence suffix."
         ),
-        rationale="Callers log and act on the whole result; a rank-local score or message misreports the decision.",
+        rationale=(
+            "Callers log and act on the whole result; a truncated message, a re-ordered check list or a"
+            " rounded score misreports the decision on every rank but one."
+        ),
         method=(
-            "Every rank's local result differs in score, checks and message; each returned result is"
-            " compared field by field with rank 0's local result, the message by prefix."
+            "Every rank's local result differs in score, checks and message, and the corpus varies every"
+            " field: messages from empty to over 64 KiB with non-ASCII text, newlines and NUL, check lists"
+            " from empty to hundreds of entries with duplicates in no sorted order, scores 0.0, -0.0, 1.0,"
+            " subnormal, 1e308, inf and NaN. Each returned result is compared field by field with rank 0's"
+            " local result."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=corpus,
@@ -188,12 +201,17 @@ REGISTRY: tuple[Clause, ...] = (
         level=MUST,
         statement=(
             "advance_stage follows the transition table: an allowed gated target moves when its gate"
-            " passes; a gated target the table forbids fails with `transition_failed`; a failure or"
-            " ungated target raises; no target takes the first non-failure target of the row;"
-            " FOSSILIZED fails with `no_valid_transition`; an empty slot fails with `no_active_seed`;"
-            " a failing gate never moves."
+            " passes; a gated target the table forbids fails with `transition_failed`; a failure stage as"
+            " target raises; a target no gate guards (UNKNOWN, DORMANT) never moves the slot, and either"
+            " raises or fails (with `transition_failed` when the decision passed), the same way on every"
+            " rank; no target takes the first non-failure target of the row; FOSSILIZED fails with"
+            " `no_valid_transition`; an empty slot fails with `no_active_seed`; a failing gate never moves."
         ),
-        rationale="The stage values and transitions are a serialised contract other components rely on.",
+        rationale=(
+            "The stage values and transitions are a serialised contract other components rely on. Where"
+            " upstream versions differ (an ungated target raising before any collective, or refused after"
+            " one round), both are accepted: each is deterministic and identical on every rank."
+        ),
         method=(
             "Every explicit target (all ten stages) from every gate-reachable stage, each default"
             " target, a failing gate from each stage and an empty slot, at world sizes 1 and 2 (or the"
@@ -256,7 +274,10 @@ REGISTRY: tuple[Clause, ...] = (
             " error at that call, no rank applies a decision made for another state, and no rank waits"
             " at that call for a round the others never join."
         ),
-        rationale="JANK-003: an early return before the collective leaves one rank waiting or mispaired.",
+        rationale=(
+            "An early return before the collective leaves one rank waiting in a round the others never"
+            " join (a deadlock), or pairs it with a later, unrelated call."
+        ),
         method=(
             "A seed on some ranks only (the odd rank, or rank 0, lacks it), with and without later calls,"
             " and with `prune` a seed pruned on the odd rank only; checked as S1."

@@ -7,10 +7,11 @@ Every builder takes the world size (and the seed, for the generated corpus) and 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 
-from harness.contract import ALLOWED, FAILURE, GATED_TARGETS, Stage, default_target
-from harness.scenario import Op, Scenario
+from harness.contract import Stage, default_target
+from harness.scenario import PAYLOAD_NAMES, Op, Scenario
 
 SLOT_NAMES = ("a", "b", "c")
 PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)
@@ -25,9 +26,24 @@ def _process_group(world_size: int) -> bool:
 
 
 def generated(world_size: int, seed: int, count: int) -> list[Scenario]:
-    """Random symmetric multi-slot call sequences with random divergent per-rank decisions."""
+    """Random symmetric multi-slot call sequences with random divergent per-rank decisions and payloads."""
     rng = random.Random(f"{seed}:{world_size}")
     return [_random_scenario(rng, world_size, f"generated-ws{world_size}-s{seed}-{i}") for i in range(count)]
+
+
+def _random_local(rng: random.Random, world_size: int) -> list:
+    """One local decision per rank: mostly plain, often with a payload that tests fidelity."""
+    names = list(PAYLOAD_NAMES)
+    local: list = []
+    for _ in range(world_size):
+        passed = rng.random() < 0.6
+        payload = rng.choice(names) if rng.random() < 0.5 else "plain"
+        local.append(passed if payload == "plain" else {"passed": passed, "payload": payload})
+    return local
+
+
+def _passed(value: object) -> bool:
+    return value if isinstance(value, bool) else bool(value.get("passed", True))  # type: ignore[union-attr]
 
 
 def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario:
@@ -51,12 +67,48 @@ def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario
             ops.append(Op("prune", slot))
             cooling.add(slot)
         else:
-            local = [rng.random() < 0.6 for _ in range(world_size)]
+            local = _random_local(rng, world_size)
             ops.append(Op("advance", slot, local=local))
             current = stage[slot]
-            if current is not None and local[0]:
+            if current is not None and _passed(local[0]):
                 stage[slot] = default_target(current) or current
     return Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))
+
+
+def payloads(world_size: int) -> list[Scenario]:
+    """Every payload from rank 0, passing and failing, while the other ranks send other payloads."""
+    names = list(PAYLOAD_NAMES)
+    slots, ops = [], []
+    for index, name in enumerate(names):
+        for passed in (True, False):
+            slot = f"payload-{name}-{'pass' if passed else 'fail'}"
+            slots.append(slot)
+            local = [{"passed": passed, "payload": name}]
+            local += [
+                {"passed": (rank % 2 == 0) == passed, "payload": names[(index + rank) % len(names)]}
+                for rank in range(1, world_size)
+            ]
+            ops += [Op("germinate", slot), Op("advance", slot, local=local)]
+    return [Scenario(f"payloads-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+
+
+def divergence_matrix(world_size: int) -> list[Scenario]:
+    """Every gated step of the lifecycle path, with rank 0 passing and failing, against every set of
+    dissenting ranks (the empty set included): one slot per pattern, driven there by passing gates."""
+    scenarios = []
+    others = list(range(1, world_size))
+    dissents = [list(c) for size in range(len(others) + 1) for c in itertools.combinations(others, size)]
+    for source, target in zip(LIFECYCLE_SOURCES, PATH, strict=False):
+        slots, ops = [], []
+        for rank0_passes in (True, False):
+            for dissent in dissents:
+                slot = f"{target.name.lower()}-{'pass' if rank0_passes else 'fail'}-d{''.join(map(str, dissent))}"
+                slots.append(slot)
+                local = [rank0_passes != (rank in dissent) for rank in range(world_size)]
+                ops += [*_drive_to(slot, source), Op("advance", slot, local=local)]
+        name = f"divergence-{source.name.lower()}-ws{world_size}"
+        scenarios.append(Scenario(name, world_size, slots, ops, process_group=_process_group(world_size)))
+    return scenarios
 
 
 def generated_without(ops_kinds: tuple[str, ...], scenarios: list[Scenario]) -> list[Scenario]:
@@ -111,17 +163,6 @@ def lifecycle(world_size: int) -> list[Scenario]:
     for op in ops:
         op.continue_on_error = True
     return [Scenario(f"lifecycle-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
-
-
-def expected_transition(source: int, target: int | None) -> str:
-    """What the contract says an advance from `source` to `target` (None: default) with a passing gate
-    does: "raises", "moves", "refused", or "no_valid_transition"."""
-    if target is not None and (Stage(target) in FAILURE or Stage(target) not in GATED_TARGETS):
-        return "raises"
-    chosen = target if target is not None else default_target(source)
-    if chosen is None:
-        return "no_valid_transition"
-    return "moves" if Stage(chosen) in ALLOWED[Stage(source)] else "refused"
 
 
 def cooldown(world_size: int) -> list[Scenario]:

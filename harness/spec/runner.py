@@ -1,8 +1,16 @@
-"""Running clauses against an implementation: scenarios through warm worlds, checks, evidence.
+"""Running clauses against an implementation: scenarios through warm worlds, judgements, evidence.
 
 Scenario results are memoised by name for the whole run, so the generated corpus that several
-clauses read is run once. A clause fails on the first scenario with a violation; that scenario is
-shrunk and saved as replayable JSON, and the clause's evidence points at it.
+clauses read is run once. A clause's status comes from what its check could judge:
+
+* `fail`: some scenario has a violation. The first failing scenario is shrunk (keeping the same
+  kind of violation, with the reference passing) and saved as replayable JSON; the reason and the
+  listed violations are those of the saved scenario, in its own call numbers.
+* `error`: a scenario could not be judged at all (a rank could not set up, the adapter reported a
+  value outside the contract, the world did not start).
+* `incomplete`: no violation, but some calls were never judged because a rank hung, died or stopped
+  before them. Reported with both counts; it keeps the verdict from `certified`.
+* `pass`: every call the clause reads was judged, and none broke it.
 
 A world that cannot run a scenario (a launcher's world: `harness.launcher.ScenarioSkipped`) skips
 it; the clause lists it, and a clause whose every scenario was skipped is `skipped`, which like
@@ -13,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import site
+import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,17 +30,21 @@ from harness.adapter import AdapterLoadError, check_adapter, load_adapter_factor
 from harness.launcher import ScenarioSkipped
 from harness.report import ScenarioResult, render_report, to_jsonable
 from harness.scenario import Scenario
+from harness.spec.checks import Judgement, Violation, error_line
 from harness.spec.clauses import Clause, Plan
+from harness.spec.evidence import evidence_file
 from harness.spec.shrink import shrink
 from harness.world import WorldStartError
 
 PASS = "pass"
 FAIL = "fail"
+INCOMPLETE = "incomplete"
 NOT_CLAIMED = "not_claimed"
 ERROR = "error"
 SKIPPED = "skipped"
 DEFAULT_CORPUS = 16
-MAX_VIOLATIONS = 10
+MAX_VIOLATIONS = 20
+REFERENCE = "reference_impl.adapter:Adapter"
 
 
 @dataclass
@@ -42,6 +56,8 @@ class ClauseOutcome:
     reason: str = ""
     evidence: dict | None = None
     skipped: list[str] = field(default_factory=list)
+    judged: int = 0
+    unjudged: int = 0
 
 
 class Executor(Protocol):
@@ -56,10 +72,11 @@ class Implementation:
     name: str
     version: str
     capabilities: frozenset[str]
+    pythonpath: tuple[str, ...] = ()
 
 
 def describe_implementation(spec: str) -> Implementation:
-    """Name, version and capabilities of the adapter `spec` names, read in this process.
+    """Name, version, capabilities and import root of the adapter `spec` names, read in this process.
 
     An adapter class is not instantiated here: its constructor runs on the ranks, where an exception
     becomes an `error` of the clauses concerned, with its traceback in the evidence."""
@@ -71,7 +88,24 @@ def describe_implementation(spec: str) -> Implementation:
         except Exception as exc:
             raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
     check_adapter(adapter, spec)
-    return Implementation(spec, str(adapter.name), str(adapter.version), frozenset(adapter.capabilities))
+    return Implementation(
+        spec, str(adapter.name), str(adapter.version), frozenset(adapter.capabilities), import_root(spec)
+    )
+
+
+def import_root(spec: str) -> tuple[str, ...]:
+    """The folder the adapter's top-level package was imported from, when an installed package's
+    folder it is not: what `PYTHONPATH` must hold for a replay started anywhere else."""
+    top = sys.modules.get(spec.partition(":")[0].split(".")[0])
+    location = getattr(top, "__file__", None) or next(iter(getattr(top, "__path__", []) or []), None)
+    if location is None:
+        return ()
+    location = os.path.abspath(location)
+    root = os.path.dirname(os.path.dirname(location) if location.endswith("__init__.py") else location)
+    installed = [*site.getsitepackages(), site.getusersitepackages(), sys.base_prefix, sys.prefix]
+    if any(root == p or root.startswith(os.path.join(p, "")) for p in installed if p):
+        return ()
+    return (root,)
 
 
 class ClauseRunner:
@@ -82,12 +116,14 @@ class ClauseRunner:
         seed: int = 0,
         corpus: int = DEFAULT_CORPUS,
         evidence_dir: str | None = None,
+        reference: str = REFERENCE,
     ) -> None:
         self.implementation = implementation
         self.pool = pool
         self.seed = seed
         self.corpus = corpus
         self.evidence_dir = evidence_dir
+        self.reference = reference
         self.results: dict[str, ScenarioResult] = {}
 
     def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
@@ -98,68 +134,112 @@ class ClauseRunner:
             self.results[scenario.name] = self.pool.run(self.implementation.spec, scenario)
         return self.results[scenario.name]
 
-    def evaluate(self, clause: Clause, world_sizes: list[int]) -> ClauseOutcome:
+    def scenarios(self, clause: Clause, world_sizes: list[int]) -> list[Scenario]:
+        """Every scenario the clause reads at these world sizes, without duplicates."""
+        found: dict[str, Scenario] = {}
+        for world_size in world_sizes:
+            for scenario in clause.scenarios(self.plan(world_size, world_sizes)):
+                found.setdefault(scenario.name, scenario)
+        return list(found.values())
+
+    def evaluate(self, clause: Clause, world_sizes: list[int], only_world_size: int | None = None) -> ClauseOutcome:
+        """The clause's outcome over its scenarios at `world_sizes` (those of `only_world_size` alone
+        when given: the pytest route runs one test per clause and world size)."""
         outcome = ClauseOutcome(clause, PASS, world_sizes=list(world_sizes))
         missing = clause.requires - self.implementation.capabilities
         if missing:
             outcome.status = NOT_CLAIMED
             outcome.reason = f"the adapter does not declare {', '.join(sorted(missing))}"
             return outcome
-        unevaluated = []
-        for world_size in world_sizes:
-            for scenario in clause.scenarios(self.plan(world_size, world_sizes)):
-                try:
-                    result = self.run(scenario)
-                except ScenarioSkipped as exc:
-                    outcome.skipped.append(f"{scenario.name}: {exc}")
-                    continue
-                except WorldStartError as exc:
-                    outcome.scenarios += 1
-                    unevaluated.append(f"{scenario.name}: {str(exc).splitlines()[0]}")
-                    continue
+        unevaluated: list[str] = []
+        failing: tuple[Scenario, ScenarioResult, Violation] | None = None
+        for scenario in self.scenarios(clause, world_sizes):
+            if only_world_size is not None and scenario.world_size != only_world_size:
+                continue
+            try:
+                result = self.run(scenario)
+            except ScenarioSkipped as exc:
+                outcome.skipped.append(f"{scenario.name}: {exc}")
+                continue
+            except WorldStartError as exc:
                 outcome.scenarios += 1
-                setup = [o for o in result.outcomes if o.error is not None]
-                if setup:
-                    unevaluated.append(
-                        f"{scenario.name}: rank {setup[0].rank} could not set up: {_one_line(setup[0].error)}"
-                    )
-                    outcome.evidence = outcome.evidence or self._evidence(clause, scenario, result, [], shrunk=False)
-                    continue
-                violations = clause.check(result)
-                if violations and outcome.status != FAIL:
-                    outcome.status = FAIL
-                    outcome.reason = violations[0]
-                    outcome.evidence = self._failure_evidence(clause, scenario, result)
-        if outcome.status != FAIL and unevaluated:
+                unevaluated.append(f"{scenario.name}: {str(exc).splitlines()[0]}")
+                continue
+            outcome.scenarios += 1
+            problem = unusable(result)
+            try:
+                judgement = judge(clause, result) if problem is None else Judgement()
+            except UnreadableResult as exc:
+                problem = str(exc)
+            if problem:
+                unevaluated.append(f"{scenario.name}: {problem}")
+                outcome.evidence = outcome.evidence or self._evidence(clause, scenario, result, [], shrunk=False)
+                continue
+            outcome.judged += judgement.judged
+            outcome.unjudged += judgement.unjudged
+            if judgement.violations and failing is None:
+                failing = (scenario, result, judgement.violations[0])
+        if failing is not None:
+            outcome.status = FAIL
+            outcome.evidence = self._failure_evidence(clause, *failing)
+            outcome.reason = outcome.evidence["violations"][0]
+        elif unevaluated:
             outcome.status = ERROR
             outcome.reason = unevaluated[0]
-        elif outcome.status == PASS and outcome.scenarios == 0 and outcome.skipped:
+        elif outcome.scenarios == 0 and outcome.skipped:
             outcome.status = SKIPPED
             outcome.reason = f"every scenario was skipped: {outcome.skipped[0]}"
-        elif outcome.status == PASS and outcome.scenarios == 0:
+        elif outcome.scenarios == 0:
             outcome.status = ERROR
             outcome.reason = f"no scenario checks this clause at world sizes {world_sizes}"
+        elif outcome.unjudged:
+            outcome.status = INCOMPLETE
+            outcome.reason = (
+                f"{outcome.unjudged} of {outcome.judged + outcome.unjudged} calls were never judged (a rank hung,"
+                " died or stopped before them); no violation among the others"
+            )
+        elif outcome.judged == 0:
+            outcome.status = ERROR
+            outcome.reason = "no call of its scenarios could be judged"
         return outcome
 
-    def _failure_evidence(self, clause: Clause, scenario: Scenario, result: ScenarioResult) -> dict:
-        def still_fails(candidate: Scenario) -> ScenarioResult | None:
+    def _failure_evidence(self, clause: Clause, scenario: Scenario, result: ScenarioResult, first: Violation) -> dict:
+        def accept(candidate: Scenario) -> ScenarioResult | None:
             try:
-                candidate_result = self.pool.run(self.implementation.spec, candidate)
-            except (ScenarioSkipped, WorldStartError):
+                found = self._run_fresh(self.implementation.spec, candidate)
+                if found is None or first.kind not in judge(clause, found).kinds:
+                    return None
+                if self.implementation.spec != self.reference:
+                    reference = self._run_fresh(self.reference, candidate)
+                    if reference is None or judge(clause, reference).violations:
+                        return None
+            except UnreadableResult:
                 return None
-            return candidate_result if clause.check(candidate_result) else None
+            return found
 
-        small, small_result = shrink(scenario, result, still_fails)
-        return self._evidence(clause, small, small_result, clause.check(small_result), shrunk=True)
+        small, small_result = shrink(scenario, result, accept)
+        violations = judge(clause, small_result).violations
+        ordered = [v for v in violations if v.kind == first.kind] + [v for v in violations if v.kind != first.kind]
+        shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
+        return self._evidence(clause, small, small_result, ordered, shrunk=shrunk)
+
+    def _run_fresh(self, impl: str, scenario: Scenario) -> ScenarioResult | None:
+        try:
+            result = self.pool.run(impl, scenario)
+        except (ScenarioSkipped, WorldStartError):
+            return None
+        return None if unusable(result) else result
 
     def _evidence(
-        self, clause: Clause, scenario: Scenario, result: ScenarioResult, violations: list[str], shrunk: bool
+        self, clause: Clause, scenario: Scenario, result: ScenarioResult, violations: list[Violation], shrunk: bool
     ) -> dict:
         evidence = {
             "scenario_name": scenario.name,
             "world_size": scenario.world_size,
             "shrunk": shrunk,
-            "violations": violations[:MAX_VIOLATIONS],
+            "violations": [str(v) for v in violations[:MAX_VIOLATIONS]],
+            "violation_kinds": sorted({v.kind for v in violations}),
+            "violations_total": len(violations),
             "report": render_report(result, output=False),
             "ranks": [
                 {k: r[k] for k in ("rank", "status", "calls", "error", "signal", "exitcode", "stack")}
@@ -167,15 +247,37 @@ class ClauseRunner:
             ],
             "scenario": scenario.to_dict(),
             "scenario_file": None,
+            "implementation": self.implementation.spec,
+            "pythonpath": list(self.implementation.pythonpath),
         }
         if self.evidence_dir:
             os.makedirs(self.evidence_dir, exist_ok=True)
-            path = os.path.join(self.evidence_dir, f"{clause.id}-{scenario.name}.json")
+            path = os.path.abspath(os.path.join(self.evidence_dir, f"{clause.id}-{scenario.name}.json"))
             with open(path, "w") as f:
-                json.dump(scenario.to_dict(), f, indent=1)
+                json.dump(evidence_file(clause.id, evidence), f, indent=1)
             evidence["scenario_file"] = path
         return evidence
 
 
-def _one_line(error: dict) -> str:
-    return f"{error['type']}: {' '.join(str(error['message']).split())[:200]}"
+class UnreadableResult(Exception):
+    """A check could not read a result (a value no adapter validation caught); the clause is an error."""
+
+
+def judge(clause: Clause, result: ScenarioResult) -> Judgement:
+    try:
+        return clause.check(result)
+    except Exception as exc:
+        raise UnreadableResult(f"the check could not read the results: {type(exc).__name__}: {exc}") from exc
+
+
+def unusable(result: ScenarioResult) -> str | None:
+    """Why `result` cannot be judged at all: a rank that could not set up, or a value the adapter
+    reported outside the contract. None when it can be."""
+    setup = next((o for o in result.outcomes if o.error is not None), None)
+    if setup is not None:
+        return f"rank {setup.rank} could not set up: {error_line(setup.error)}"
+    for outcome in result.outcomes:
+        for record in outcome.records:
+            if record.get("contract"):
+                return f"rank {outcome.rank} call #{record['index']}: {record['contract']}"
+    return None

@@ -1,15 +1,30 @@
-"""Shrinking a failing scenario to a small one that fails the same clause, for the certificate."""
+"""Shrinking a failing scenario to a small one that fails the same clause for the same reason.
+
+Every pass keeps two rules, so the evidence always shows the defect the clause is about:
+
+* the candidate fails the clause with a violation of the same kind as the original one (not merely
+  "still fails"), and
+* the reference implementation passes the clause on the candidate, so the evidence never rests on a
+  call the specification leaves open.
+
+Passes: drop one call from every rank's sequence (last first), plain payloads for named ones, passing
+defaults for explicit per-rank decisions, unused slots. They repeat until a whole round makes no
+progress, within a budget of candidate runs and of time, so a shrink always ends.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from harness.report import ScenarioResult
-from harness.scenario import Scenario
+from harness.scenario import Op, Scenario
 
 SHRINK_BUDGET_S = 8.0
+SHRINK_MAX_RUNS = 80
+
+Accept = Callable[[Scenario], ScenarioResult | None]
 
 
 def without_call(scenario: Scenario, index: int) -> Scenario:
@@ -23,24 +38,84 @@ def without_call(scenario: Scenario, index: int) -> Scenario:
     )
 
 
+def _replace_op(scenario: Scenario, index: int, op: Op) -> Scenario:
+    """`scenario` with call `index` replaced on every rank that shares the symmetric sequence."""
+    ops = [*scenario.ops]
+    ops[index] = op
+    return dataclasses.replace(scenario, ops=ops)
+
+
+def _length(scenario: Scenario) -> int:
+    return max(len(scenario.ops_for(r)) for r in range(scenario.world_size))
+
+
+def _drops(scenario: Scenario) -> Iterator[Scenario]:
+    for index in reversed(range(_length(scenario))):
+        candidate = without_call(scenario, index)
+        if all(candidate.ops_for(r) for r in range(candidate.world_size)):
+            yield candidate
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict) and set(value) <= {"passed", "payload"}:
+        return bool(value.get("passed", True))
+    return value
+
+
+def _simpler_decisions(scenario: Scenario) -> Iterator[Scenario]:
+    for index, op in enumerate(scenario.ops):
+        if op.op != "advance" or op.local is None:
+            continue
+        if isinstance(op.local, list) and any(isinstance(v, dict) for v in op.local):
+            yield _replace_op(scenario, index, dataclasses.replace(op, local=[_plain(v) for v in op.local]))
+        elif isinstance(op.local, list) and len({repr(v) for v in op.local}) == 1:
+            yield _replace_op(scenario, index, dataclasses.replace(op, local=op.local[0]))
+        if op.local not in (True, [True] * scenario.world_size):
+            yield _replace_op(scenario, index, dataclasses.replace(op, local=None))
+
+
+def _fewer_slots(scenario: Scenario) -> Iterator[Scenario]:
+    used = {op.slot for r in range(scenario.world_size) for op in scenario.ops_for(r)}
+    if any(slot not in used for slot in scenario.slots):
+        yield dataclasses.replace(scenario, slots=[s for s in scenario.slots if s in used])
+
+
+PASSES = (_drops, _simpler_decisions, _fewer_slots)
+
+
 def shrink(
     scenario: Scenario,
     result: ScenarioResult,
-    still_fails: Callable[[Scenario], ScenarioResult | None],
+    accept: Accept,
     budget_s: float = SHRINK_BUDGET_S,
+    max_runs: int = SHRINK_MAX_RUNS,
 ) -> tuple[Scenario, ScenarioResult]:
-    """Remove calls one at a time, last first, keeping each removal after which the clause still fails.
+    """The smallest scenario reached by passes whose every step `accept` took.
 
-    `still_fails` runs a candidate and returns its result when the clause fails on it, else None.
-    The search is greedy and bounded by `budget_s`; what it returns always fails the clause.
+    `accept(candidate)` runs a candidate and returns its result when the candidate keeps the defect
+    (same clause, same kind of violation, the reference passing), else None.
     """
     end = time.monotonic() + budget_s
-    index = max(len(scenario.ops_for(r)) for r in range(scenario.world_size)) - 1
-    while index >= 0 and time.monotonic() < end:
-        candidate = without_call(scenario, index)
-        if all(candidate.ops_for(r) for r in range(candidate.world_size)):
-            failing = still_fails(candidate)
-            if failing is not None:
-                scenario, result = candidate, failing
-        index -= 1
-    return dataclasses.replace(scenario, name=f"{scenario.name}-shrunk"), result
+    runs = 0
+    progress = True
+    while progress:
+        progress = False
+        for shrink_pass in PASSES:
+            restart = True
+            while restart:
+                restart = False
+                for candidate in shrink_pass(scenario):
+                    if runs >= max_runs or time.monotonic() >= end:
+                        return _named(scenario, result)
+                    runs += 1
+                    kept = accept(candidate)
+                    if kept is not None:
+                        scenario, result, progress, restart = candidate, kept, True, True
+                        break
+    return _named(scenario, result)
+
+
+def _named(scenario: Scenario, result: ScenarioResult) -> tuple[Scenario, ScenarioResult]:
+    name = scenario.name if scenario.name.endswith("-shrunk") else f"{scenario.name}-shrunk"
+    named = dataclasses.replace(scenario, name=name)
+    return named, dataclasses.replace(result, scenario=named)

@@ -1,32 +1,68 @@
 """One test per clause and world size, against the implementation named by `--lifecycle-impl`.
 
-The clause registry is the same one the certificate and SPEC.md are made from; a test ID carries the
-clause ID (`test_clause[C1-agreement-ws2]`), so a JUnit report reads clause by clause.
+The clause registry is the same one the certificate and SPEC.md are made from. A test exists only for
+the world sizes its clause's scenarios run at; its ID names the clause and the number of ranks
+(`test_clause[C1-agreement-2-ranks]`), so `-k S1` selects S1 and nothing else, and each test carries
+its profile as a marker (`-m core`). `--lifecycle-profile` narrows the run the same way.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from harness.spec.clauses import BY_ID, REGISTRY
+from harness.spec.certificate import replay_command
+from harness.spec.clauses import BY_ID, REGISTRY, Plan
 from harness.spec.runner import NOT_CLAIMED, PASS, ClauseRunner
-from harness.testing import configured_world_sizes
+from harness.testing import configured_profile, configured_world_sizes, record_outcome
+
+ALL_CAPABILITIES = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})
+
+
+def scenario_world_sizes(clause_id: str, requested: list[int]) -> list[int]:
+    """The world sizes the clause's scenarios actually run at, for the requested ones."""
+    sizes = {
+        scenario.world_size
+        for size in requested
+        for scenario in BY_ID[clause_id].scenarios(Plan(size, tuple(requested), 0, 1, ALL_CAPABILITIES))
+    }
+    return sorted(sizes)
+
+
+def _case_id(clause_id: str, world_size: int) -> str:
+    slug = BY_ID[clause_id].title.lower().replace(" ", "-")
+    return f"{clause_id}-{slug}-{world_size}-rank{'s' if world_size > 1 else ''}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "clause_id" in metafunc.fixturenames:
-        cases = [(c.id, ws) for c in REGISTRY for ws in configured_world_sizes(metafunc.config)]
-        ids = [f"{cid}-{BY_ID[cid].title.lower().replace(' ', '-')}-ws{ws}" for cid, ws in cases]
-        metafunc.parametrize(("clause_id", "world_size"), cases, ids=ids)
+    if "clause_id" not in metafunc.fixturenames:
+        return
+    requested = configured_world_sizes(metafunc.config)
+    profile = configured_profile(metafunc.config)
+    cases = [
+        pytest.param(clause.id, size, id=_case_id(clause.id, size), marks=getattr(pytest.mark, clause.profile))
+        for clause in REGISTRY
+        if profile == "all" or clause.profile == profile
+        for size in scenario_world_sizes(clause.id, requested)
+    ]
+    metafunc.parametrize(("clause_id", "world_size"), cases)
 
 
-def test_clause(clause_id: str, world_size: int, lifecycle_runner: ClauseRunner) -> None:
-    outcome = lifecycle_runner.evaluate(BY_ID[clause_id], [world_size])
+def test_clause(
+    clause_id: str,
+    world_size: int,
+    lifecycle_runner: ClauseRunner,
+    request: pytest.FixtureRequest,
+) -> None:
+    requested = configured_world_sizes(request.config)
+    outcome = lifecycle_runner.evaluate(BY_ID[clause_id], requested, only_world_size=world_size)
+    record_outcome(request.config, world_size, outcome)
     if outcome.status == NOT_CLAIMED:
         pytest.skip(f"not claimed: {outcome.reason}")
-    if outcome.scenarios == 0:
-        pytest.skip(f"{clause_id} has no scenario at world size {world_size}")
     if outcome.status != PASS:
         evidence = outcome.evidence or {}
-        details = "\n".join([*evidence.get("violations", []), evidence.get("report", "")])
-        pytest.fail(f"{clause_id} {outcome.status}: {outcome.reason}\n{details}", pytrace=False)
+        counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
+        lines = [f"{clause_id} {outcome.status} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
+        lines.append(evidence.get("report", ""))
+        if evidence.get("scenario_file"):
+            lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
+        pytest.fail("\n".join(lines), pytrace=False)

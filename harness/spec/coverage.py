@@ -1,0 +1,73 @@
+"""What a certification covered, read from the results it judged, so `certified` has a stated scope.
+
+For every world size and every gated step of the lifecycle: how many distinct sets of dissenting ranks
+(ranks whose local decision differed from rank 0's) were judged with rank 0 passing and with rank 0
+failing, out of how many there are; and which payloads rank 0 sent in judged gate rounds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from harness.contract import default_target, stage_name
+from harness.report import ScenarioResult
+from harness.spec.checks import calls
+
+PAYLOAD_KEY = "payload"
+
+
+def summarize(results: list[ScenarioResult]) -> dict:
+    dissents: dict[int, dict[str, dict[str, set]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    payloads: dict[int, set[str]] = defaultdict(set)
+    for result in results:
+        world_size = result.world_size
+        for call in calls(result):
+            if not call.same_everywhere or call.ops[0].op != "advance" or call.ops[0].target is not None:
+                continue
+            locals_ = [r["local"][-1] if r["local"] else None for r in call.records]
+            before = call.records[0]["stage_before"]
+            if None in locals_ or before is None or any(r["error"] for r in call.records):
+                continue
+            target = default_target(before)
+            if target is None:
+                continue
+            step = f"{before:02d} {stage_name(before)}->{stage_name(target)}"
+            rank0 = locals_[0]["passed"]
+            dissent = tuple(rank for rank, local in enumerate(locals_) if local["passed"] != rank0)
+            dissents[world_size][step]["pass" if rank0 else "fail"].add(dissent)
+            value = call.ops[0].local
+            first = value[0] if isinstance(value, list) else value
+            payloads[world_size].add(first.get(PAYLOAD_KEY, "plain") if isinstance(first, dict) else "plain")
+    return {
+        str(world_size): {
+            "dissent_sets_possible": 2 ** (world_size - 1),
+            "steps": {
+                step[3:]: {outcome: len(seen[outcome]) for outcome in ("pass", "fail")}
+                for step, seen in sorted(dissents[world_size].items())
+            },
+            "rank0_payloads": sorted(payloads[world_size]),
+        }
+        for world_size in sorted(set(dissents) | set(payloads))
+    }
+
+
+def to_markdown(coverage: dict) -> list[str]:
+    """The coverage as a table: one row per world size and step."""
+    if not coverage:
+        return []
+    lines = [
+        "## Coverage",
+        "",
+        "Sets of dissenting ranks judged per gated step (of all possible, the empty set included),"
+        " with rank 0 passing / failing; payloads rank 0 sent.",
+        "",
+        "| world size | step | rank 0 passes | rank 0 fails | rank 0 payloads |",
+        "|---|---|---|---|---|",
+    ]
+    for world_size, entry in coverage.items():
+        possible = entry["dissent_sets_possible"]
+        shown = ", ".join(entry["rank0_payloads"])
+        for step, seen in entry["steps"].items():
+            lines.append(f"| {world_size} | {step} | {seen['pass']}/{possible} | {seen['fail']}/{possible} | {shown} |")
+            shown = ""
+    return lines

@@ -1,0 +1,47 @@
+"""Evidence files: a failing scenario, saved with the clause it fails and the implementation it was
+found with (and the folder that implementation was imported from), so `replay FILE` reruns it as is."""
+
+from __future__ import annotations
+
+import json
+
+from harness.scenario import Scenario, ScenarioError
+
+EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
+RECORDED = ("clause", "implementation", "pythonpath")
+
+
+def evidence_file(clause_id: str, evidence: dict) -> dict:
+    """What an evidence file holds: the scenario to replay, and what it was found with."""
+    return {
+        "format": EVIDENCE_FORMAT,
+        "clause": clause_id,
+        "implementation": evidence["implementation"],
+        "pythonpath": evidence["pythonpath"],
+        "violations": evidence["violations"],
+        "scenario": evidence["scenario"],
+    }
+
+
+def read_replayable(text: str) -> tuple[Scenario, dict]:
+    """A scenario file or an evidence file: the scenario, and what was recorded with it ({} for a
+    plain scenario file)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"malformed scenario JSON: {exc}") from None
+    if isinstance(data, dict) and str(data.get("format", "")).startswith("ddp-lifecycle-spec/evidence/"):
+        return Scenario.from_dict(data.get("scenario")), {k: data.get(k) for k in RECORDED}
+    return Scenario.from_dict(data), {}
+
+
+def read_scenario_file(path: str) -> tuple[Scenario, dict]:
+    """`read_replayable` of a file, with one-line errors for a file that cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"scenario {path!r} is not UTF-8 text") from None
+    return read_replayable(text)

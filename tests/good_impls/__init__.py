@@ -1,0 +1,16 @@
+"""Implementations that differ from the reference in legitimate ways, and the profiles each must pass.
+
+A clause forbids only what breaks DDP lifecycle correctness or the documented contract; the self-test
+certifies every implementation here on its profiles and fails on any rejection, so a rule that
+rejects one of them is a false rejection, not a stricter spec.
+"""
+
+MUST_CERTIFY: dict[str, tuple[str, ...]] = {
+    "upstream_fixed": ("core",),
+    "ungated_refused_after_round": ("core", "strict"),
+    "ungated_raises_after_early_exits": ("core",),
+    "object_list_with_identity": ("core", "strict"),
+    "gather_rank0": ("core", "strict"),
+    "no_prune": ("core", "strict"),
+    "other_result_class": ("core", "strict"),
+}

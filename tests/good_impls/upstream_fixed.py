@@ -1,0 +1,54 @@
+"""Upstream with the BUG-030 fix, as the facts describe it: `broadcast_object_list` of a pickled dict
+from rank 0, early exits returned before any collective, and an ungated target evaluated with the G0
+fallback, synced in one round and refused by the state machine (`transition_failed`).
+
+It is blind to slot and call (the strict profile rejects that), but it is the fix itself: `core` must
+certify it.
+"""
+
+import dataclasses
+
+import torch.distributed as dist
+
+from reference_impl.gates import GATE_FOR_TARGET, GateLevel, GateResult
+from reference_impl.slot import SeedSlot
+from reference_impl.stages import FAILURE_STAGES, SeedStage, default_target, is_valid_transition
+from reference_impl.sync import divergence_suffix
+from tests.bad_impls.common import adapter_for, distributed
+
+
+class UpstreamFixedSlot(SeedSlot):
+    def advance_stage(self, target=None):
+        state = self.state
+        if state is None:
+            return _failed("no_active_seed")
+        if target is not None and SeedStage(target) in FAILURE_STAGES:
+            raise ValueError(f"{SeedStage(target).name} is a failure stage: use prune()")
+        chosen = SeedStage(target) if target is not None else default_target(state.stage)
+        if chosen is None or (target is None and chosen not in GATE_FOR_TARGET):
+            return _failed("no_valid_transition")
+        result = self._sync_gate_decision(self.gates.check_gate(state, chosen), None)
+        if not result.passed:
+            return result
+        if chosen not in GATE_FOR_TARGET or not is_valid_transition(state.stage, chosen):
+            return dataclasses.replace(result, passed=False, checks_failed=[*result.checks_failed, "transition_failed"])
+        self._transition(state, chosen)
+        return result
+
+    def _sync_gate_decision(self, result, identity):
+        if not distributed():
+            return result
+        payload = [dataclasses.asdict(result) if dist.get_rank() == 0 else None]
+        dist.broadcast_object_list(payload, src=0)
+        fields = payload[0]
+        synced = GateResult(**{**fields, "gate": GateLevel(fields["gate"])})
+        if dist.get_rank() != 0 and synced.passed != result.passed:
+            synced.message += divergence_suffix(result.passed, synced.passed)
+        return synced
+
+
+def _failed(check: str) -> GateResult:
+    return GateResult(gate=GateLevel.G0, passed=False, checks_failed=[check], message=check)
+
+
+Adapter = adapter_for(UpstreamFixedSlot, "upstream_fixed")
