@@ -7,6 +7,20 @@ any zero-argument callable returning one). Every rank builds a fresh adapter per
 Stages cross the seam as the contract's integers (`harness.contract.Stage`), gate results as plain
 field dicts (`RESULT_FIELDS`). An adapter declares what it can do in `capabilities`; a clause that
 needs a capability the adapter did not declare is reported `not_claimed`, never `pass`.
+
+Values outside the contract are the adapter's to map: an implementation with stages beyond the
+contract (older upstream versions had SHADOWING=5, PROBATIONARY=6 and CULLED=8) maps each to the
+contract stage that plays its part (for example SHADOWING to BLENDING, PROBATIONARY to HOLDING,
+CULLED to PRUNED) in `stage()` and `snapshot()`. A value the contract does not know, a string where an
+int is due, or a result missing a field is never a crash: the clauses reading that scenario are
+`error`, with one line naming the adapter method, the value and what the contract expects.
+
+What `install_gate` replaces is the gate's *decision* and nothing else: `evaluate(target)` stands
+for the local evaluation of the gate guarding `target` (what upstream's `check_gate` returns). The
+implementation's own argument checks (a failure stage as target, an unmapped target), its early
+exits, its sync round and its state machine stay as they are, and run around that decision.
+`germinate()` checks G0 locally from the seed and blueprint ids and never goes through the sync; it
+may call the installed gate for G0 (the harness then answers with a passing result) or not call it.
 """
 
 from __future__ import annotations
@@ -75,7 +89,8 @@ class LifecycleAdapter(Protocol):
         """[scripted_gates] Build a native gate result from `RESULT_FIELDS`."""
 
     def install_gate(self, slot: Any, evaluate: Callable[[int], Any]) -> None:
-        """[scripted_gates] Make `evaluate(target)` the slot's local gate; it returns a native result."""
+        """[scripted_gates] Make `evaluate(target)` the slot's local gate decision; it returns a native
+        result. Argument checks, early exits, the sync and the state machine are not replaced."""
 
     def set_metrics(self, slot: Any, metrics: dict) -> None:
         """[metrics] Give this rank's seed in `slot` the metrics its real gates read."""

@@ -9,11 +9,50 @@ HEADER = """# DDP lifecycle specification
 
 Generated from `harness/spec/clauses.py` by `python -m harness spec > SPEC.md`; do not edit by hand.
 
-A clause ID is stable: once published it is never renamed or reused. `MUST` clauses decide the
-verdict; a clause whose capabilities the adapter does not declare is reported `not_claimed`, and
-under a launcher (`--launcher env`) a clause whose scenarios all need a harness-managed world is
-`skipped`; neither counts towards the verdict. Profile `core` is the fix of BUG-030; profile
-`strict` is what that fix leaves open.
+A clause ID is stable: once published it is never renamed or reused. Profile `core` is the fix of
+BUG-030; profile `strict` is what that fix leaves open. A clause forbids only what breaks DDP
+lifecycle correctness or the documented contract; where upstream versions legitimately differ, each
+behaviour is accepted (see C7), and a set of legitimate variants (`tests/good_impls/`) must be
+certified by every version of this suite.
+
+## Statuses and verdict
+
+Every check counts the calls it judged and the calls it could not judge (a rank hung, died or
+stopped before them). A clause is:
+
+- `pass`: every call it reads was judged, and none broke it;
+- `fail`: some call broke it; the evidence is a shrunk scenario that fails for the same kind of
+  violation and that the reference passes, with every violation listed (capped, with the total) in
+  the evidence file's own call numbers;
+- `incomplete`: no violation, but some calls were never judged;
+- `error`: a scenario could not be judged at all (a rank could not set up; the adapter reported a
+  value outside the contract, named in one line: a stage value the contract does not know, a string
+  where an int is due, a result missing a field);
+- `not_claimed`: the adapter does not declare a capability the clause needs;
+- `skipped`: under a launcher (`--launcher env`), every scenario of the clause needs a
+  harness-managed world.
+
+The verdict is `not_certified` on any failed `MUST` clause; else `inconclusive` if the run was
+interrupted or any clause is `error` or `incomplete`; else `certified`. `not_claimed` and `skipped`
+clauses are listed and do not count.
+
+## Gate results: what must round-trip
+
+The corpus gives every rank its own local result per call, and varies every field: messages from
+empty to over 64 KiB with non-ASCII text, newlines and NUL; check lists from empty to hundreds of
+entries, duplicated, in no sorted order; scores 0.0, -0.0, 1.0, subnormal, 1e308, inf and NaN. Every
+rank must return rank 0's `gate`, `passed`, both check lists (in order, duplicates kept) and score
+(bit for bit: -0.0 is not 0.0; a NaN must arrive as a NaN, any NaN) exactly, and rank 0's message
+character for character, possibly followed by one parenthesised suffix, which on an overruled rank
+must be exactly ` (local=<bool>, synced from rank0=<bool>)`. Each local result is unique to its rank
+and call, so any returned result is traced to the rank and call that decided it.
+
+## Coverage
+
+Besides the random corpus, at every world size the suite judges every gated step of the lifecycle
+path with rank 0 passing and failing, against every set of dissenting ranks (the empty set
+included), and every payload from rank 0; the certificate states what was judged in a coverage
+table.
 """
 
 
