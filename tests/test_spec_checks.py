@@ -1,0 +1,123 @@
+"""The checks' own rules, on hand-made results: exact field comparison, judged and unjudged counts,
+provenance of every payload, and the shrinker keeping the defect."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from harness.decisions import PAYLOADS, default_fields, local_decision
+from harness.report import HUNG, OK, RankOutcome, ScenarioResult
+from harness.scenario import PAYLOAD_NAMES, Op, Scenario
+from harness.spec import checks
+from harness.spec.checks import differing_fields, fingerprint, same_float
+from harness.spec.shrink import shrink
+
+
+def test_the_validator_and_the_catalogue_name_the_same_payloads():
+    assert tuple(PAYLOADS) == PAYLOAD_NAMES
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (0.0, 0.0, True),
+        (0.0, -0.0, False),
+        (math.nan, math.nan, True),
+        (math.nan, 1.0, False),
+        (math.inf, math.inf, True),
+    ],
+)
+def test_scores_compare_bit_for_bit(a, b, same):
+    assert same_float(a, b) is same
+
+
+def test_every_payload_is_unique_to_its_rank_and_call():
+    seen = {}
+    for payload, rank, call, passed in itertools.product(PAYLOAD_NAMES, range(4), range(6), (True, False)):
+        op = Op("advance", "a", local={"passed": passed, "payload": payload})
+        fields = local_decision(Scenario("s", 4, ["a"], [op]), op, rank, call, 3)
+        key = fingerprint(fields)
+        assert seen.setdefault(key, (rank, call)) == (rank, call), (payload, rank, call)
+
+
+def test_payloads_reach_the_sizes_the_spec_promises():
+    base = default_fields(1, 2, 3, True)
+    assert len(PAYLOADS["long"](base, 1, 2)["message"]) > 64 * 1024
+    assert "\x00" in PAYLOADS["unicode"](base, 1, 2)["message"]
+    many = PAYLOADS["many_checks"](base, 1, 2)["checks_passed"]
+    assert len(many) >= 300 and len(set(many)) < len(many) and many != sorted(many)
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"message": "rank 0 call 1: pass (local=False, synced from rank0=True)"}, []),
+        ({"message": "rank 0 call 1: pass (any short parenthesised tail)"}, []),
+        ({"message": "rank 0 call 1: pass [synced]"}, ["message"]),
+        ({"message": "rank 0 call 1: pas"}, ["message"]),
+        ({"score": -0.0}, ["score"]),
+        ({"checks_passed": ["r0c1_check", "r0c1_check"]}, ["checks_passed"]),
+        ({"gate": 2}, ["gate"]),
+    ],
+)
+def test_integrity_compares_every_field_exactly(change, fields):
+    decided = {**default_fields(0, 1, 3, True), "score": 0.0}
+    assert differing_fields({**decided, **change}, decided) == fields
+
+
+def _record(index: int, op: Op, stage_before, stage_after, local: dict | None, result: dict | None) -> dict:
+    return {
+        "index": index,
+        "op": op.op,
+        "slot": op.slot,
+        "target": op.target,
+        "stage_before": stage_before,
+        "stage_after": stage_after,
+        "local": [local] if local else [],
+        "result": result,
+        "same_object": False,
+        "error": None,
+        "collectives": {"broadcast": 1},
+        "snapshot": {"stage": stage_after},
+        "skipped": False,
+        "contract": None,
+    }
+
+
+def test_calls_a_rank_never_reported_are_unjudged_not_passed():
+    ops = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]
+    scenario = Scenario("hang", 2, ["a"], ops)
+    outcomes = []
+    for rank in range(2):
+        fields = [default_fields(rank, 1, 3, True)]
+        records = [
+            _record(0, ops[0], None, 2, None, None),
+            _record(1, ops[1], 2, 3, fields[0], default_fields(0, 1, 3, True)),
+        ]
+        if rank == 0:
+            records.append(_record(2, ops[2], 3, 4, default_fields(0, 2, 4, True), default_fields(0, 2, 4, True)))
+        outcomes.append(RankOutcome(rank=rank, status=OK if rank == 0 else HUNG, records=records))
+    result = ScenarioResult(scenario, outcomes, 1.0)
+    for check in (checks.agreement, checks.authority, checks.integrity, checks.side_effects):
+        judgement = check(result)
+        assert judgement.unjudged == 1 and not judgement.violations, check.__name__
+    assert checks.termination(result).kinds == {HUNG}
+
+
+def test_shrink_keeps_only_candidates_the_judge_accepts():
+    ops = [Op("germinate", "a"), Op("advance", "a", local=[True, {"passed": False, "payload": "long"}])]
+    ops += [Op("step_epoch", "a") for _ in range(4)]
+    scenario = Scenario("big", 2, ["a", "b"], ops)
+    result = ScenarioResult(scenario, [], 0.0)
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        keeps_defect = any(op.op == "advance" for op in candidate.ops)
+        return ScenarioResult(candidate, [], 0.0) if keeps_defect else None
+
+    small, small_result = shrink(scenario, result, accept)
+    assert [op.op for op in small.ops] == ["advance"]
+    assert small.ops[0].local is None and small.slots == ["a"] and small_result.scenario is small
+    assert small.name == "big-shrunk"
