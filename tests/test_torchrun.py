@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,24 +50,40 @@ def stop(watched: list[Proc]) -> None:
 
 def torchrun(tmp_path: Path, nproc: int, impl: str) -> tuple[int, str, Path]:
     """Run `certify --launcher env` on `nproc` ranks; its exit code, its output and the certificate folder."""
+    codes, output, out = torchrun_nodes(tmp_path, [["--standalone", "--nproc-per-node", str(nproc)]], impl)
+    return codes[0], output, out
+
+
+def torchrun_nodes(tmp_path: Path, launches: list[list[str]], impl: str) -> tuple[list[int], str, Path]:
+    """One torchrun per entry of `launches` (its launcher options), all certifying into one folder;
+    their exit codes, their output (one log) and the certificate folder. Nothing they start survives."""
     out = tmp_path / "cert"
     log = tmp_path / "torchrun.log"
-    command = [str(TORCHRUN), "--standalone", "--nproc-per-node", str(nproc)]
-    command += ["-m", "harness", "certify", "--launcher", "env", "--impl", impl, "--out", str(out)]
+    certify = ["-m", "harness", "certify", "--launcher", "env", "--impl", impl, "--out", str(out)]
     env = {**os.environ, "GLOO_SOCKET_IFNAME": loopback_interface()}
+    processes = []
     with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    started = {proc(process.pid)}
+        for options in launches:
+            processes.append(
+                subprocess.Popen(
+                    [str(TORCHRUN), *options, *certify],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    started = {proc(p.pid) for p in processes}
     deadline = time.monotonic() + RUN_TIMEOUT_S
     try:
-        while process.poll() is None:
+        while any(p.poll() is None for p in processes):
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"torchrun did not end within {RUN_TIMEOUT_S:.0f}s:\n{log.read_text(errors='replace')[-4000:]}"
                 )
-            started.update(procs(descendants(process.pid)))
+            for p in processes:
+                started.update(procs(descendants(p.pid)))
             time.sleep(POLL_S)
     except BaseException:
         stop(list(started))
@@ -74,8 +91,8 @@ def torchrun(tmp_path: Path, nproc: int, impl: str) -> tuple[int, str, Path]:
     left = survivors(started)
     stop(left)
     assert not left, "processes left after torchrun: " + ", ".join(map(str, left))
-    assert len(started) > nproc, "the workers were never seen"
-    return process.returncode, log.read_text(errors="replace"), out
+    assert len(started) > len(processes), "the workers were never seen"
+    return [p.returncode for p in processes], log.read_text(errors="replace"), out
 
 
 def rank_exit_codes(output: str) -> dict[int, int]:
@@ -105,6 +122,24 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     assert skipped["S1"] == [f"swapped-order-ws{nproc}"]
     assert skipped["S2"] == skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]
     assert (out / "certificate.md").is_file()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_certify_the_reference_at_world_size_4(tmp_path: Path) -> None:
+    """Two torchrun agents, as on two machines, meet through a c10d rendezvous on loopback."""
+    node = ["--nnodes", "2", "--nproc-per-node", "2", "--rdzv-backend", "c10d", "--rdzv-id", "multi-node"]
+    node += ["--rdzv-endpoint", f"127.0.0.1:{free_port()}", "--local-addr", "127.0.0.1"]
+    codes, output, out = torchrun_nodes(tmp_path, [node, node], REFERENCE)
+    assert codes == [0, 0], output[-4000:]
+    assert rank_exit_codes(output) == dict.fromkeys(range(4), 0), output[-4000:]
+    assert output.count("; certificate in ") == 1, output[-4000:]
+    cert = load(out)
+    assert (cert["verdict"], cert["launcher"], cert["world_sizes"]) == ("certified", "env", [4])
 
 
 def test_known_bad_implementation_fails_its_clause_on_every_rank(tmp_path: Path) -> None:
