@@ -1,6 +1,9 @@
 """SPEC.md, the certificate and the pytest route read one registry; published clause IDs stay."""
 
+import json
 from pathlib import Path
+
+import pytest
 
 from harness.spec.clauses import REGISTRY
 from harness.spec.document import render
@@ -24,3 +27,19 @@ def test_every_clause_is_fully_described():
         assert clause.level in ("MUST", "SHOULD") and clause.profile in ("core", "strict")
         assert clause.statement and clause.rationale and clause.method and clause.requires
         assert f"### {clause.id} {clause.title} ({clause.level})" in render()
+
+
+def test_certificates_follow_their_shipped_schema(tmp_path):
+    """A passing and a failing certificate, with evidence, validate against the schema the package ships."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from harness.spec.certificate import SCHEMA, SCHEMA_FILE
+    from harness.spec.certify import CertifyOptions, certify
+
+    with open(SCHEMA_FILE) as f:
+        schema = json.load(f)
+    assert schema["$id"] == SCHEMA
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for impl in ("reference_impl.adapter:Adapter", "tests.bad_impls.suffix_missing:Adapter"):
+        cert = certify(CertifyOptions(impl=impl, world_sizes=(1, 2), out_dir=str(tmp_path / impl)))
+        jsonschema.validate(json.loads((tmp_path / impl / "certificate.json").read_text()), schema)
+        assert cert["schema"] == SCHEMA

@@ -16,7 +16,8 @@ from harness.spec import coverage as coverage_table
 from harness.spec.clauses import MUST
 from harness.spec.runner import ERROR, FAIL, INCOMPLETE, PASS, ClauseOutcome, Implementation
 
-SCHEMA = "ddp-lifecycle-spec/certificate/v1"
+SCHEMA = "ddp-lifecycle-spec/certificate/v2"
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "certificate.schema.json")
 CERTIFIED = "certified"
 NOT_CERTIFIED = "not_certified"
 INCONCLUSIVE = "inconclusive"

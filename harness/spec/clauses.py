@@ -233,7 +233,8 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         rationale="A slot that never leaves its cool-down is lost capacity; one that skips it reuses state.",
         method=(
-            "Prune from each stage, then twelve epoch ticks and a new germination, at world sizes 1 and 2"
+            "Prune from each stage, then forty epoch ticks (any embargo up to that long passes) and a new"
+            " germination, at world sizes 1 and 2"
             " (or the smallest size of the run)."
         ),
         requires=frozenset({SCRIPTED_GATES, PRUNE, EPOCH_CLOCK}),

@@ -16,7 +16,8 @@ from harness.scenario import PAYLOAD_NAMES, Op, Scenario
 SLOT_NAMES = ("a", "b", "c")
 PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)
 LIFECYCLE_SOURCES = (Stage.GERMINATED, *PATH)
-COOLDOWN_TICKS = 12
+COOLDOWN_TICKS = 40
+A, B = "slot-alpha", "slot-beta"  # distinctive, so an error "naming the slot" cannot name it by accident
 PRUNABLE = (Stage.GERMINATED, Stage.TRAINING, Stage.BLENDING, Stage.HOLDING)
 
 
@@ -185,28 +186,28 @@ def slot_mismatch(world_size: int) -> list[Scenario]:
     """Ranks advance different slots, or the same slots in a different order."""
     if world_size < 2:
         return []
-    setup = [Op("germinate", "a"), Op("germinate", "b")]
+    setup = [Op("germinate", A), Op("germinate", B)]
     odd = world_size - 1
     last_call = Scenario(
         f"other-slot-last-ws{world_size}",
         world_size,
-        ["a", "b"],
-        [*setup, Op("advance", "a")],
-        rank_ops={odd: [*setup, Op("advance", "b")]},
+        [A, B],
+        [*setup, Op("advance", A)],
+        rank_ops={odd: [*setup, Op("advance", B)]},
     )
     rank0_alone = Scenario(
         f"rank0-other-slot-ws{world_size}",
         world_size,
-        ["a", "b"],
-        [*setup, Op("advance", "b")],
-        rank_ops={0: [*setup, Op("advance", "a")]},
+        [A, B],
+        [*setup, Op("advance", B)],
+        rank_ops={0: [*setup, Op("advance", A)]},
     )
     swapped = Scenario(
         f"swapped-order-ws{world_size}",
         world_size,
-        ["a", "b"],
-        [*setup, Op("advance", "a"), Op("advance", "b")],
-        rank_ops={odd: [*setup, Op("advance", "b"), Op("advance", "a")]},
+        [A, B],
+        [*setup, Op("advance", A), Op("advance", B)],
+        rank_ops={odd: [*setup, Op("advance", B), Op("advance", A)]},
     )
     return [last_call, rank0_alone, swapped]
 
@@ -222,21 +223,21 @@ def early_exit(world_size: int, prune: bool) -> list[Scenario]:
             Scenario(
                 f"no-seed-on-{who}-ws{world_size}",
                 world_size,
-                ["a"],
-                [Op("germinate", "a", ranks=ranks), Op("advance", "a")],
+                [A],
+                [Op("germinate", A, ranks=ranks), Op("advance", A)],
             )
         )
     scenarios.append(
         Scenario(
             f"no-seed-then-more-calls-ws{world_size}",
             world_size,
-            ["a", "b"],
+            [A, B],
             [
-                Op("germinate", "b"),
-                Op("germinate", "a", ranks=list(range(odd))),
-                Op("advance", "a"),
-                Op("advance", "b"),
-                Op("advance", "b"),
+                Op("germinate", B),
+                Op("germinate", A, ranks=list(range(odd))),
+                Op("advance", A),
+                Op("advance", B),
+                Op("advance", B),
             ],
         )
     )
@@ -245,8 +246,8 @@ def early_exit(world_size: int, prune: bool) -> list[Scenario]:
             Scenario(
                 f"cannot-advance-on-odd-rank-ws{world_size}",
                 world_size,
-                ["a"],
-                [Op("germinate", "a"), Op("prune", "a", ranks=[odd]), Op("advance", "a")],
+                [A],
+                [Op("germinate", A), Op("prune", A, ranks=[odd]), Op("advance", A)],
             )
         )
     return scenarios
