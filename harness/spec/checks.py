@@ -136,9 +136,10 @@ def _exact(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _decision_calls(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[Call, dict]]:
-    """Symmetric gate rounds: (call, rank 0's local result) for those every rank returned a result for,
-    counting the others as unjudged. A round refused by the transition table is not a decision echo."""
+def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[Call, int, dict, dict]]:
+    """(call, rank, that rank's record, rank 0's local result) for every symmetric gate round every
+    rank returned a result for, counting the other rounds as unjudged. A round refused by the
+    transition table is not a decision echo, and is left out."""
     for call in calls(result):
         if not call.symmetric or call.ops[0].op != "advance":
             continue
@@ -149,7 +150,8 @@ def _decision_calls(result: ScenarioResult, judgement: Judgement) -> Iterator[tu
         if local0 is None or any("transition_failed" in r["result"]["checks_failed"] for r in call.records):
             continue
         judgement.judged += 1
-        yield call, local0
+        for rank, record in enumerate(call.records):
+            yield call, rank, record, local0
 
 
 def agreement(result: ScenarioResult) -> Judgement:
@@ -182,65 +184,56 @@ def _final_view(snapshot: dict) -> tuple:
 
 def authority(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
-    for call, local0 in _decision_calls(result, judgement):
-        for rank, record in enumerate(call.records):
-            returned = record["result"]
-            moved = record["stage_after"] != record["stage_before"]
-            if returned["passed"] != local0["passed"] or moved != local0["passed"]:
-                judgement.add(
-                    "not_rank0_decision",
-                    f"{call.label}: rank {rank} returned passed={returned['passed']} and"
-                    f" {'moved' if moved else 'stayed'}, but rank 0 decided passed={local0['passed']}",
-                    call.index,
-                )
+    for call, rank, record, local0 in _decisions(result, judgement):
+        returned = record["result"]
+        moved = record["stage_after"] != record["stage_before"]
+        if returned["passed"] != local0["passed"] or moved != local0["passed"]:
+            judgement.add(
+                "not_rank0_decision",
+                f"{call.label}: rank {rank} returned passed={returned['passed']} and"
+                f" {'moved' if moved else 'stayed'}, but rank 0 decided passed={local0['passed']}",
+                call.index,
+            )
     return judgement
 
 
 def integrity(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
-    for call, local0 in _decision_calls(result, judgement):
-        for rank, record in enumerate(call.records):
-            returned = record["result"]
-            fields = differing_fields(returned, local0)
-            if fields:
-                detail = "; ".join(
-                    f"{k}: got {_brief(returned, k)}, rank 0 decided {_brief(local0, k)}" for k in fields
-                )
-                judgement.add(
-                    "fields:" + ",".join(fields),
-                    f"{call.label}: rank {rank} returned {', '.join(fields)} not from rank 0's result ({detail})",
-                    call.index,
-                )
+    for call, rank, record, local0 in _decisions(result, judgement):
+        returned = record["result"]
+        fields = differing_fields(returned, local0)
+        if fields:
+            detail = "; ".join(f"{k}: got {_clip(returned[k])}, rank 0 decided {_clip(local0[k])}" for k in fields)
+            judgement.add(
+                "fields:" + ",".join(fields),
+                f"{call.label}: rank {rank} returned {', '.join(fields)} not from rank 0's result ({detail})",
+                call.index,
+            )
     return judgement
 
 
 def divergence_report(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
-    for call, local0 in _decision_calls(result, judgement):
-        for rank, record in enumerate(call.records):
-            own = record["local"]
-            if not own:
-                continue
-            message, mine = record["result"]["message"], own[-1]["passed"]
-            if rank != 0 and mine != local0["passed"]:
-                expected = suffix(mine, local0["passed"])
-                if not message.endswith(expected):
-                    judgement.add(
-                        "suffix_missing",
-                        f"{call.label}: rank {rank} was overruled but its message {_clip(message)} does not end"
-                        f" with {expected!r}",
-                        call.index,
-                    )
-            elif SUFFIX_PATTERN.search(
-                message[len(local0["message"]) :] if message.startswith(local0["message"]) else message
-            ):
-                why = "rank 0" if rank == 0 else f"rank {rank}, which agreed with rank 0,"
-                judgement.add(
-                    "suffix_unexpected",
-                    f"{call.label}: {why} carries a divergence suffix: {_clip(message)}",
-                    call.index,
-                )
+    for call, rank, record, local0 in _decisions(result, judgement):
+        own = record["local"]
+        if not own:
+            continue
+        message, mine = record["result"]["message"], own[-1]["passed"]
+        if rank != 0 and mine != local0["passed"]:
+            expected = suffix(mine, local0["passed"])
+            if not message.endswith(expected):
+                text = f"rank {rank} was overruled but its message {_clip(message)} does not end with {expected!r}"
+                judgement.add("suffix_missing", f"{call.label}: {text}", call.index)
+        elif SUFFIX_PATTERN.search(_after(message, local0["message"])):
+            why = "rank 0" if rank == 0 else f"rank {rank}, which agreed with rank 0,"
+            text = f"{call.label}: {why} carries a divergence suffix: {_clip(message)}"
+            judgement.add("suffix_unexpected", text, call.index)
     return judgement
+
+
+def _after(message: str, original: str) -> str:
+    """What follows rank 0's message in `message` (all of it, when it does not start with it)."""
+    return message[len(original) :] if message.startswith(original) else message
 
 
 def single_process(result: ScenarioResult) -> Judgement:
@@ -552,10 +545,6 @@ def _diff(snapshots: list[dict]) -> str:
     keys = sorted({k for s in snapshots if s for k in s})
     differing = [k for k in keys if len({repr((s or {}).get(k)) for s in snapshots}) > 1]
     return "; ".join(f"{k}: {[(s or {}).get(k) for s in snapshots]}" for k in differing)
-
-
-def _brief(fields: dict, key: str) -> str:
-    return _clip(fields[key])
 
 
 def _clip(value: Any, limit: int = 60) -> str:

@@ -8,16 +8,15 @@ certify it.
 
 import dataclasses
 
-import torch.distributed as dist
-
 from reference_impl.gates import GATE_FOR_TARGET, GateLevel, GateResult
-from reference_impl.slot import SeedSlot
 from reference_impl.stages import FAILURE_STAGES, SeedStage, default_target, is_valid_transition
-from reference_impl.sync import divergence_suffix
-from tests.bad_impls.common import adapter_for, distributed
+from tests.bad_impls.common import adapter_for
+from tests.bad_impls.slot_blind_broadcast import BlindSlot
 
 
-class UpstreamFixedSlot(SeedSlot):
+class UpstreamFixedSlot(BlindSlot):
+    """The slot-blind `broadcast_object_list` round of `BlindSlot`, with upstream's advance_stage."""
+
     def advance_stage(self, target=None):
         state = self.state
         if state is None:
@@ -34,17 +33,6 @@ class UpstreamFixedSlot(SeedSlot):
             return dataclasses.replace(result, passed=False, checks_failed=[*result.checks_failed, "transition_failed"])
         self._transition(state, chosen)
         return result
-
-    def _sync_gate_decision(self, result, identity):
-        if not distributed():
-            return result
-        payload = [dataclasses.asdict(result) if dist.get_rank() == 0 else None]
-        dist.broadcast_object_list(payload, src=0)
-        fields = payload[0]
-        synced = GateResult(**{**fields, "gate": GateLevel(fields["gate"])})
-        if dist.get_rank() != 0 and synced.passed != result.passed:
-            synced.message += divergence_suffix(result.passed, synced.passed)
-        return synced
 
 
 def _failed(check: str) -> GateResult:
