@@ -5,6 +5,8 @@ hangs or dies still leaves its history behind. It ends with its parent in every 
 watches the lifeline pipe (whose only writer is the parent) and answers its end-of-file with
 `os._exit`; SIGINT is ignored, since the parent owns the teardown; SIGUSR1 dumps every thread's
 stack through faulthandler, which works even while the rank is stuck inside a C++ collective.
+Whatever the implementation starts ends with the rank (`harness.reaper`): the rank adopts its
+orphans and kills its whole subtree on every way out it controls (stop, lifeline, SIGTERM).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import dill
 from harness.adapter import check_adapter, load_adapter_factory, result_dict
 from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
+from harness.reaper import become_subreaper, end_subtree, mark_environment
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
 
@@ -48,6 +51,9 @@ def rank_main(
 ) -> None:
     _redirect_output(log_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    become_subreaper()
+    mark_environment(os.path.dirname(store_path))
+    signal.signal(signal.SIGTERM, _end_on_sigterm)
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
     stack_file = open(stack_path, "w")  # noqa: SIM115 - faulthandler writes to it until the rank ends
     faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
@@ -74,6 +80,7 @@ def rank_main(
         RankRun(rank, impl, scenario, conn, monitor).run()
     if process_group:
         dist.destroy_process_group()
+    end_subtree()
 
 
 def loopback_interface() -> str:
@@ -111,7 +118,13 @@ def _adopt_main_module() -> None:
 def _watch_lifeline(lifeline: Any) -> None:
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
+    end_subtree()
     os._exit(LIFELINE_EXIT_CODE)
+
+
+def _end_on_sigterm(signum: int, frame: Any) -> None:
+    end_subtree()
+    os._exit(128 + signum)
 
 
 def _send(conn: Any, message: tuple) -> None:
