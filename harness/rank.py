@@ -49,7 +49,10 @@ def rank_main(
     process_group: bool,
     backend: str,
 ) -> None:
-    _redirect_output(log_path)
+    try:
+        _redirect_output(log_path)
+    except FileNotFoundError:
+        os._exit(LIFELINE_EXIT_CODE)  # the world was closed, its folder removed, while this rank started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     become_subreaper()
     mark_environment(os.path.dirname(store_path))
