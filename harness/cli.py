@@ -171,7 +171,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from harness.spec.certificate import EXIT_CODES
     from harness.spec.certify import CertifyOptions, certify
     from harness.spec.clauses import select
-    from harness.spec.runner import DEFAULT_CORPUS
+    from harness.spec.runner import DEFAULT_CORPUS, describe_implementation
 
     if args.list_clauses:
         for clause in select("all"):
@@ -194,6 +194,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
     )
+    describe_implementation(options.impl)
     print(f"certifying {options.impl} (profile {options.profile}, world sizes {list(options.world_sizes)})")
     signatures = []
     for run in range(args.repeat):

@@ -170,7 +170,7 @@ class Scenario:
         missing = {"world_size", "slots", "ops"} - set(data)
         if missing:
             raise ScenarioError(f"scenario lacks {', '.join(sorted(missing))}")
-        rank_ops_data = data.get("rank_ops") or {}
+        rank_ops_data = data.get("rank_ops", {})
         if not isinstance(rank_ops_data, dict):
             raise ScenarioError(f"rank_ops must be an object of rank: ops, got {rank_ops_data!r}")
         try:
@@ -213,8 +213,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_seconds(name: str, value: Any, positive: bool = False) -> None:
-    low_ok = value > 0 if positive else value >= 0
-    if not _is_number(value) or not low_ok or value > MAX_SECONDS:
+    in_range = _is_number(value) and (value > 0 if positive else value >= 0) and value <= MAX_SECONDS
+    if not in_range:
         bound = "above 0" if positive else "from 0"
         raise ScenarioError(f"{name} must be a number of seconds {bound} to {MAX_SECONDS:.0f}, got {value!r}")
 
