@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import dill
@@ -29,6 +30,7 @@ import dill
 from harness.adapter import check_adapter, load_adapter_factory, result_dict
 from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
+from harness.ranklog import BoundedLog, flush_current
 from harness.reaper import become_subreaper, end_subtree, mark_environment
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
@@ -50,7 +52,7 @@ def rank_main(
     backend: str,
 ) -> None:
     try:
-        _redirect_output(log_path)
+        log = BoundedLog(log_path).start()
     except FileNotFoundError:
         os._exit(LIFELINE_EXIT_CODE)  # the world was closed, its folder removed, while this rank started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -79,8 +81,9 @@ def rank_main(
         message = conn.recv_bytes()
         if message == b"stop":
             break
+        log.new_segment()
         impl, scenario = dill.loads(message)
-        RankRun(rank, impl, scenario, conn, monitor).run()
+        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush).run()
     if process_group:
         dist.destroy_process_group()
     end_subtree()
@@ -90,16 +93,6 @@ def loopback_interface() -> str:
     """The loopback interface's name, so gloo listens on 127.0.0.1 only, whatever the hostname resolves to."""
     names = [name for _, name in socket.if_nameindex()]
     return next((name for name in names if name.startswith("lo")), "lo")
-
-
-def _redirect_output(log_path: str) -> None:
-    """Point fds 1 and 2 (C++ output included) at this rank's log, which the parent shows on failure."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 def _adopt_main_module() -> None:
@@ -150,7 +143,8 @@ class RankRun:
 
     `stop_on_failed_collective` ends the sequence at a failing call once a collective has failed, even
     a call marked `continue_on_error`: under a launcher nothing replaces the broken process group, so
-    each later call would only wait out its timeout again.
+    each later call would only wait out its timeout again. `on_end` runs just before the end is reported
+    (a spawned rank completes its log there).
     """
 
     def __init__(
@@ -161,6 +155,7 @@ class RankRun:
         conn: Any,
         monitor: CollectiveMonitor,
         stop_on_failed_collective: bool = False,
+        on_end: Callable[[], None] | None = None,
     ):
         self.rank = rank
         self.impl = impl
@@ -168,6 +163,7 @@ class RankRun:
         self.conn = conn
         self.monitor = monitor
         self.stop_on_failed_collective = stop_on_failed_collective
+        self.on_end = on_end
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
         self.call = -1
@@ -192,6 +188,8 @@ class RankRun:
         self._end(status, self._snapshots(), None)
 
     def _end(self, status: str, snapshots: dict, error: dict | None) -> None:
+        if self.on_end is not None:
+            self.on_end()
         _send(
             self.conn,
             ("end", status, snapshots, error, dict(self.monitor.totals), self.monitor.failed),
@@ -292,7 +290,7 @@ def run_fault(fault: dict) -> None:
     if kind == "raise":
         raise RuntimeError(fault.get("message", "injected fault"))
     if kind == "exit":
-        sys.stdout.flush()
+        flush_current()
         os._exit(int(fault.get("code", 0)))
     if kind == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

@@ -107,7 +107,7 @@ class Scenario:
             _check_seconds("deadline_s", self.deadline_s, positive=True)
         slots_ok = isinstance(self.slots, list) and all(isinstance(s, str) and s for s in self.slots)
         if not slots_ok or len(set(self.slots)) != len(self.slots):
-            raise ScenarioError(f"slots must be a list of distinct non-empty strings, got {self.slots!r}")
+            raise ScenarioError(f"slots must be distinct non-empty strings in a list, got {self.slots!r}")
         for rank in self.rank_ops:
             if not isinstance(rank, int) or not 0 <= rank < ws:
                 raise ScenarioError(f"rank_ops names rank {rank!r}, outside world size {ws}")

@@ -37,6 +37,7 @@ from multiprocess.connection import wait
 from harness import reaper
 from harness.proctree import descendants
 from harness.rank import rank_main
+from harness.ranklog import read_output
 from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
 
@@ -73,7 +74,6 @@ class _Rank:
     lifeline: Any
     log_path: str
     stack_path: str
-    log_offset: int = 0
 
 
 class World:
@@ -171,7 +171,6 @@ class World:
         outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
         try:
             for rank in self.ranks:
-                rank.log_offset = _size(rank.log_path)
                 # A rank that died while the world was idle cannot take the scenario; `_collect`
                 # reports it (killed / exited) instead of this send raising BrokenPipeError.
                 with contextlib.suppress(OSError):
@@ -192,7 +191,7 @@ class World:
         self.scenarios_run += 1
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
-            outcome.output = _read_from(rank.log_path, rank.log_offset)
+            outcome.output = read_output(rank.log_path)
         if not reusable(outcomes):
             self.healthy = False
             self.close()
