@@ -23,7 +23,6 @@ import os
 import pickle
 import shutil
 import signal
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from harness.rank import rank_main
 from harness.ranklog import read_output
 from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
+from harness.scratch import world_folder
 
 DEFAULT_DEADLINE_S = 15.0
 DEFAULT_GRACE_S = 2.0
@@ -84,7 +84,7 @@ class World:
         self.ranks: list[_Rank] = []
         self.healthy = False
         self.scenarios_run = 0
-        self.folder = tempfile.mkdtemp(prefix=f"lifecycle-world{config.world_size}-")
+        self.folder = world_folder(config.world_size)
         self.shared: Any = None
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> World:
