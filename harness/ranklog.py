@@ -29,6 +29,7 @@ TAIL_BYTES = 2 * 1024 * 1024
 OUTPUT_HEAD = 32 * 1024
 OUTPUT_TAIL = 32 * 1024
 CHUNK_BYTES = 1024 * 1024
+PIPE_BYTES = 1024 * 1024  # the most an unprivileged process may ask for by default: fewer wake-ups in a flood
 IDLE_S = 0.05
 TAIL_WRITE_S = 0.5
 FLUSH_TIMEOUT_S = 2.0
@@ -66,6 +67,8 @@ class BoundedLog:
         global current
         current = self
         self.read_fd, write_fd = os.pipe()
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         os.dup2(write_fd, 1)
         os.dup2(write_fd, 2)
         os.close(write_fd)
@@ -120,8 +123,9 @@ class BoundedLog:
             data = data[room:]
         if data:
             self.tail += data
-            excess = len(self.tail) - self.tail_bytes
-            if excess > 0:
+            # Trimmed only past twice the bound: each byte is moved once, however long the flood.
+            if len(self.tail) > 2 * self.tail_bytes:
+                excess = len(self.tail) - self.tail_bytes
                 del self.tail[:excess]
                 self.dropped += excess
             self.tail_dirty = True
@@ -131,9 +135,10 @@ class BoundedLog:
             return
         self.file.seek(self.head_written)
         self.file.truncate()
-        if self.dropped:
-            self.file.write(dropped_line(self.dropped, self.head_bytes, self.tail_bytes))
-        self.file.write(self.tail)
+        dropped = self.dropped + max(0, len(self.tail) - self.tail_bytes)
+        if dropped:
+            self.file.write(dropped_line(dropped, self.head_bytes, self.tail_bytes))
+        self.file.write(memoryview(self.tail)[-self.tail_bytes :])
         self.file.flush()
         self.tail_dirty = False
         self.tail_written_at = time.monotonic()
