@@ -1,6 +1,4 @@
-import sys
-
-from harness.cli import main
+from harness.cli import exit_with, main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -130,9 +130,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, interrupt)
-    args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
+        return run_command(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def exit_with(code: int) -> NoReturn:
+    """Exit with `code`, decided already: a signal during the shutdown that follows must not change it."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def run_command(argv: list[str] | None) -> int:
+    """The command's exit code; bad input, interruptions and errors of the harness each get theirs."""
+    args = argparse.Namespace()
+    try:
+        args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, AdapterLoadError, ScenarioError, OutputPathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return USAGE_ERROR
     except Exception as exc:
-        print(f"internal error of the harness: {type(exc).__name__}; traceback in {save_traceback()}", file=sys.stderr)
+        what = shorten(f"{type(exc).__name__}: {exc}", 80)
+        print(f"internal error of the harness ({what}); the traceback is in {save_traceback()}", file=sys.stderr)
         return INTERNAL_ERROR
 
 
