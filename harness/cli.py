@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 from harness.adapter import AdapterLoadError
 from harness.outputs import OutputPathError, check_file, check_folder
 from harness.scenario import Scenario, ScenarioError
+from harness.slowstart import reported_if_slow
 from harness.world import WorldStartError
 
 if TYPE_CHECKING:
@@ -211,7 +212,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
     )
-    describe_implementation(options.impl)
+    with reported_if_slow(f"still loading `{options.impl}`"):
+        describe_implementation(options.impl)
     print(f"certifying {options.impl} (profile {options.profile}, world sizes {list(options.world_sizes)})")
     signatures = []
     for run in range(args.repeat):
@@ -270,7 +272,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         scenario = Scenario.from_bytes(data)
     except ScenarioError as exc:
         raise ScenarioError(f"scenario {args.file!r}: {exc}") from None
-    describe_implementation(args.impl)
+    with reported_if_slow(f"still loading `{args.impl}`"):
+        describe_implementation(args.impl)
     with WorldPool() as pool:
         result = pool.run(args.impl, scenario)
     print(result.render())

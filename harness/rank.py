@@ -34,6 +34,7 @@ from harness.ranklog import BoundedLog, flush_current
 from harness.reaper import become_subreaper, end_subtree, mark_environment
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
+from harness.slowstart import module_of, reported_if_slow
 
 LIFELINE_EXIT_CODE = 70
 
@@ -51,6 +52,7 @@ def rank_main(
     process_group: bool,
     backend: str,
 ) -> None:
+    notices = os.dup(2)  # the harness's own stderr, for what the user must see while it happens
     try:
         log = BoundedLog(log_path).start()
     except FileNotFoundError:
@@ -83,7 +85,7 @@ def rank_main(
             break
         log.new_segment()
         impl, scenario = dill.loads(message)
-        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush).run()
+        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush, notices=notices).run()
     if process_group:
         dist.destroy_process_group()
     end_subtree()
@@ -144,7 +146,8 @@ class RankRun:
     `stop_on_failed_collective` ends the sequence at a failing call once a collective has failed, even
     a call marked `continue_on_error`: under a launcher nothing replaces the broken process group, so
     each later call would only wait out its timeout again. `on_end` runs just before the end is reported
-    (a spawned rank completes its log there).
+    (a spawned rank completes its log there). A slow import or constructor of the adapter is reported
+    on the file descriptor `notices` while it lasts.
     """
 
     def __init__(
@@ -156,6 +159,7 @@ class RankRun:
         monitor: CollectiveMonitor,
         stop_on_failed_collective: bool = False,
         on_end: Callable[[], None] | None = None,
+        notices: int | None = None,
     ):
         self.rank = rank
         self.impl = impl
@@ -164,6 +168,7 @@ class RankRun:
         self.monitor = monitor
         self.stop_on_failed_collective = stop_on_failed_collective
         self.on_end = on_end
+        self.notices = notices
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
         self.call = -1
@@ -196,7 +201,10 @@ class RankRun:
         )
 
     def _setup(self) -> None:
-        adapter = load_adapter_factory(self.impl)()
+        with self._reported(f"importing `{module_of(self.impl)}`"):
+            factory = load_adapter_factory(self.impl)
+        with self._reported(f"constructing `{self.impl}`"):
+            adapter = factory()
         check_adapter(adapter, self.impl)
         self.adapter = adapter
         for name in self.scenario.slots:
@@ -204,6 +212,11 @@ class RankRun:
             if self.scenario.gates == "scripted":
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
+
+    def _reported(self, doing: str) -> contextlib.AbstractContextManager:
+        if self.notices is None:
+            return contextlib.nullcontext()
+        return reported_if_slow(f"rank {self.rank} is still {doing}", self.notices)
 
     def _evaluator(self, slot_name: str) -> Any:
         def evaluate(target: int) -> Any:
