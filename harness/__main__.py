@@ -1,4 +1,4 @@
-from harness.cli import exit_with, main
+from harness.cli import run_as_program
 
 if __name__ == "__main__":
-    exit_with(main())
+    run_as_program()

@@ -37,6 +37,9 @@ CERTIFY_EXIT_CODES = """exit codes:
   3  an internal error of the harness (its traceback is saved to a file named on stderr)"""
 
 
+_completed_code: int | None = None  # the verdict's exit code, once the (last) certificate is complete
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown for every option; descriptions and epilogs kept as written."""
 
@@ -131,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command in this process and return its exit code (SIGTERM's handler restored after)."""
+    global _completed_code
+    _completed_code = None
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         return run_command(argv)
@@ -138,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def exit_with(code: int) -> NoReturn:
-    """Exit with `code`, decided already: a signal during the shutdown that follows must not change it."""
+def run_as_program() -> NoReturn:
+    """`python -m harness`: the exit code, once decided, is kept whatever signal arrives during shutdown."""
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        code = run_command(None)
+    except KeyboardInterrupt:  # at the very last instant, after the command's own handling
+        code = _completed_code if _completed_code is not None else USAGE_ERROR
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
     sys.exit(code)
@@ -147,7 +158,6 @@ def exit_with(code: int) -> NoReturn:
 
 def run_command(argv: list[str] | None) -> int:
     """The command's exit code; bad input, interruptions and errors of the harness each get theirs."""
-    args = argparse.Namespace()
     try:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -158,8 +168,8 @@ def run_command(argv: list[str] | None) -> int:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
-        if getattr(args, "verdict_code", None) is not None:
-            return args.verdict_code
+        if _completed_code is not None:
+            return _completed_code
         print("interrupted", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:
@@ -173,8 +183,9 @@ def run_command(argv: list[str] | None) -> int:
 
 
 def interrupt(signum: int, frame: object) -> None:
-    """SIGTERM ends a run as Ctrl-C does: through KeyboardInterrupt, whatever the run is doing."""
-    raise KeyboardInterrupt
+    """SIGTERM ends a run as Ctrl-C does, through KeyboardInterrupt, until its certificate is complete."""
+    if _completed_code is None:
+        raise KeyboardInterrupt
 
 
 def save_traceback() -> str:
@@ -186,6 +197,7 @@ def save_traceback() -> str:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
+    global _completed_code
     from harness.spec.certificate import EXIT_CODES
     from harness.spec.certify import CertifyOptions, certify
     from harness.spec.clauses import select
@@ -221,7 +233,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
             print(f"--- run {run + 1} of {args.repeat}")
         cert = certify(options, progress=print_clause)
         if run + 1 == args.repeat or cert["interrupted"]:
-            args.verdict_code = EXIT_CODES[cert["verdict"]]
+            _completed_code = EXIT_CODES[cert["verdict"]]
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
         signatures.append([(c["id"], c["status"], c["scenarios"]) for c in cert["clauses"]])
         if cert["interrupted"]:
