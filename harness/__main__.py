@@ -1,6 +1,4 @@
-import sys
-
-from harness.cli import main
+from harness.cli import run_as_program
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program()

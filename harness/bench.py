@@ -31,9 +31,12 @@ from harness.pool import WorldPool
 from harness.proctree import descendants
 from harness.report import HUNG
 from harness.scenario import Op, Scenario
+from harness.scratch import folder_bytes, run_folders
 from harness.world import PRELOAD
 
 REFERENCE = "reference_impl.adapter:Adapter"
+FLOODING = "tests.bad_impls.flooding:Adapter"  # prints 10 MB per call; needs the repository's tests/
+FLOODING_ARGS = ("--profile", "core", "--corpus", "1")
 SIZES = (2, 4)
 HANG_DEADLINE_S = 0.5
 SYNC_METHODS = ("sync", "raw_bcast_object", "tensor_bcast")
@@ -47,6 +50,7 @@ TARGETS = (
     ("certify_wall_s", "<= 20"),
     ("hang_report_latency_s", "<= 1"),
     ("sync_us / raw_bcast_object_us, worst size", "<= 1.3"),
+    ("certify_peak_tmp_mb, flooding ranks", "<= 100"),
 )
 
 
@@ -89,7 +93,10 @@ def run_bench(quick: bool, progress: Callable[[str], None] | None = None) -> dic
         for key, value in _sync_costs(size, counts.sync_rounds).items():
             figures[f"{key}_us"][str(size)] = value
     say("the default certification" if not quick else "a small certification (quick mode)")
-    figures["certify_wall_s"], figures["certify_peak_rss_mb"] = _certify(counts.certify_args)
+    figures["certify_wall_s"], figures["certify_peak_rss_mb"], _ = _certify(counts.certify_args)
+    say("a certification of an implementation that floods its output")
+    sizes_args = ("--world-sizes", "2") if quick else ()
+    figures["certify_peak_tmp_mb"] = _certify((*FLOODING_ARGS, *sizes_args), impl=FLOODING)[2]
     figures["environment"] = {
         "cores": len(os.sched_getaffinity(0)),
         "python": platform.python_version(),
@@ -282,13 +289,15 @@ def _exit_with_parent(lifeline: Any) -> None:
     os._exit(1)
 
 
-def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
-    """Wall seconds and peak summed RSS (MB) of `python -m harness certify` and all its descendants."""
+def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE) -> tuple[float, float, float]:
+    """Wall seconds, peak summed RSS (MB) of `python -m harness certify` and all its descendants, and
+    the peak size (MB) of its temporary folders."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
         log_path = os.path.join(folder, "certify.log")
         command = [sys.executable, "-m", "harness", "certify", "--out", os.path.join(folder, "cert"), *extra_args]
-        peak = 0
+        command += ["--impl", impl]
+        peak = peak_tmp = 0
         with open(log_path, "wb") as log:
             started = time.monotonic()
             process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
@@ -297,6 +306,7 @@ def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
                     if time.monotonic() - started > CERTIFY_TIMEOUT_S:
                         raise BenchError(f"certify did not end within {CERTIFY_TIMEOUT_S:.0f}s")
                     peak = max(peak, _tree_rss(process.pid))
+                    peak_tmp = max(peak_tmp, sum(folder_bytes(f) for f in run_folders(process.pid)))
                     time.sleep(RSS_SAMPLE_S)
                 wall = time.monotonic() - started
             finally:
@@ -304,7 +314,7 @@ def _certify(extra_args: tuple[str, ...]) -> tuple[float, float]:
         if process.returncode != 0:
             with open(log_path, errors="replace") as f:
                 raise BenchError(f"certify exited with {process.returncode}:\n{f.read()[-4000:]}")
-    return round(wall, 2), round(peak / 2**20, 1)
+    return round(wall, 2), round(peak / 2**20, 1), round(peak_tmp / 2**20, 1)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -344,7 +354,13 @@ def render_table(figures: dict) -> str:
     lines = [f"{'world size':<28}" + "".join(f"{s:>12}" for s in sizes)]
     for key, label in per_size:
         lines.append(f"{label:<28}" + "".join(f"{figures[key][s]:>12}" for s in sizes))
-    for key in ("hang_report_latency_s", "world_rebuild_s", "certify_wall_s", "certify_peak_rss_mb"):
+    for key in (
+        "hang_report_latency_s",
+        "world_rebuild_s",
+        "certify_wall_s",
+        "certify_peak_rss_mb",
+        "certify_peak_tmp_mb",
+    ):
         lines.append(f"{key:<28}{figures[key]:>12}")
     env = figures["environment"]
     lines.append(f"{'environment':<28}{env['cores']} cores, Python {env['python']}, torch {env['torch']}")
@@ -353,6 +369,7 @@ def render_table(figures: dict) -> str:
         figures["certify_wall_s"],
         figures["hang_report_latency_s"],
         max(figures["sync_us"][s] / figures["raw_bcast_object_us"][s] for s in sizes),
+        figures["certify_peak_tmp_mb"],
     )
     lines.append("targets:")
     for (name, bound), value in zip(TARGETS, values, strict=True):

@@ -1,6 +1,8 @@
 """`python -m harness`: certify, replay, spec, demo and bench.
 
-Bad input ends with one line on stderr and exit code 2, never a traceback.
+Bad input ends with one line on stderr and exit code 2, never a traceback, and is found before any
+world starts. An error of the harness itself exits 3, with one line naming the file that holds its
+traceback. SIGTERM stops a run as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -8,11 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-from typing import TYPE_CHECKING
+import tempfile
+import traceback
+from typing import TYPE_CHECKING, NoReturn
 
 from harness.adapter import AdapterLoadError
+from harness.outputs import OutputPathError, check_file, check_folder
 from harness.scenario import Scenario, ScenarioError
+from harness.slowstart import reported_if_slow
 from harness.world import WorldStartError
 
 if TYPE_CHECKING:
@@ -20,6 +27,21 @@ if TYPE_CHECKING:
 
 MAX_CERTIFY_WORLD_SIZE = 8
 USAGE_ERROR = 2
+INTERNAL_ERROR = 3
+REASON_WIDTH = 100
+DEFAULT_IMPL = "reference_impl.adapter:Adapter"
+CERTIFY_EXIT_CODES = """exit codes:
+  0  certified
+  1  not certified (a clause failed)
+  2  inconclusive (errors, an interrupted run) or bad input
+  3  an internal error of the harness (its traceback is saved to a file named on stderr)"""
+
+
+_completed_code: int | None = None  # the verdict's exit code, once the (last) certificate is complete
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown for every option; descriptions and epilogs kept as written."""
 
 
 class UsageError(Exception):
@@ -39,15 +61,32 @@ def world_sizes(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(sizes))
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    certify = commands.add_parser("certify", help="certify an implementation against the specification")
-    certify.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
-    certify.add_argument("--profile", choices=("core", "strict", "all"), default="all")
-    certify.add_argument("--world-sizes", default="1,2,3,4")
-    certify.add_argument("--seed", type=int, default=0)
-    certify.add_argument("--corpus", type=int, default=None, help="generated scenarios per world size")
+    impl_default = os.environ.get("LIFECYCLE_SPEC_IMPL", DEFAULT_IMPL)
+    impl_help = "the adapter to run, as MODULE:ATTR (default from $LIFECYCLE_SPEC_IMPL when set)"
+    certify = commands.add_parser(
+        "certify",
+        help="certify an implementation against the specification",
+        description="Certify an implementation against the specification and write its certificate.",
+        epilog=CERTIFY_EXIT_CODES,
+        formatter_class=HelpFormatter,
+    )
+    certify.add_argument("--impl", default=impl_default, help=impl_help)
+    certify.add_argument("--profile", choices=("core", "strict", "all"), default="all", help="which clauses to check")
+    certify.add_argument("--world-sizes", default="1,2,3,4", help="comma-separated world sizes, each from 1 to 8")
+    certify.add_argument("--seed", type=int, default=0, help="seed of the generated scenarios")
+    certify.add_argument(
+        "--corpus", type=int, default=None, help="generated scenarios per world size (None: the suite's default, 16)"
+    )
     certify.add_argument("--out", default="certificate", help="folder for certificate.json and certificate.md")
     certify.add_argument("--list-clauses", action="store_true", help="print the clause registry and exit")
     certify.add_argument("--repeat", type=int, default=1, help="certify N times and report any difference")
@@ -61,52 +100,115 @@ def _parser() -> argparse.ArgumentParser:
         "--backend",
         choices=("gloo", "nccl"),
         default=None,
-        help="--launcher env: the process group's backend (default $LIFECYCLE_SPEC_BACKEND, else gloo)",
+        help="--launcher env: the process group's backend (None: $LIFECYCLE_SPEC_BACKEND, else gloo)",
     )
     certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
-    replay = commands.add_parser("replay", help="run a saved scenario and print the per-rank report")
-    replay.add_argument("file")
+    replay = commands.add_parser(
+        "replay",
+        help="run a saved scenario and print the per-rank report",
+        description="Run a saved scenario (JSON) and print the per-rank report; exit 0 when every rank completed.",
+        formatter_class=HelpFormatter,
+    )
+    replay.add_argument("file", help="a scenario's JSON file, or the evidence file a failing clause saves")
     replay.add_argument(
         "--impl",
         default=os.environ.get("LIFECYCLE_SPEC_IMPL"),
-        help="MODULE:ATTR of the adapter (default: the one an evidence file records, else $LIFECYCLE_SPEC_IMPL)",
+        help="the adapter to run, as MODULE:ATTR (default: an evidence file's, else $LIFECYCLE_SPEC_IMPL)",
     )
     replay.add_argument(
         "--clause",
-        help="also check the result against this clause and print its violations (default: an evidence file's)",
+        help="also check the result against this clause and print its violations (default: an evidence file's clause)",
     )
-    commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
-    commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
-    bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
+    commands.add_parser(
+        "spec",
+        help="print SPEC.md, generated from the clause registry",
+        description="Print the specification (SPEC.md), generated from the clause registry.",
+    )
+    commands.add_parser(
+        "demo",
+        help="two gloo ranks with different gate inputs agree on rank 0's decision",
+        description="Run two gloo ranks with different gate inputs and show that they agree on rank 0's decision.",
+    )
+    bench = commands.add_parser(
+        "bench",
+        help="time warm and fresh worlds, hang reports, sync rounds and certify",
+        description="Measure warm and fresh worlds, hang reports, sync rounds and a certification.",
+        formatter_class=HelpFormatter,
+    )
     bench.add_argument("--out", default=None, help="write the figures to this JSON file")
     bench.add_argument("--quick", action="store_true", help="small counts and a small certification, in seconds")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command in this process and return its exit code (SIGTERM's handler restored after)."""
+    global _completed_code
+    _completed_code = None
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
+        return run_command(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_as_program() -> NoReturn:
+    """`python -m harness`: the exit code, once decided, is kept whatever signal arrives during shutdown."""
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        code = run_command(None)
+    except KeyboardInterrupt:  # at the very last instant, after the command's own handling
+        code = _completed_code if _completed_code is not None else USAGE_ERROR
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def run_command(argv: list[str] | None) -> int:
+    """The command's exit code; bad input, interruptions and errors of the harness each get theirs."""
+    try:
+        args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, AdapterLoadError, ScenarioError) as exc:
+    except (UsageError, AdapterLoadError, ScenarioError, OutputPathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except WorldStartError as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
+        if _completed_code is not None:
+            return _completed_code
         print("interrupted", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:
         # The reader of our output went away (`| head`): stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return USAGE_ERROR
+    except Exception as exc:
+        what = shorten(f"{type(exc).__name__}: {exc}", 80)
+        print(f"internal error of the harness ({what}); the traceback is in {save_traceback()}", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a run as Ctrl-C does, through KeyboardInterrupt, until its certificate is complete."""
+    if _completed_code is None:
+        raise KeyboardInterrupt
+
+
+def save_traceback() -> str:
+    """Write the exception being handled to a new file and return its path, for a bug report."""
+    fd, path = tempfile.mkstemp(prefix="lifecycle-harness-error-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        f.write(traceback.format_exc())
+    return path
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
+    global _completed_code
     from harness.spec.certificate import EXIT_CODES
     from harness.spec.certify import CertifyOptions, certify
     from harness.spec.clauses import select
-    from harness.spec.runner import DEFAULT_CORPUS
+    from harness.spec.runner import DEFAULT_CORPUS, describe_implementation
 
     if args.list_clauses:
         for clause in select("all"):
@@ -114,6 +216,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
         return 0
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):
         raise UsageError("--repeat and --corpus take a positive integer")
+    check_folder(args.out, "--out")
     if args.launcher == "env":
         from harness.spec.launched import certify_under_launcher
 
@@ -128,12 +231,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
     )
+    with reported_if_slow(f"still loading `{options.impl}`"):
+        describe_implementation(options.impl)
     print(f"certifying {options.impl} (profile {options.profile}, world sizes {list(options.world_sizes)})")
     signatures = []
     for run in range(args.repeat):
         if args.repeat > 1:
             print(f"--- run {run + 1} of {args.repeat}")
         cert = certify(options, progress=print_clause)
+        if run + 1 == args.repeat or cert["interrupted"]:
+            _completed_code = EXIT_CODES[cert["verdict"]]
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
         signatures.append([(c["id"], c["status"], c["scenarios"]) for c in cert["clauses"]])
         if cert["interrupted"]:
@@ -152,11 +259,21 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def print_clause(outcome: ClauseOutcome) -> None:
     """One line of the clause table a certification prints as it goes."""
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
-    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4}"
-    line += " scenario" if count == 1 else " scenarios"
+    noun = "scenario" if count == 1 else "scenarios"
+    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} {noun}"
     if outcome.judged or outcome.unjudged:
         line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
-    print(line + (f"  {outcome.reason[:100]}" if outcome.reason else ""), flush=True)
+    print(line + (f"  {shorten(outcome.reason)}" if outcome.reason else ""), flush=True)
+
+
+def shorten(text: str, width: int = REASON_WIDTH) -> str:
+    """`text` cut at a word boundary to at most `width` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,;:") + "…"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -174,7 +291,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
     if clause_id is not None and clause_id not in BY_ID:
         raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
-    describe_implementation(impl)
+    with reported_if_slow(f"still loading `{impl}`"):
+        describe_implementation(impl)
     print(f"replaying {scenario.name!r} with {impl}")
     with WorldPool() as pool:
         result = pool.run(impl, scenario)
@@ -226,6 +344,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness.bench import BenchError, render_table, run_bench
 
+    if args.out is not None:
+        check_file(args.out, "--out")
     try:
         figures = run_bench(args.quick, progress=lambda step: print(f"bench: {step}", file=sys.stderr, flush=True))
     except BenchError as exc:

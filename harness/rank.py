@@ -5,6 +5,8 @@ hangs or dies still leaves its history behind. It ends with its parent in every 
 watches the lifeline pipe (whose only writer is the parent) and answers its end-of-file with
 `os._exit`; SIGINT is ignored, since the parent owns the teardown; SIGUSR1 dumps every thread's
 stack through faulthandler, which works even while the rank is stuck inside a C++ collective.
+Whatever the implementation starts ends with the rank (`harness.reaper`): the rank adopts its
+orphans and kills its whole subtree on every way out it controls (stop, lifeline, SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import dill
@@ -34,8 +37,11 @@ from harness.adapter import (
 )
 from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
+from harness.ranklog import BoundedLog, flush_current
+from harness.reaper import become_subreaper, end_subtree, mark_environment
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
+from harness.slowstart import module_of, reported_if_slow
 
 LIFELINE_EXIT_CODE = 70
 
@@ -53,8 +59,15 @@ def rank_main(
     process_group: bool,
     backend: str,
 ) -> None:
-    _redirect_output(log_path)
+    notices = os.dup(2)  # the harness's own stderr, for what the user must see while it happens
+    try:
+        log = BoundedLog(log_path).start()
+    except FileNotFoundError:
+        os._exit(LIFELINE_EXIT_CODE)  # the world was closed, its folder removed, while this rank started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    become_subreaper()
+    mark_environment(os.path.dirname(store_path))
+    signal.signal(signal.SIGTERM, _end_on_sigterm)
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
     stack_file = open(stack_path, "w")  # noqa: SIM115 - faulthandler writes to it until the rank ends
     faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
@@ -77,26 +90,18 @@ def rank_main(
         message = conn.recv_bytes()
         if message == b"stop":
             break
+        log.new_segment()
         impl, scenario = dill.loads(message)
-        RankRun(rank, impl, scenario, conn, monitor).run()
+        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush, notices=notices).run()
     if process_group:
         dist.destroy_process_group()
+    end_subtree()
 
 
 def loopback_interface() -> str:
     """The loopback interface's name, so gloo listens on 127.0.0.1 only, whatever the hostname resolves to."""
     names = [name for _, name in socket.if_nameindex()]
     return next((name for name in names if name.startswith("lo")), "lo")
-
-
-def _redirect_output(log_path: str) -> None:
-    """Point fds 1 and 2 (C++ output included) at this rank's log, which the parent shows on failure."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 def _adopt_main_module() -> None:
@@ -118,7 +123,13 @@ def _adopt_main_module() -> None:
 def _watch_lifeline(lifeline: Any) -> None:
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
+    end_subtree()
     os._exit(LIFELINE_EXIT_CODE)
+
+
+def _end_on_sigterm(signum: int, frame: Any) -> None:
+    end_subtree()
+    os._exit(128 + signum)
 
 
 def _send(conn: Any, message: tuple) -> None:
@@ -141,7 +152,9 @@ class RankRun:
 
     `stop_on_failed_collective` ends the sequence at a failing call once a collective has failed, even
     a call marked `continue_on_error`: under a launcher nothing replaces the broken process group, so
-    each later call would only wait out its timeout again.
+    each later call would only wait out its timeout again. `on_end` runs just before the end is reported
+    (a spawned rank completes its log there). A slow import or constructor of the adapter is reported
+    on the file descriptor `notices` while it lasts.
     """
 
     def __init__(
@@ -152,6 +165,8 @@ class RankRun:
         conn: Any,
         monitor: CollectiveMonitor,
         stop_on_failed_collective: bool = False,
+        on_end: Callable[[], None] | None = None,
+        notices: int | None = None,
     ):
         self.rank = rank
         self.impl = impl
@@ -159,6 +174,8 @@ class RankRun:
         self.conn = conn
         self.monitor = monitor
         self.stop_on_failed_collective = stop_on_failed_collective
+        self.on_end = on_end
+        self.notices = notices
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
         self.call = -1
@@ -183,13 +200,18 @@ class RankRun:
         self._end(status, self._snapshots(), None)
 
     def _end(self, status: str, snapshots: dict, error: dict | None) -> None:
+        if self.on_end is not None:
+            self.on_end()
         _send(
             self.conn,
             ("end", status, snapshots, error, dict(self.monitor.totals), self.monitor.failed),
         )
 
     def _setup(self) -> None:
-        adapter = load_adapter_factory(self.impl)()
+        with self._reported(f"importing `{module_of(self.impl)}`"):
+            factory = load_adapter_factory(self.impl)
+        with self._reported(f"constructing `{self.impl}`"):
+            adapter = factory()
         check_adapter(adapter, self.impl)
         self.adapter = adapter
         for name in self.scenario.slots:
@@ -197,6 +219,11 @@ class RankRun:
             if self.scenario.gates == "scripted":
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
+
+    def _reported(self, doing: str) -> contextlib.AbstractContextManager:
+        if self.notices is None:
+            return contextlib.nullcontext()
+        return reported_if_slow(f"rank {self.rank} is still {doing}", self.notices)
 
     def _evaluator(self, slot_name: str) -> Any:
         def evaluate(target: int) -> Any:
@@ -288,7 +315,7 @@ def run_fault(fault: dict) -> None:
     if kind == "raise":
         raise RuntimeError(fault.get("message", "injected fault"))
     if kind == "exit":
-        sys.stdout.flush()
+        flush_current()
         os._exit(int(fault.get("code", 0)))
     if kind == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,8 @@ OPS = ("germinate", "advance", "prune", "step_epoch", "fault")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 GATE_MODES = ("scripted", "real")
 PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
+MAX_SECONDS = 3600.0
+FAULT_PARAMETERS = {"seconds", "code", "message", "kind", "fault"}
 
 
 def per_rank(value: Any, rank: int) -> Any:
@@ -97,8 +100,15 @@ class Scenario:
             raise ScenarioError("a scenario without a process group runs at world size 1 only")
         if self.gates not in GATE_MODES:
             raise ScenarioError(f"gates must be one of {', '.join(GATE_MODES)}, got {self.gates!r}")
-        if len(set(self.slots)) != len(self.slots) or not all(isinstance(s, str) for s in self.slots):
-            raise ScenarioError(f"slots must be distinct strings, got {self.slots!r}")
+        if not isinstance(self.name, str):
+            raise ScenarioError(f"name must be a string, got {self.name!r}")
+        if not isinstance(self.process_group, bool):
+            raise ScenarioError(f"process_group must be true or false, got {self.process_group!r}")
+        if self.deadline_s is not None:
+            _check_seconds("deadline_s", self.deadline_s, positive=True)
+        slots_ok = isinstance(self.slots, list) and all(isinstance(s, str) and s for s in self.slots)
+        if not slots_ok or len(set(self.slots)) != len(self.slots):
+            raise ScenarioError(f"slots must be distinct non-empty strings in a list, got {self.slots!r}")
         for rank in self.rank_ops:
             if not isinstance(rank, int) or not 0 <= rank < ws:
                 raise ScenarioError(f"rank_ops names rank {rank!r}, outside world size {ws}")
@@ -110,6 +120,7 @@ class Scenario:
     def _validate_op(self, op: Op, where: str) -> None:
         if op.op not in OPS:
             raise ScenarioError(f"{where}: unknown op {op.op!r} (known: {', '.join(OPS)})")
+        _check_op_types(op, where)
         if op.op != "fault" and op.slot not in self.slots:
             raise ScenarioError(f"{where}: unknown slot {op.slot!r} (scenario slots: {self.slots})")
         try:
@@ -120,15 +131,12 @@ class Scenario:
             value = getattr(op, name)
             if isinstance(value, list) and len(value) != self.world_size:
                 raise ScenarioError(f"{where}: {name} has {len(value)} entries for world size {self.world_size}")
-        for value in op.local if isinstance(op.local, list) else [op.local]:
-            if isinstance(value, dict) and value.get("payload", "plain") not in PAYLOAD_NAMES:
-                raise ScenarioError(
-                    f"{where}: unknown payload {value['payload']!r} (known: {', '.join(PAYLOAD_NAMES)})"
-                )
         if op.ranks is not None and any(not 0 <= r < self.world_size for r in op.ranks):
             raise ScenarioError(f"{where}: ranks {op.ranks} outside world size {self.world_size}")
-        if op.op == "fault" and (op.fault or {}).get("kind") not in FAULTS:
-            raise ScenarioError(f"{where}: fault kind must be one of {', '.join(FAULTS)}, got {op.fault!r}")
+        if op.op == "fault":
+            _check_fault(op.fault or {}, (op.fault or {}).get("kind"), where)
+        for decision in op.local if isinstance(op.local, list) else [op.local]:
+            _check_decision(decision, where)
 
     def to_dict(self) -> dict:
         if self.gate is not None:
@@ -163,18 +171,21 @@ class Scenario:
         missing = {"world_size", "slots", "ops"} - set(data)
         if missing:
             raise ScenarioError(f"scenario lacks {', '.join(sorted(missing))}")
+        rank_ops_data = data.get("rank_ops", {})
+        if not isinstance(rank_ops_data, dict):
+            raise ScenarioError(f"rank_ops must be an object of rank: ops, got {rank_ops_data!r}")
         try:
-            rank_ops = {int(r): _ops(ops) for r, ops in (data.get("rank_ops") or {}).items()}
+            rank_ops = {int(r): _ops(ops) for r, ops in rank_ops_data.items()}
         except ValueError as exc:
             raise ScenarioError(f"rank_ops: {exc}") from None
         return cls(
-            name=str(data.get("name", "unnamed")),
+            name=data.get("name", "unnamed"),
             world_size=data["world_size"],
-            slots=list(data["slots"]) if isinstance(data["slots"], list) else data["slots"],
+            slots=data["slots"],
             ops=_ops(data["ops"]),
             rank_ops=rank_ops,
             gates=data.get("gates", "scripted"),
-            process_group=bool(data.get("process_group", True)),
+            process_group=data.get("process_group", True),
             deadline_s=data.get("deadline_s"),
         ).validate()
 
@@ -184,7 +195,71 @@ class Scenario:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"malformed scenario JSON: {exc}") from None
+        except RecursionError:
+            raise ScenarioError("malformed scenario JSON: nested too deeply") from None
         return cls.from_dict(data)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_seconds(name: str, value: Any, positive: bool = False) -> None:
+    in_range = _is_number(value) and (value > 0 if positive else value >= 0) and value <= MAX_SECONDS
+    if not in_range:
+        bound = "above 0" if positive else "from 0"
+        raise ScenarioError(f"{name} must be a number of seconds {bound} to {MAX_SECONDS:.0f}, got {value!r}")
+
+
+def _check_op_types(op: Op, where: str) -> None:
+    """Each op field holds what its name promises, so a bad file fails here, not on a rank."""
+    for name in ("slot", "seed_id", "blueprint_id"):
+        value = getattr(op, name)
+        if value is not None and not isinstance(value, str):
+            raise ScenarioError(f"{where}: {name} must be a string, got {value!r}")
+    if not isinstance(op.continue_on_error, bool):
+        raise ScenarioError(f"{where}: continue_on_error must be true or false, got {op.continue_on_error!r}")
+    ranks = op.ranks
+    if ranks is not None and (not isinstance(ranks, list) or not all(_is_rank(r) for r in ranks)):
+        raise ScenarioError(f"{where}: ranks must be a list of rank numbers, got {ranks!r}")
+    if op.fault is not None and not isinstance(op.fault, dict):
+        raise ScenarioError(f"{where}: fault must be an object, got {op.fault!r}")
+    for metrics in op.metrics if isinstance(op.metrics, list) else [op.metrics]:
+        if metrics is not None and not isinstance(metrics, dict):
+            raise ScenarioError(f"{where}: metrics must be an object (or one per rank), got {metrics!r}")
+
+
+def _is_rank(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_decision(decision: Any, where: str) -> None:
+    """A local gate decision: omitted, a bool, a dict of result fields, or a fault to run."""
+    if decision is None or isinstance(decision, bool):
+        return
+    if not isinstance(decision, dict):
+        raise ScenarioError(f"{where}: a local decision must be true, false or an object, got {decision!r}")
+    if "fault" in decision:
+        _check_fault(decision, decision["fault"], where)
+    elif "passed" in decision and not isinstance(decision["passed"], bool):
+        raise ScenarioError(f"{where}: passed must be true or false, got {decision['passed']!r}")
+    elif decision.get("payload", "plain") not in PAYLOAD_NAMES:
+        raise ScenarioError(f"{where}: unknown payload {decision['payload']!r} (known: {', '.join(PAYLOAD_NAMES)})")
+
+
+def _check_fault(fault: dict, kind: Any, where: str) -> None:
+    if kind not in FAULTS:
+        raise ScenarioError(f"{where}: fault kind must be one of {', '.join(FAULTS)}, got {fault!r}")
+    unknown = set(fault) - FAULT_PARAMETERS
+    if unknown:
+        raise ScenarioError(f"{where}: unknown fault parameters {', '.join(sorted(unknown))}")
+    if "seconds" in fault:
+        _check_seconds(f"{where}: fault seconds", fault["seconds"])
+    code = fault.get("code", 0)
+    if not _is_rank(code) or not 0 <= code <= 255:
+        raise ScenarioError(f"{where}: fault exit code must be an integer from 0 to 255, got {code!r}")
+    if not isinstance(fault.get("message", ""), str):
+        raise ScenarioError(f"{where}: fault message must be a string, got {fault['message']!r}")
 
 
 def _ops(items: Any) -> list[Op]:

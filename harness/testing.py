@@ -89,8 +89,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for profile in PROFILES:
         config.addinivalue_line("markers", f"{profile}: a clause of the specification's `{profile}` profile")
-    if configured_impl(config) and not any(_names_suite(arg) for arg in config.args):
-        config.args.append(str(SUITE_DIR))
+    impl = configured_impl(config)
+    if impl:
+        check_options(config, impl)
+        if not any(_names_suite(arg) for arg in config.args):
+            config.args.append(str(SUITE_DIR))
+
+
+def check_options(config: pytest.Config, impl: str) -> None:
+    """Refuse a bad implementation or world size once, at start, instead of as an error of every test."""
+    from harness.adapter import AdapterLoadError
+    from harness.cli import UsageError
+
+    try:
+        configured_world_sizes(config)
+        describe_implementation(impl)
+    except (AdapterLoadError, UsageError) as exc:
+        raise pytest.UsageError(f"lifecycle-spec: {exc}") from None
 
 
 def _names_suite(arg: str) -> bool:

@@ -9,9 +9,10 @@ others; a deadlock is declared the moment it is certain (a rank has finished whi
 rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`).
 Hung ranks get SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
 
-No orphans: each rank holds the read end of a lifeline pipe whose only writer is this process, and
-exits when it reads end-of-file, which the kernel delivers however this process ends (normal exit,
-exception, `os._exit` from pytest-timeout, SIGKILL). `atexit` closes every open world as well.
+No orphans: whatever a rank starts ends with it (`harness.reaper` describes how). Each rank holds
+the read end of a lifeline pipe whose only writer is this process, and exits when it reads
+end-of-file, which the kernel delivers however this process ends (normal exit, exception, `os._exit`
+from pytest-timeout, SIGKILL). `atexit` closes every open world as well.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import os
 import pickle
 import shutil
 import signal
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass
@@ -30,11 +30,16 @@ from typing import Any
 
 import dill
 import multiprocess
+import multiprocess.forkserver
 from multiprocess.connection import wait
 
+from harness import reaper
+from harness.proctree import descendants
 from harness.rank import rank_main
+from harness.ranklog import read_output
 from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
+from harness.scratch import world_folder
 
 DEFAULT_DEADLINE_S = 15.0
 DEFAULT_GRACE_S = 2.0
@@ -44,7 +49,7 @@ DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
-PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank"]
+PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank", "harness.forkserver_init"]
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
 
@@ -69,7 +74,6 @@ class _Rank:
     lifeline: Any
     log_path: str
     stack_path: str
-    log_offset: int = 0
 
 
 class World:
@@ -80,7 +84,7 @@ class World:
         self.ranks: list[_Rank] = []
         self.healthy = False
         self.scenarios_run = 0
-        self.folder = tempfile.mkdtemp(prefix=f"lifecycle-world{config.world_size}-")
+        self.folder = world_folder(config.world_size)
         self.shared: Any = None
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> World:
@@ -167,7 +171,6 @@ class World:
         outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
         try:
             for rank in self.ranks:
-                rank.log_offset = _size(rank.log_path)
                 # A rank that died while the world was idle cannot take the scenario; `_collect`
                 # reports it (killed / exited) instead of this send raising BrokenPipeError.
                 with contextlib.suppress(OSError):
@@ -188,7 +191,7 @@ class World:
         self.scenarios_run += 1
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
-            outcome.output = _read_from(rank.log_path, rank.log_offset)
+            outcome.output = read_output(rank.log_path)
         if not reusable(outcomes):
             self.healthy = False
             self.close()
@@ -302,11 +305,14 @@ class World:
                 with contextlib.suppress(OSError, ValueError):
                     rank.conn.send_bytes(b"stop")
             _join_all(ranks, STOP_WAIT_S)
+        below = [pid for r in ranks if r.process.is_alive() for pid in descendants(r.process.pid)]
+        reaper.end_processes(below)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             alive = [r for r in ranks if r.process.is_alive()]
             for rank in alive:
                 _signal(rank.process, sig)
             _join_all(alive, TERM_WAIT_S)
+        _end_leftovers(self.folder)
         for rank in ranks:
             for conn in (rank.conn, rank.lifeline):
                 conn.close()
@@ -324,6 +330,13 @@ def reusable(outcomes: list[RankOutcome]) -> bool:
     if any(o.collective_failed for o in outcomes):
         return False
     return all(o.collective_totals == outcomes[0].collective_totals for o in outcomes)
+
+
+def _end_leftovers(folder: str) -> None:
+    """End what ranks killed outright left behind: the forkserver's orphans, processes marked with this world."""
+    forkserver_pid = getattr(multiprocess.forkserver._forkserver, "_forkserver_pid", None)
+    reaper.end_forkserver_orphans(forkserver_pid, {p.pid for p in multiprocess.active_children()})
+    reaper.end_marked(folder)
 
 
 def _join_all(ranks: list[_Rank], timeout_s: float) -> None:

@@ -8,6 +8,7 @@ rank is reparented to a PID 1 that, in this container, never reaps it.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +19,17 @@ from harness.report import ScenarioResult
 
 REFERENCE = "reference_impl.adapter:Adapter"
 GONE_TIMEOUT_S = 10.0
+# `python -m harness` with SIGINT's default disposition set explicitly: a process started with SIGINT
+# ignored (a test run in the background from a non-interactive shell) passes that on to its children.
+WITH_DEFAULT_SIGINT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " sys.argv[0] = 'harness'; runpy.run_module('harness', run_name='__main__', alter_sys=True)"
+)
+
+
+def harness_command(*args: str) -> list[str]:
+    """The command line of `python -m harness ARGS` in a process that reacts to SIGINT."""
+    return [sys.executable, "-c", WITH_DEFAULT_SIGINT, *args]
 
 
 @dataclass(frozen=True)

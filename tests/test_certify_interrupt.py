@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.harness_util import wait_until
+from tests.harness_util import harness_command, wait_until
 from tests.test_cli_bad_input import marked
 
 STOP_WITHIN_S = 10.0
@@ -23,7 +23,7 @@ STOP_WITHIN_S = 10.0
 def test_interrupted_certification_is_inconclusive_and_leaves_nothing(sig, tmp_path):
     mark = uuid.uuid4().hex
     env = {**os.environ, "LIFECYCLE_TEST_MARK": mark, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "harness", "certify", "--corpus", "64", "--out", str(tmp_path)]
+    command = harness_command("certify", "--corpus", "64", "--out", str(tmp_path))
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         first = proc.stdout.readline()

@@ -28,6 +28,7 @@ START_S = 90.0  # a world's start on a loaded 2-core machine, generously
 HELPERS = '''
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -36,6 +37,9 @@ import multiprocess.forkserver
 import multiprocess.resource_tracker
 
 from harness import Op, Scenario, WorldPool
+
+# Ctrl-C must reach this child however the test run was started (SIGINT ignored in the background).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REFERENCE = "reference_impl.adapter:Adapter"
 

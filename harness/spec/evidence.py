@@ -23,11 +23,13 @@ def evidence_file(clause_id: str, evidence: dict) -> dict:
     }
 
 
-def read_replayable(text: str) -> tuple[Scenario, dict]:
-    """A scenario file or an evidence file: the scenario, and what was recorded with it ({} for a
-    plain scenario file)."""
+def read_replayable(data: bytes) -> tuple[Scenario, dict]:
+    """A scenario file or an evidence file, from its bytes: the scenario, and what was recorded with it
+    ({} for a plain scenario file)."""
     try:
-        data = json.loads(text)
+        data = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"the scenario is not UTF-8 text (byte {exc.start}: {data[exc.start]:#04x})") from None
     except json.JSONDecodeError as exc:
         raise ScenarioError(f"malformed scenario JSON: {exc}") from None
     if isinstance(data, dict) and str(data.get("format", "")).startswith("ddp-lifecycle-spec/evidence/"):
@@ -38,10 +40,11 @@ def read_replayable(text: str) -> tuple[Scenario, dict]:
 def read_scenario_file(path: str) -> tuple[Scenario, dict]:
     """`read_replayable` of a file, with one-line errors for a file that cannot be read."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"scenario {path!r} is not UTF-8 text") from None
-    return read_replayable(text)
+    try:
+        return read_replayable(data)
+    except ScenarioError as exc:
+        raise ScenarioError(f"scenario {path!r}: {exc}") from None

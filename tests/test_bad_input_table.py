@@ -1,0 +1,190 @@
+"""Every bad input is refused before the run: one line on stderr and exit 2 (for the pytest route, one
+usage error), quickly, with nothing left behind: each command runs with a temporary folder of its own,
+which must still be empty afterwards (no world folder, no forkserver socket, no saved traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFUSED_WITHIN_S = 30.0  # a refusal takes about a second; a run that started would take far longer
+PYTEST_USAGE_ERROR = 4
+
+GOOD_OPS = [{"op": "germinate", "slot": "a"}, {"op": "advance", "slot": "a"}]
+
+
+def scenario(**changes: object) -> str:
+    return json.dumps({"world_size": 2, "slots": ["a"], "ops": GOOD_OPS, **changes})
+
+
+def with_op(**fields: object) -> str:
+    return scenario(ops=[{"op": "germinate", "slot": "a"}, {"op": "advance", "slot": "a", **fields}])
+
+
+# name: (arguments, extra environment, expected text of the one line). "{tmp}" is the test's folder;
+# "{file}" an existing file in it, "{scenario}" a valid scenario file.
+COMMANDS = {
+    "certify --out empty": (["certify", "--out", ""], {}, "--out is empty"),
+    "certify --out an existing file": (["certify", "--out", "{file}"], {}, "exists and is not a folder"),
+    "certify --out below a file": (["certify", "--out", "{file}/cert"], {}, "is a file, not a folder"),
+    "certify --out unwritable": (["certify", "--out", "/proc/certificate"], {}, "cannot write in '/proc'"),
+    "certify --impl without colon": (["certify", "--impl", "garbage"], {}, "not of the form MODULE:ATTR"),
+    "certify --impl empty module": (["certify", "--impl", ":Adapter"], {}, "not of the form MODULE:ATTR"),
+    "certify --impl unimportable": (["certify", "--impl", "no_such_module:Adapter"], {}, "cannot import module"),
+    "certify --impl unknown attribute": (["certify", "--impl", "reference_impl.adapter:Nope"], {}, "no attribute"),
+    "certify --impl not callable": (["certify", "--impl", "reference_impl:__version__"], {}, "not an adapter"),
+    "certify --impl no adapter": (["certify", "--impl", "tests.spec_adapters:not_an_adapter"], {}, "did not produce"),
+    "certify implementation from the environment": (["certify"], {"LIFECYCLE_SPEC_IMPL": "garbage"}, "MODULE:ATTR"),
+    "certify world size 0": (["certify", "--world-sizes", "0"], {}, "from 1 to 8"),
+    "certify negative world size": (["certify", "--world-sizes", "2,-1"], {}, "from 1 to 8"),
+    "certify world size too large": (["certify", "--world-sizes", "9"], {}, "from 1 to 8"),
+    "certify world size not a number": (["certify", "--world-sizes", "two"], {}, "must be integers"),
+    "certify world sizes empty": (["certify", "--world-sizes", ""], {}, "must be integers"),
+    "certify --repeat 0": (["certify", "--repeat", "0"], {}, "positive integer"),
+    "certify --corpus 0": (["certify", "--corpus", "0"], {}, "positive integer"),
+    "certify --corpus negative": (["certify", "--corpus", "-3"], {}, "positive integer"),
+    "certify --corpus not a number": (["certify", "--corpus", "many"], {}, "invalid int value"),
+    "certify --seed not a number": (["certify", "--seed", "x"], {}, "invalid int value"),
+    "certify unknown profile": (["certify", "--profile", "nope"], {}, "invalid choice"),
+    "certify unknown launcher": (["certify", "--launcher", "mpirun"], {}, "invalid choice"),
+    "certify nccl without a launcher": (["certify", "--backend", "nccl"], {}, "needs --launcher env"),
+    "certify unknown option": (["certify", "--fast"], {}, "unrecognized arguments"),
+    "unknown command": (["grow"], {}, "invalid choice"),
+    "replay missing file": (["replay", "{tmp}/absent.json"], {}, "cannot read scenario"),
+    "replay a folder": (["replay", "{tmp}"], {}, "cannot read scenario"),
+    "replay --impl without colon": (["replay", "{scenario}", "--impl", "garbage"], {}, "not of the form"),
+    "replay --impl unimportable": (["replay", "{scenario}", "--impl", "no_such:Adapter"], {}, "cannot import"),
+    "replay implementation from the environment": (["replay", "{scenario}"], {"LIFECYCLE_SPEC_IMPL": "x"}, "MODULE:"),
+    "replay unknown clause": (["replay", "{scenario}", "--clause", "C99"], {}, "unknown clause"),
+    "bench --out a folder": (["bench", "--quick", "--out", "{tmp}"], {}, "is a folder"),
+    "bench --out missing folder": (["bench", "--quick", "--out", "{tmp}/no/such/figures.json"], {}, "does not exist"),
+    "bench --out empty": (["bench", "--quick", "--out", ""], {}, "--out is empty"),
+    "bench unknown option": (["bench", "--slow"], {}, "unrecognized arguments"),
+}
+
+SCENARIOS = {
+    "not UTF-8": (b'{"world_size": 2, "name": "caf\xe9"}', "not UTF-8"),
+    "malformed JSON": (b"{not json", "malformed scenario JSON"),
+    "not an object": (b"[1, 2]", "must be a JSON object"),
+    "deadline_s a word": (scenario(deadline_s="soon"), "deadline_s must be a number"),
+    "deadline_s negative": (scenario(deadline_s=-1), "deadline_s must be a number"),
+    "deadline_s zero": (scenario(deadline_s=0), "deadline_s must be a number"),
+    "deadline_s huge": (scenario(deadline_s=1e9), "deadline_s must be a number"),
+    "deadline_s true": (scenario(deadline_s=True), "deadline_s must be a number"),
+    "slots a string": (scenario(slots="a"), "slots must be distinct"),
+    "slots numbers": (scenario(slots=[1]), "slots must be distinct"),
+    "slots repeated": (scenario(slots=["a", "a"]), "distinct"),
+    "world size a string": (scenario(world_size="2"), "world size must be"),
+    "world size too large": (scenario(world_size=99), "world size must be"),
+    "process_group a word": (scenario(process_group="no"), "process_group must be true or false"),
+    "name a number": (scenario(name=5), "name must be a string"),
+    "gates unknown": (scenario(gates="magic"), "gates must be one of"),
+    "rank_ops a list": (scenario(rank_ops=[]), "rank_ops must be an object"),
+    "rank_ops rank outside": (scenario(rank_ops={"5": GOOD_OPS}), "outside world size"),
+    "unknown key": (scenario(colour="red"), "unknown scenario keys"),
+    "fault seconds a word": (
+        scenario(ops=[{"op": "fault", "fault": {"kind": "sleep", "seconds": "x"}}]),
+        "fault seconds must be a number",
+    ),
+    "fault seconds negative": (
+        scenario(ops=[{"op": "fault", "fault": {"kind": "sleep", "seconds": -5}}]),
+        "fault seconds must be a number",
+    ),
+    "fault exit code out of range": (
+        scenario(ops=[{"op": "fault", "fault": {"kind": "exit", "code": 999}}]),
+        "exit code must be an integer",
+    ),
+    "fault unknown kind": (scenario(ops=[{"op": "fault", "fault": {"kind": "boom"}}]), "fault kind must be one of"),
+    "fault unknown parameter": (
+        scenario(ops=[{"op": "fault", "fault": {"kind": "sleep", "minutes": 1}}]),
+        "unknown fault parameters",
+    ),
+    "fault not an object": (scenario(ops=[{"op": "fault", "fault": "kill"}]), "fault must be an object"),
+    "local a word": (with_op(local="yes"), "local decision must be"),
+    "local fault unknown": (with_op(local={"fault": "boom"}), "fault kind must be one of"),
+    "local wrong length": (with_op(local=[True]), "local has 1 entries"),
+    "local passed a word": (with_op(local={"passed": "yes"}), "passed must be true or false"),
+    "ranks a number": (with_op(ranks=5), "ranks must be a list"),
+    "ranks outside": (with_op(ranks=[7]), "outside world size"),
+    "continue_on_error a word": (with_op(continue_on_error="yes"), "continue_on_error must be true or false"),
+    "metrics a word": (with_op(metrics="fast"), "metrics must be an object"),
+    "seed_id a number": (scenario(ops=[{"op": "germinate", "slot": "a", "seed_id": 3}]), "seed_id must be a string"),
+    "unknown stage": (with_op(target="SPROUTED"), "unknown stage"),
+    "unknown op": (scenario(ops=[{"op": "grow", "slot": "a"}]), "unknown op"),
+    "unknown slot": (scenario(ops=[{"op": "germinate", "slot": "b"}]), "unknown slot"),
+    "op key unknown": (scenario(ops=[{"op": "germinate", "slot": "a", "when": 1}]), "unknown keys"),
+}
+
+PYTEST_ROUTE = {
+    "impl without colon": (["--lifecycle-impl", "garbage"], {}, "not of the form MODULE:ATTR"),
+    "impl unimportable": (["--lifecycle-impl", "no_such:Adapter"], {}, "cannot import module"),
+    "impl unknown attribute": (["--lifecycle-impl", "reference_impl.adapter:Nope"], {}, "no attribute"),
+    "impl from the environment": ([], {"LIFECYCLE_SPEC_IMPL": "garbage"}, "not of the form MODULE:ATTR"),
+    "world size 0": (
+        ["--lifecycle-impl", "reference_impl.adapter:Adapter", "--lifecycle-world-sizes", "0"],
+        {},
+        "1 to 8",
+    ),
+}
+
+
+def run(command: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`command` from the test's folder, importing this checkout, with a temporary folder of its own."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    environment = {k: v for k, v in os.environ.items() if k != "LIFECYCLE_SPEC_IMPL"}
+    environment.update({"PYTHONPATH": str(ROOT), "TMPDIR": str(scratch), **env})
+    return subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=REFUSED_WITHIN_S
+    )
+
+
+def assert_refused(done: subprocess.CompletedProcess, expected: str, tmp_path: Path) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert not done.stdout, done.stdout
+    assert not list((tmp_path / "scratch").iterdir()), "left behind in the temporary folder"
+
+
+def fill(arg: str, tmp_path: Path) -> str:
+    return arg.format(tmp=tmp_path, file=tmp_path / "a-file", scenario=tmp_path / "good.json")
+
+
+@pytest.mark.parametrize("case", sorted(COMMANDS))
+def test_bad_command_is_refused_first(case, tmp_path):
+    args, env, expected = COMMANDS[case]
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "good.json").write_text(scenario())
+    done = run([sys.executable, "-m", "harness", *[fill(a, tmp_path) for a in args]], tmp_path, env)
+    assert_refused(done, expected, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "good.json", "scratch"]
+
+
+@pytest.mark.parametrize("case", sorted(SCENARIOS))
+def test_bad_scenario_is_refused_first(case, tmp_path):
+    content, expected = SCENARIOS[case]
+    path = tmp_path / "scenario.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    done = run([sys.executable, "-m", "harness", "replay", str(path)], tmp_path, {})
+    assert_refused(done, expected, tmp_path)
+    assert str(path) in done.stderr
+
+
+@pytest.mark.parametrize("case", sorted(PYTEST_ROUTE))
+def test_pytest_route_gives_one_usage_error(case, tmp_path):
+    args, env, expected = PYTEST_ROUTE[case]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "harness.spec.suite", *args]
+    done = run(command, tmp_path, env)
+    assert done.returncode == PYTEST_USAGE_ERROR, done.stdout + done.stderr
+    output = (done.stdout + done.stderr).strip()
+    assert "Traceback" not in output and len(output.splitlines()) <= 2, output
+    assert output.startswith("ERROR: lifecycle-spec:") and expected in output, output
+    assert not list((tmp_path / "scratch").iterdir())
