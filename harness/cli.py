@@ -285,12 +285,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from harness.spec.runner import describe_implementation, judge, unusable
 
     scenario, recorded = read_scenario_file(args.file)
-    impl = args.impl if args.impl is not None else recorded.get("implementation")
-    if impl is None:
-        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
     if clause_id is not None and clause_id not in BY_ID:
         raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
+    impl = args.impl if args.impl is not None else recorded.get("implementation")
+    if impl is None:
+        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
     with reported_if_slow(f"still loading `{impl}`"):
         describe_implementation(impl)
     print(f"replaying {scenario.name!r} with {impl}")
