@@ -156,6 +156,7 @@ class RankRun:
         self.slots: dict[str, Any] = {}
         self.call = -1
         self.local: list[tuple[dict, Any]] = []
+        self.host: Any = None
 
     def run(self) -> None:
         self.monitor.take_counts()
@@ -168,9 +169,12 @@ class RankRun:
             return
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
+            if self.host is not None:
+                record["model"] = self.host.after_call(index, record["error"] is None)
             _send(self.conn, ("rec", record))
             broken = self.stop_on_failed_collective and self.monitor.failed
-            if record["error"] is not None and (not op.continue_on_error or broken):
+            model_failed = self.host is not None and self.host.broken
+            if model_failed or (record["error"] is not None and (not op.continue_on_error or broken)):
                 status = RAISED
                 break
         self._end(status, self._snapshots(), None)
@@ -190,6 +194,10 @@ class RankRun:
             if self.scenario.gates == "scripted":
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
+        if self.scenario.model:
+            from harness.model_host import ModelHost  # torch.nn and DDP only for the scenarios that train a model
+
+            self.host = ModelHost(adapter, self.slots, self.scenario, self.monitor)
 
     def _evaluator(self, slot_name: str) -> Any:
         def evaluate(target: int) -> Any:
@@ -219,6 +227,7 @@ class RankRun:
             "error": None,
             "collectives": {},
             "snapshot": None,
+            "model": None,
             "skipped": not op.applies_to(self.rank),
         }
         if record["skipped"]:
