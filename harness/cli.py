@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     certify = commands.add_parser("certify", help="certify an implementation against the specification")
     certify.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
-    certify.add_argument("--profile", choices=("core", "strict", "all"), default="all")
+    certify.add_argument("--profile", choices=("core", "strict", "ddp", "all"), default="all")
     certify.add_argument("--world-sizes", default="1,2,3,4")
     certify.add_argument("--seed", type=int, default=0)
     certify.add_argument("--corpus", type=int, default=None, help="generated scenarios per world size")
