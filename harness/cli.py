@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
     replay.add_argument("--clause", help="also check the result against this clause and print its violations")
     commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
-    commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
+    demo = commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
+    demo.add_argument("--ddp", action="store_true", help="BUG-030's defect next to the reference, training a DDP model")
     bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
     bench.add_argument("--out", default=None, help="write the figures to this JSON file")
     bench.add_argument("--quick", action="store_true", help="small counts and a small certification, in seconds")
@@ -186,6 +187,11 @@ def cmd_spec(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.pool import WorldPool
     from harness.scenario import Op
+
+    if args.ddp:
+        from harness.model_demo import run_demo
+
+        return run_demo()
 
     scenario = Scenario(
         "demo",

@@ -348,7 +348,7 @@ REGISTRY: tuple[Clause, ...] = (
     ),
     Clause(
         id="D3",
-        title="Model under divergent decisions",
+        title="Model under divergence",
         profile=DDP,
         level=MUST,
         statement="Under random call sequences with divergent per-rank gate decisions, D1 and D2 both hold.",

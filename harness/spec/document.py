@@ -13,7 +13,8 @@ A clause ID is stable: once published it is never renamed or reused. `MUST` clau
 verdict; a clause whose capabilities the adapter does not declare is reported `not_claimed`, and
 under a launcher (`--launcher env`) a clause whose scenarios all need a harness-managed world is
 `skipped`; neither counts towards the verdict. Profile `core` is the fix of BUG-030; profile
-`strict` is what that fix leaves open.
+`strict` is what that fix leaves open; profile `ddp` checks the consequence itself, a real
+DistributedDataParallel model that must stay identical on every rank.
 """
 
 
