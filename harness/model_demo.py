@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.contract import Stage
-from harness.model_host import PROBE_OUTPUT, ModelStep
+from harness.model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
 from harness.pool import WorldPool
 from harness.report import ScenarioResult
 from harness.spec.model_checks import completion, identity
@@ -22,6 +22,7 @@ REFERENCE = "reference_impl.adapter:Adapter"
 DEFECT = "tests.bad_impls.no_sync:Adapter"
 WORLD_SIZE = 2
 DIGEST_CHARS = 8
+MODEL_STATES = {MISMATCH: "parameter sets differ: no DDP", SKIPPED: "no model step"}
 
 
 def run_demo(say: Callable[[str], None] = print) -> int:
@@ -60,7 +61,7 @@ def _calls(result: ScenarioResult) -> list[str]:
         for outcome in result.outcomes:
             record = outcome.records[index] if index < len(outcome.records) else None
             views.append(f"rank {outcome.rank}: {_view(record)}")
-        lines.append(f"  #{index} {op.op} {op.slot!r:<5} " + " | ".join(views))
+        lines.append(f"  #{index:<3}{op.op:<11}{op.slot!r:<5} " + " | ".join(views))
     return lines
 
 
@@ -76,4 +77,4 @@ def _view(record: dict | None) -> str:
         return lifecycle
     if step.digests:
         return f"{lifecycle} output {step.digests[PROBE_OUTPUT][:DIGEST_CHARS]}"
-    return f"{lifecycle} model {step.status}"
+    return f"{lifecycle} {MODEL_STATES.get(step.status, step.status)}"
