@@ -6,8 +6,8 @@ plain module at world size 1) and, after every call all ranks made, takes one tr
 same batch on every rank, then a forward on a fixed probe batch. What it saw goes into the call
 record (`ModelStep`, under `model`); ranks are compared in the parent, from the records.
 
-Before each step the ranks exchange their parameter sets (names, shapes, trainable) with one
-`all_gather_object`: DDP built on different sets fails inside gloo or hangs. A mismatch is recorded
+Before each step the ranks exchange a digest of their parameter sets (names, shapes, trainable) with
+one `all_gather`: DDP built on different sets fails inside gloo or hangs. A mismatch is recorded
 instead, and the host stops for the rest of the scenario; every rank sees the same gathered sets, so
 every rank decides the same. DDP is rebuilt whenever any rank holds parameters it was not built with
 (a germinated or pruned seed), as a training loop must. These collectives are the harness's own:
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch._dynamo  # noqa: F401 - DDP's constructor imports it, for seconds per rank; preloading this module pays once
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
@@ -48,14 +49,28 @@ PROBE_SEED = 4321
 HEAD_VALUES = 3
 
 
+Params = tuple[tuple[str, tuple[int, ...], bool], ...]
+
+
 @dataclass(frozen=True)
 class ParamSetView:
-    """What a rank tells the others before a step: whether its call completed, the parameters it
-    holds (name, shape, trainable), and whether any of them is not one DDP was built with."""
+    """What a rank tells the others before a step: whether its call completed, a digest of the
+    parameters it holds (name, shape, trainable), and whether any is not one DDP was built with.
+
+    It travels as three int64 in one `all_gather` (an `all_gather_object` costs two collectives and
+    a pickle per rank); the names and shapes themselves go to the parent in the records."""
 
     call_ok: bool
-    params: tuple[tuple[str, tuple[int, ...], bool], ...]
+    params_digest: int
     changed: bool
+
+    def to_tensor(self) -> torch.Tensor:
+        return torch.tensor([int(self.call_ok), self.params_digest, int(self.changed)], dtype=torch.int64)
+
+    @classmethod
+    def from_tensor(cls, tensor: torch.Tensor) -> ParamSetView:
+        call_ok, params_digest, changed = (int(v) for v in tensor.tolist())
+        return cls(bool(call_ok), params_digest, bool(changed))
 
 
 @dataclass
@@ -149,16 +164,17 @@ class ModelHost:
         if self.stopped:
             return ModelStep(SKIPPED, self.mode, reason=self.stopped).to_record()
         self._refresh_modules()
-        view = self._view(call_ok)
+        params = tuple((name, tuple(p.shape), p.requires_grad) for name, p in self.network.named_parameters())
+        view = self._view(call_ok, params)
         try:
             with self.monitor.harness_collectives():
                 views = self._exchange(view)
                 failed = [rank for rank, v in enumerate(views) if not v.call_ok]
                 if failed:
                     return ModelStep(SKIPPED, self.mode, reason=f"the call raised on ranks {failed}").to_record()
-                if any(v.params != views[0].params for v in views):
+                if any(v.params_digest != views[0].params_digest for v in views):
                     self.stopped = f"the ranks' parameter sets differed at call #{call}"
-                    return ModelStep(MISMATCH, self.mode, params=_listed(view.params)).to_record()
+                    return ModelStep(MISMATCH, self.mode, params=_listed(params)).to_record()
                 built = self.trained is None or any(v.changed for v in views)
                 if built:
                     self._build()
@@ -166,8 +182,8 @@ class ModelHost:
         except Exception as exc:
             self.broken = True
             self.stopped = f"the model failed at call #{call}"
-            return ModelStep(FAILED, self.mode, params=_listed(view.params), error=describe_error(exc)).to_record()
-        return self._summary(built, view)
+            return ModelStep(FAILED, self.mode, params=_listed(params), error=describe_error(exc)).to_record()
+        return self._summary(built, params)
 
     def _refresh_modules(self) -> None:
         """Take each slot's module again: an adapter may hand out a new object after a call."""
@@ -176,21 +192,22 @@ class ModelHost:
             if self.network.slots[self.keys[name]] is not module:
                 self.network.slots[self.keys[name]] = module
 
-    def _view(self, call_ok: bool) -> ParamSetView:
+    def _view(self, call_ok: bool, params: Params) -> ParamSetView:
         named = list(self.network.named_parameters())
-        params = tuple((name, tuple(p.shape), p.requires_grad) for name, p in named)
         built = self.built_with
         changed = len(named) != len(built) or any(
             name != old_name or p is not old for (name, p), (old_name, old) in zip(named, built, strict=False)
         )
-        return ParamSetView(call_ok, params, changed)
+        digest = int.from_bytes(hashlib.blake2b(repr(params).encode(), digest_size=7).digest(), "big")
+        return ParamSetView(call_ok, digest, changed)
 
     def _exchange(self, view: ParamSetView) -> list[ParamSetView]:
         if not self.distributed:
             return [view]
-        views: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(views, view)
-        return views
+        sent = view.to_tensor()
+        gathered = [torch.empty_like(sent) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, sent)
+        return [ParamSetView.from_tensor(t) for t in gathered]
 
     def _build(self) -> None:
         network = self.network
@@ -212,7 +229,7 @@ class ModelHost:
         F.mse_loss(self.trained(batch), target).backward()
         self.optimizer.step()
 
-    def _summary(self, built: bool, view: ParamSetView) -> dict:
+    def _summary(self, built: bool, params: Params) -> dict:
         network = self.network
         network.eval()
         with torch.no_grad():
@@ -223,7 +240,7 @@ class ModelHost:
             TRAINED,
             self.mode,
             built=built,
-            params=_listed(view.params),
+            params=_listed(params),
             digests={name: _digest(t) for name, t in tensors.items()},
             heads={name: [float(v) for v in t.detach().flatten()[:HEAD_VALUES]] for name, t in tensors.items()},
         ).to_record()
@@ -234,5 +251,5 @@ def _digest(tensor: torch.Tensor) -> str:
     return hashlib.blake2b(tensor.detach().contiguous().numpy().tobytes(), digest_size=8).hexdigest()
 
 
-def _listed(params: tuple[tuple[str, tuple[int, ...], bool], ...]) -> list[list]:
+def _listed(params: Params) -> list[list]:
     return [[name, list(shape), trainable] for name, shape, trainable in params]
