@@ -8,6 +8,7 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
+from harness.launcher import EnvWorld
 from harness.model_host import DDP, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
 from harness.spec.model_families import fossilize_then_prune, regrow
 
@@ -92,3 +93,13 @@ def test_different_parameter_sets_are_reported_per_rank_not_crashed_on(pool):
     assert any(name.startswith("slots.a.seed") for name in names[0] - names[1]) and not names[1] - names[0]
     later = [step for rank in (0, 1) for step in steps(result, rank)[prune + 1 :]]
     assert later and all(step.status == SKIPPED and "differed" in step.reason for step in later)
+
+
+def test_a_launchers_nccl_world_skips_the_cpu_model_and_gloo_runs_it():
+    world = EnvWorld.__new__(EnvWorld)
+    world.size = 2
+    world.backend = "nccl"
+    assert "nccl" in world._skip_reason(regrow(2))
+    assert world._skip_reason(dataclasses.replace(regrow(2), model=False)) is None
+    world.backend = "gloo"
+    assert world._skip_reason(regrow(2)) is None
