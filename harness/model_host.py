@@ -133,6 +133,15 @@ class HostNetwork(nn.Module):
         return self.head(features.flatten(1))
 
 
+@dataclass
+class Trainer:
+    """What one DDP construction made: the wrapped model, its optimizer, and the parameters it holds."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    built_with: list[tuple[str, nn.Parameter]]
+
+
 class ModelHost:
     """The host network of one rank for one scenario, and its training step after each call."""
 
@@ -150,9 +159,7 @@ class ModelHost:
         shape = next(iter(shapes.values()), (1,))
         self.network = HostNetwork(shape, {self.keys[name]: adapter.module(slot) for name, slot in slots.items()})
         self.probe = torch.randn(BATCH, INPUT_FEATURES, generator=torch.Generator().manual_seed(PROBE_SEED))
-        self.trained: nn.Module | None = None
-        self.optimizer: torch.optim.Optimizer | None = None
-        self.built_with: list[tuple[str, nn.Parameter]] = []
+        self.trainer: Trainer | None = None
         self.stopped = ""
         self.broken = False
 
@@ -164,8 +171,9 @@ class ModelHost:
         if self.stopped:
             return ModelStep(SKIPPED, self.mode, reason=self.stopped).to_record()
         self._refresh_modules()
-        params = tuple((name, tuple(p.shape), p.requires_grad) for name, p in self.network.named_parameters())
-        view = self._view(call_ok, params)
+        named = list(self.network.named_parameters())
+        params = tuple((name, tuple(p.shape), p.requires_grad) for name, p in named)
+        view = self._view(call_ok, named, params)
         try:
             with self.monitor.harness_collectives():
                 views = self._exchange(view)
@@ -175,10 +183,11 @@ class ModelHost:
                 if any(v.params_digest != views[0].params_digest for v in views):
                     self.stopped = f"the ranks' parameter sets differed at call #{call}"
                     return ModelStep(MISMATCH, self.mode, params=_listed(params)).to_record()
-                built = self.trained is None or any(v.changed for v in views)
-                if built:
-                    self._build()
-                self._train(call)
+                if self.trainer is None or any(v.changed for v in views):
+                    self.trainer, built = self._build(named), True
+                else:
+                    built = False
+                _train(self.trainer, call)
         except Exception as exc:
             self.broken = True
             self.stopped = f"the model failed at call #{call}"
@@ -192,9 +201,8 @@ class ModelHost:
             if self.network.slots[self.keys[name]] is not module:
                 self.network.slots[self.keys[name]] = module
 
-    def _view(self, call_ok: bool, params: Params) -> ParamSetView:
-        named = list(self.network.named_parameters())
-        built = self.built_with
+    def _view(self, call_ok: bool, named: list[tuple[str, nn.Parameter]], params: Params) -> ParamSetView:
+        built = self.trainer.built_with if self.trainer is not None else []
         changed = len(named) != len(built) or any(
             name != old_name or p is not old for (name, p), (old_name, old) in zip(named, built, strict=False)
         )
@@ -209,25 +217,11 @@ class ModelHost:
         dist.all_gather(gathered, sent)
         return [ParamSetView.from_tensor(t) for t in gathered]
 
-    def _build(self) -> None:
+    def _build(self, named: list[tuple[str, nn.Parameter]]) -> Trainer:
         network = self.network
-        self.built_with = list(network.named_parameters())
-        if self.distributed:
-            self.trained = DistributedDataParallel(network, find_unused_parameters=True)
-        else:
-            self.trained = network
-        trainable = [p for _, p in self.built_with if p.requires_grad]
-        self.optimizer = torch.optim.SGD(trainable, lr=LEARNING_RATE)
-
-    def _train(self, call: int) -> None:
-        """One step on a batch that depends on the call index only, so it is the same on every rank."""
-        assert self.trained is not None and self.optimizer is not None
-        generator = torch.Generator().manual_seed(call)
-        batch = torch.randn(BATCH, INPUT_FEATURES, generator=generator)
-        target = torch.randn(BATCH, OUTPUT_FEATURES, generator=generator)
-        self.optimizer.zero_grad(set_to_none=True)
-        F.mse_loss(self.trained(batch), target).backward()
-        self.optimizer.step()
+        model = DistributedDataParallel(network, find_unused_parameters=True) if self.distributed else network
+        optimizer = torch.optim.SGD([p for _, p in named if p.requires_grad], lr=LEARNING_RATE)
+        return Trainer(model, optimizer, named)
 
     def _summary(self, built: bool, params: Params) -> dict:
         network = self.network
@@ -244,6 +238,16 @@ class ModelHost:
             digests={name: _digest(t) for name, t in tensors.items()},
             heads={name: [float(v) for v in t.detach().flatten()[:HEAD_VALUES]] for name, t in tensors.items()},
         ).to_record()
+
+
+def _train(trainer: Trainer, call: int) -> None:
+    """One step on a batch that depends on the call index only, so it is the same on every rank."""
+    generator = torch.Generator().manual_seed(call)
+    batch = torch.randn(BATCH, INPUT_FEATURES, generator=generator)
+    target = torch.randn(BATCH, OUTPUT_FEATURES, generator=generator)
+    trainer.optimizer.zero_grad(set_to_none=True)
+    F.mse_loss(trainer.model(batch), target).backward()
+    trainer.optimizer.step()
 
 
 def _digest(tensor: torch.Tensor) -> str:
