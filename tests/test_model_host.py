@@ -9,7 +9,9 @@ import pytest
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
 from harness.launcher import EnvWorld
-from harness.model_host import DDP, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
+from harness.model_host import DDP, FAILED, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
+from harness.report import HUNG, OK, RankOutcome, ScenarioResult
+from harness.spec.model_checks import completion, identity
 from harness.spec.model_families import fossilize_then_prune, regrow
 
 REFERENCE = "reference_impl.adapter:Adapter"
@@ -103,3 +105,49 @@ def test_a_launchers_nccl_world_skips_the_cpu_model_and_gloo_runs_it():
     assert world._skip_reason(dataclasses.replace(regrow(2), model=False)) is None
     world.backend = "gloo"
     assert world._skip_reason(regrow(2)) is None
+
+
+def synthetic(steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = ("", "")) -> ScenarioResult:
+    """A two-rank result whose every call is a step_epoch with the given model steps."""
+    scenario = Scenario("synthetic", 2, ["a"], [Op("step_epoch", "a") for _ in steps_per_rank[0]], model=True)
+    outcomes = []
+    for rank, taken in enumerate(steps_per_rank):
+        records = [
+            {"index": i, "skipped": False, "snapshot": {"stage": 4, "alpha": 0.5}, "model": step.to_record()}
+            for i, step in enumerate(taken)
+        ]
+        outcomes.append(RankOutcome(rank=rank, status=OK, records=records, stack=stacks[rank]))
+    return ScenarioResult(scenario, outcomes, 0.0)
+
+
+def trained(weight: str, output: str) -> ModelStep:
+    digests = {"stem.weight": "s", "slots.a.seed.0.weight": weight, "probe output": output}
+    heads = {name: [float(len(value))] for name, value in digests.items()}
+    return ModelStep(TRAINED, DDP, params=[["stem.weight", [8, 6], True]], digests=digests, heads=heads)
+
+
+def test_identity_names_the_first_differing_tensor_and_the_call():
+    same = trained("w", "o")
+    result = synthetic([[same, trained("w", "o"), trained("w", "o")], [same, trained("w", "x"), trained("vv", "x")]])
+    first, second = identity(result)
+    assert first.startswith("call #1 step_epoch 'a': every parameter and buffer is identical, but the probe output")
+    assert second.startswith("call #2 step_epoch 'a': 1 parameters/buffers differ across ranks, first")
+    assert "'slots.a.seed.0.weight': rank 0 [1.0]; rank 1 [2.0]" in second and "BLENDING alpha 0.5" in second
+    assert completion(result) == []
+
+
+def test_completion_reports_mismatches_failures_and_a_rank_stuck_in_the_model():
+    mine = ModelStep(MISMATCH, DDP, params=[["stem.weight", [8, 6], True], ["slots.a.seed.0.weight", [8, 8], True]])
+    theirs = ModelStep(MISMATCH, DDP, params=[["stem.weight", [8, 6], True]])
+    error = {"type": "RuntimeError", "message": "Connection closed by peer"}
+    failed = ModelStep(FAILED, DDP, error=error)
+    stuck = 'File "/x/harness/model_host.py", line 190 in after_call'
+    result = synthetic([[mine, failed], [theirs, trained("w", "o")]], stacks=("", stuck))
+    result.outcomes[1].status = HUNG
+    violations = completion(result)
+    assert violations[0] == (
+        "call #0 step_epoch 'a': the ranks hold different parameter sets, on which DDP cannot be built:"
+        " rank 0 2 parameters, only it: slots.a.seed.0.weight [8, 8]; rank 1 1 parameters"
+    )
+    assert violations[1] == "call #1 step_epoch 'a': rank 0's model step raised RuntimeError: Connection closed by peer"
+    assert violations[2].startswith("rank 1 hung in the model step")

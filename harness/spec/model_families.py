@@ -14,7 +14,7 @@ import dataclasses
 from harness.contract import Stage
 from harness.scenario import Op, Scenario
 
-MODEL_CORPUS = 4
+MODEL_CORPUS = 2
 EMBARGO_TICKS = 4
 
 
