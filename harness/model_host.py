@@ -8,8 +8,9 @@ record (`ModelStep`, under `model`); ranks are compared in the parent, from the 
 
 Before each step the ranks exchange a digest of their parameter sets (names, shapes, trainable) with
 one `all_gather`: DDP built on different sets fails inside gloo or hangs. A mismatch is recorded
-instead, and the host stops for the rest of the scenario; every rank sees the same gathered sets, so
-every rank decides the same. DDP is rebuilt whenever any rank holds parameters it was not built with
+instead (each rank's names and shapes are in its record, for the parent's report), and the host
+stops for the rest of the scenario; every rank sees the same gathered digests, so every rank decides
+the same. DDP is rebuilt whenever any rank holds parameters it was not built with
 (a germinated or pruned seed), as a training loop must. These collectives are the harness's own:
 they run inside `CollectiveMonitor.harness_collectives`, out of the implementation's per-call counts.
 """

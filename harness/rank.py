@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dill
 
@@ -29,6 +29,9 @@ from harness.collectives import CollectiveMonitor
 from harness.decisions import local_decision
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
+
+if TYPE_CHECKING:
+    from harness.model_host import ModelHost
 
 LIFELINE_EXIT_CODE = 70
 
@@ -156,7 +159,7 @@ class RankRun:
         self.slots: dict[str, Any] = {}
         self.call = -1
         self.local: list[tuple[dict, Any]] = []
-        self.host: Any = None
+        self.host: ModelHost | None = None
 
     def run(self) -> None:
         self.monitor.take_counts()
@@ -195,7 +198,7 @@ class RankRun:
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
         if self.scenario.model:
-            from harness.model_host import ModelHost  # torch.nn and DDP only for the scenarios that train a model
+            from harness.model_host import ModelHost  # here, not at the top: harness.model_host imports this module
 
             self.host = ModelHost(adapter, self.slots, self.scenario, self.monitor)
 
