@@ -317,9 +317,9 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         method=(
             "Lifecycles where rank 0 alone decides to blend, to fossilize before a prune, and a seed regrown"
-            " from another blueprint; before each step the ranks exchange parameter names and shapes, so a"
-            " mismatch is reported with each rank's parameters instead of crashing gloo. At world size 1 the"
-            " plain module is trained, without DDP."
+            " from another blueprint; before each step the ranks exchange a digest of their parameter names"
+            " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
+            " world size 1 the plain module is trained, without DDP."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
         scenarios=lambda plan: model_families.lifecycle(plan.world_size),
