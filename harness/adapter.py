@@ -40,6 +40,7 @@ METRICS = "metrics"
 PRUNE = "prune"
 EPOCH_CLOCK = "epoch_clock"
 SIDE_EFFECTS = "side_effects"
+MODULE = "module"
 
 REQUIRED_MEMBERS = (
     "name",
@@ -59,6 +60,10 @@ CAPABILITIES = {
     PRUNE: "prune() moves an active seed to PRUNED",
     EPOCH_CLOCK: "step_epoch() runs the cool-down pipeline PRUNED -> EMBARGOED -> RESETTING -> DORMANT",
     SIDE_EFFECTS: "snapshot() reports alpha, alpha_target and epochs_in_stage",
+    MODULE: (
+        "module() and module_shape(): the slot's part of the model as a torch.nn.Module, which the harness"
+        " trains under DistributedDataParallel"
+    ),
 }
 
 
@@ -100,6 +105,21 @@ class LifecycleAdapter(Protocol):
 
     def step_epoch(self, slot: Any) -> None:
         """[epoch_clock]"""
+
+    def module(self, slot: Any) -> Any:
+        """[module] The slot's part of the model: a `torch.nn.Module` whose forward maps a batch of
+        features of shape `(batch, *module_shape(slot))` to the same shape, e.g. a slot that is itself
+        a module returns the slot:
+
+            def module(self, slot):
+                return slot  # forward(x): x, or x + alpha * seed(x) while the seed blends
+
+        The harness asks for it after every call, builds a host network (a stem, every slot's module
+        in slot order, a head) and trains it under DistributedDataParallel; the module's parameters
+        may change with the lifecycle (a germinated seed adds some, a pruned one removes them)."""
+
+    def module_shape(self, slot: Any) -> tuple[int, ...]:
+        """[module] The per-sample feature shape the module takes and returns, e.g. `(8,)`."""
 
 
 class AdapterLoadError(Exception):

@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     certify.add_argument("--impl", default=impl_default, help=impl_help)
-    certify.add_argument("--profile", choices=("core", "strict", "all"), default="all", help="which clauses to check")
+    certify.add_argument(
+        "--profile", choices=("core", "strict", "ddp", "all"), default="all", help="which clauses to check"
+    )
     certify.add_argument("--world-sizes", default="1,2,3,4", help="comma-separated world sizes, each from 1 to 8")
     certify.add_argument("--seed", type=int, default=0, help="seed of the generated scenarios")
     certify.add_argument(
@@ -124,11 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="print SPEC.md, generated from the clause registry",
         description="Print the specification (SPEC.md), generated from the clause registry.",
     )
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
         help="two gloo ranks with different gate inputs agree on rank 0's decision",
         description="Run two gloo ranks with different gate inputs and show that they agree on rank 0's decision.",
     )
+    demo.add_argument("--ddp", action="store_true", help="BUG-030's defect next to the reference, training a DDP model")
     bench = commands.add_parser(
         "bench",
         help="time warm and fresh worlds, hang reports, sync rounds and certify",
@@ -320,6 +323,11 @@ def cmd_spec(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.pool import WorldPool
     from harness.scenario import Op
+
+    if args.ddp:
+        from harness.model_demo import run_demo
+
+        return run_demo()
 
     scenario = Scenario(
         "demo",

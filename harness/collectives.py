@@ -9,9 +9,10 @@ deadlock the moment it is certain.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 NAMES = (
@@ -76,6 +77,27 @@ class CollectiveMonitor:
         self.counts.clear()
         self.failed_in_call = False
         return counts
+
+    @contextlib.contextmanager
+    def harness_collectives(self) -> Iterator[None]:
+        """Collectives the harness makes itself (the model host's DDP and its parameter-set exchange).
+
+        They stay out of the per-call counts, which are the implementation's alone (clauses C5 and S4
+        read them), but the whole block is published as one collective entered: a rank stuck in it
+        is still seen by the deadlock detector, and a failure in it still marks the process group
+        as not reusable. DDP's own collectives run in C++ and would not be seen otherwise.
+        """
+        self.depth = 1
+        self.shared[2 * self.rank] = 1
+        self.shared[2 * self.rank + 1] += 1
+        try:
+            yield
+        except BaseException:
+            self.failed = True
+            raise
+        finally:
+            self.depth = 0
+            self.shared[2 * self.rank] = 0
 
     def _wrap(self, name: str, original: Callable) -> Callable:
         @functools.wraps(original)

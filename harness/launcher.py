@@ -19,6 +19,8 @@ group unusable (a failed collective, ranks that ran different collectives) canno
 another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a
 `WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
 `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
+
+On NCCL the `ddp` profile's scenarios are skipped as well: the model they train is on the CPU.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class EnvWorld:
             return "runs without a process group; the launcher's is initialised"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
+        if scenario.model and self.backend != "gloo":
+            return f"trains a CPU model under DDP, which the {self.backend} process group cannot carry"
         return None
 
     def follow(self) -> dict | None:

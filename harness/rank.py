@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dill
 
@@ -42,6 +42,9 @@ from harness.reaper import become_subreaper, end_subtree, mark_environment
 from harness.report import OK, RAISED
 from harness.scenario import Op, Scenario, per_rank
 from harness.slowstart import module_of, reported_if_slow
+
+if TYPE_CHECKING:
+    from harness.model_host import ModelHost
 
 LIFELINE_EXIT_CODE = 70
 
@@ -180,6 +183,7 @@ class RankRun:
         self.slots: dict[str, Any] = {}
         self.call = -1
         self.local: list[tuple[dict, Any]] = []
+        self.host: ModelHost | None = None
 
     def run(self) -> None:
         self.monitor.take_counts()
@@ -192,9 +196,12 @@ class RankRun:
             return
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
+            if self.host is not None:
+                record["model"] = self.host.after_call(index, record["error"] is None)
             _send(self.conn, ("rec", record))
             broken = self.stop_on_failed_collective and self.monitor.failed
-            if record["error"] is not None and (not op.continue_on_error or broken):
+            model_failed = self.host is not None and self.host.broken
+            if model_failed or (record["error"] is not None and (not op.continue_on_error or broken)):
                 status = RAISED
                 break
         self._end(status, self._snapshots(), None)
@@ -219,6 +226,10 @@ class RankRun:
             if self.scenario.gates == "scripted":
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
+        if self.scenario.model:
+            from harness.model_host import ModelHost  # here, not at the top: harness.model_host imports this module
+
+            self.host = ModelHost(adapter, self.slots, self.scenario, self.monitor)
 
     def _reported(self, doing: str) -> contextlib.AbstractContextManager:
         if self.notices is None:
@@ -253,6 +264,7 @@ class RankRun:
             "error": None,
             "collectives": {},
             "snapshot": None,
+            "model": None,
             "skipped": not op.applies_to(self.rank),
         }
         if record["skipped"]:

@@ -10,6 +10,8 @@ of gate-result fields (the rest filled in per rank and call, see `harness.decisi
 to run inside the gate evaluation (`{"fault": "kill"}`). With `gates: "real"` the implementation's
 own gates decide, from per-rank `metrics`. `Scenario.gate`, a Python callable, is the one input that
 does not serialise: it may be any closure or lambda (the ranks receive it through dill).
+With `model` set, every rank also trains a host network built from the slots' modules after each
+call all ranks made (`harness.model_host`; the adapter must declare `module`).
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Scenario:
     gates: str = "scripted"
     process_group: bool = True
     deadline_s: float | None = None
+    model: bool = False
     gate: Callable[[GateQuery], Any] | None = None
 
     def ops_for(self, rank: int) -> list[Op]:
@@ -155,6 +158,8 @@ class Scenario:
             out["process_group"] = False
         if self.deadline_s is not None:
             out["deadline_s"] = self.deadline_s
+        if self.model:
+            out["model"] = True
         return out
 
     def to_json(self) -> str:
@@ -164,7 +169,7 @@ class Scenario:
     def from_dict(cls, data: Any) -> Scenario:
         if not isinstance(data, dict):
             raise ScenarioError("a scenario must be a JSON object")
-        known = {"name", "world_size", "slots", "ops", "rank_ops", "gates", "process_group", "deadline_s"}
+        known = {"name", "world_size", "slots", "ops", "rank_ops", "gates", "process_group", "deadline_s", "model"}
         unknown = set(data) - known
         if unknown:
             raise ScenarioError(f"unknown scenario keys: {', '.join(sorted(unknown))}")
@@ -187,6 +192,7 @@ class Scenario:
             gates=data.get("gates", "scripted"),
             process_group=data.get("process_group", True),
             deadline_s=data.get("deadline_s"),
+            model=bool(data.get("model", False)),
         ).validate()
 
     @classmethod

@@ -49,7 +49,7 @@ DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
-PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank", "harness.forkserver_init"]
+PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank", "harness.forkserver_init", "harness.model_host"]
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
 

@@ -16,7 +16,7 @@ from reference_impl.stages import SeedStage
 class Adapter:
     name = "reference_impl"
     version = __version__
-    capabilities = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})
+    capabilities = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects", "module"})
 
     def make_slot(self, slot_id: str) -> SeedSlot:
         return SeedSlot(slot_id)
@@ -65,3 +65,9 @@ class Adapter:
 
     def step_epoch(self, slot: SeedSlot) -> None:
         slot.step_epoch()
+
+    def module(self, slot: SeedSlot) -> SeedSlot:
+        return slot
+
+    def module_shape(self, slot: SeedSlot) -> tuple[int, ...]:
+        return (slot.width,)

@@ -12,6 +12,11 @@ instead of hanging or diverging (see `reference_impl.sync` for the round itself)
 
 A default target with no gate (RESETTING -> DORMANT) is reported as `no_valid_transition`: the
 cool-down pipeline is driven by the epoch clock, never by a gate decision.
+
+The slot is the seed's part of the model, a `torch.nn.Module` over features of shape `(batch, width)`:
+`germinate()` builds the seed from its blueprint (`reference_impl.blueprints`, the same weights on
+every rank), `forward(x)` is `x` until the seed blends, `x + alpha * seed(x)` while BLENDING or
+HOLDING, `x + seed(x)` once FOSSILIZED, and pruning drops the seed and its parameters.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import torch
+from torch import nn
+
+from reference_impl.blueprints import build_seed
 from reference_impl.gates import (
     ALPHA_EPSILON,
     GATE_FOR_TARGET,
@@ -44,6 +53,8 @@ from reference_impl.sync import (
 )
 
 PRUNABLE_STAGES = frozenset({SeedStage.GERMINATED, SeedStage.TRAINING, SeedStage.BLENDING, SeedStage.HOLDING})
+BLENDED_STAGES = frozenset({SeedStage.BLENDING, SeedStage.HOLDING})
+DEFAULT_WIDTH = 8
 
 
 @dataclass
@@ -66,7 +77,7 @@ class SeedState:
         self.stage_history.append(stage)
 
 
-class SeedSlot:
+class SeedSlot(nn.Module):
     """A place for one seed. `gates` is any `GateEvaluator`; replace it to script decisions."""
 
     def __init__(
@@ -76,7 +87,11 @@ class SeedSlot:
         *,
         blend_epochs: int = 3,
         embargo_epochs: int = 2,
+        width: int = DEFAULT_WIDTH,
     ) -> None:
+        super().__init__()
+        self.width = width
+        self.seed: nn.Module | None = None
         self.slot_id = slot_id
         self.gates: GateEvaluator = gates if gates is not None else LifecycleGates()
         self.blend_epochs = blend_epochs
@@ -93,8 +108,24 @@ class SeedSlot:
             raise ValueError(f"slot {self.slot_id!r}: G0 failed: {', '.join(failed)}")
         state = SeedState(seed_id=seed_id, blueprint_id=blueprint_id, stage_history=[SeedStage.DORMANT])
         state.enter(SeedStage.GERMINATED)
+        self.seed = build_seed(blueprint_id, seed_id, self.width)
         self.state = state
         return state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.blend_weight()
+        if self.seed is None or weight is None:
+            return x
+        return x + weight * self.seed(x)
+
+    def blend_weight(self) -> float | None:
+        """The weight of the seed's output in `forward`; None while the seed takes no part in it."""
+        state = self.state
+        if state is None:
+            return None
+        if state.stage == SeedStage.FOSSILIZED:
+            return 1.0
+        return state.alpha if state.stage in BLENDED_STAGES else None
 
     def advance_stage(self, target: SeedStage | int | None = None) -> GateResult:
         explicit = None if target is None else _check_target(SeedStage(target))
@@ -185,6 +216,7 @@ class SeedSlot:
         elif target == SeedStage.PRUNED:
             state.alpha = state.alpha_target = 0.0
             state.alpha_holding = False
+            self.seed = None
 
     def _blend(self, state: SeedState) -> None:
         """Move alpha one step towards its target; snapping within ALPHA_EPSILON keeps float error from

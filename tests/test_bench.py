@@ -23,7 +23,14 @@ PER_SIZE = (
     "raw_bcast_object_us",
     "tensor_bcast_us",
 )
-SCALARS = ("hang_report_latency_s", "world_rebuild_s", "certify_wall_s", "certify_peak_rss_mb", "certify_peak_tmp_mb")
+SCALARS = (
+    "hang_report_latency_s",
+    "world_rebuild_s",
+    "certify_wall_s",
+    "certify_peak_rss_mb",
+    "certify_peak_tmp_mb",
+    "certify_ddp_wall_s",
+)
 RUN_TIMEOUT_S = 240
 pytestmark = pytest.mark.timeout(RUN_TIMEOUT_S + 30)
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.adapter import EPOCH_CLOCK, METRICS, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from harness.adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
 from harness.report import ScenarioResult
 from harness.scenario import Scenario
-from harness.spec import checks, families
+from harness.spec import checks, families, model_checks, model_families
 from harness.spec.checks import Judgement
 
 CORE = "core"
 STRICT = "strict"
-PROFILES = (CORE, STRICT)
+DDP = "ddp"
+PROFILES = (CORE, STRICT, DDP)
 MUST = "MUST"
 
 Check = Callable[[ScenarioResult], Judgement]
@@ -322,11 +323,71 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         check=checks.collective_symmetry,
     ),
+    Clause(
+        id="D1",
+        title="Model completion",
+        profile=DDP,
+        level=MUST,
+        statement=(
+            "A host network built from every slot's module, wrapped in DistributedDataParallel and rebuilt"
+            " whenever its parameters change, is built and takes one training step on every rank after"
+            " every call all ranks make: the ranks never hold different parameter sets."
+        ),
+        rationale=(
+            "Ranks whose lifecycles diverge hold different architectures; DDP then fails inside gloo or hangs,"
+            " far from the decision that caused it."
+        ),
+        method=(
+            "Lifecycles where rank 0 alone decides to blend, to fossilize before a prune, and a seed regrown"
+            " from another blueprint; before each step the ranks exchange a digest of their parameter names"
+            " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
+            " world size 1 the plain module is trained, without DDP."
+        ),
+        requires=frozenset({SCRIPTED_GATES, MODULE}),
+        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        check=model_checks.completion,
+    ),
+    Clause(
+        id="D2",
+        title="Model identity",
+        profile=DDP,
+        level=MUST,
+        statement=(
+            "After every training step, every parameter and buffer of the host network and its output on a"
+            " fixed probe batch are bitwise identical on every rank."
+        ),
+        rationale=(
+            "DDP keeps parameters identical by averaging gradients, so ranks blending a seed at different"
+            " alphas train silently different models with the same parameters."
+        ),
+        method=(
+            "The scenarios of D1; each rank records a digest of every parameter, buffer and the probe output"
+            " after each step, compared across ranks, with the first differing tensor's values in evidence."
+        ),
+        requires=frozenset({SCRIPTED_GATES, MODULE}),
+        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        check=model_checks.identity,
+    ),
+    Clause(
+        id="D3",
+        title="Model under divergence",
+        profile=DDP,
+        level=MUST,
+        statement="Under random call sequences with divergent per-rank gate decisions, D1 and D2 both hold.",
+        rationale="The hand-written lifecycles cover the known harms; random ones find the paths nobody wrote.",
+        method=(
+            f"The first {model_families.MODEL_CORPUS} scenarios of the generated corpus at each world size,"
+            " with the host network trained after every call."
+        ),
+        requires=frozenset({SCRIPTED_GATES, MODULE}),
+        scenarios=lambda plan: model_families.with_model(corpus(plan)),
+        check=model_checks.model,
+    ),
 )
 
 BY_ID = {clause.id: clause for clause in REGISTRY}
 
 
 def select(profile: str) -> list[Clause]:
-    """The clauses of `profile` ("core", "strict" or "all")."""
+    """The clauses of `profile` ("core", "strict", "ddp" or "all")."""
     return [c for c in REGISTRY if profile == "all" or c.profile == profile]

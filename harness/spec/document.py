@@ -10,7 +10,8 @@ HEADER = """# DDP lifecycle specification
 Generated from `harness/spec/clauses.py` by `python -m harness spec > SPEC.md`; do not edit by hand.
 
 A clause ID is stable: once published it is never renamed or reused. Profile `core` is the fix of
-BUG-030; profile `strict` is what that fix leaves open. A clause forbids only what breaks DDP
+BUG-030; profile `strict` is what that fix leaves open; profile `ddp` checks the consequence itself,
+a real DistributedDataParallel model that must stay identical on every rank. A clause forbids only what breaks DDP
 lifecycle correctness or the documented contract; where upstream versions legitimately differ, each
 behaviour is accepted (see C7), and a set of legitimate variants (`tests/good_impls/`) must be
 certified by every version of this suite.

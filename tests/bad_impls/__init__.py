@@ -7,14 +7,15 @@ slot, so a clause that fails here fails for that defect and nothing else.
 """
 
 EXPECTED_FAILURES: dict[str, set[str]] = {
-    "no_sync": {"C1", "C2", "C3", "C4", "S1", "S2", "S3"},
+    "no_sync": {"C1", "C2", "C3", "C4", "S1", "S2", "S3", "D1", "D2", "D3"},
     "allreduce_consensus": {"C2", "C3", "C4", "S1", "S2"},
     "broadcast_from_rank1": {"C2", "C3", "C4"},
     "passed_only": {"C3"},
     "suffix_missing": {"C4"},
     "suffix_misworded": {"C4"},
     "suffix_everywhere": {"C4"},
-    "local_applied": {"C1", "C2", "C6", "S3"},
+    "local_applied": {"C1", "C2", "C6", "S3", "D1", "D2", "D3"},
+    "local_alpha": {"D2", "D3"},
     "early_exit_before_collective": {"S2", "S4"},
     "slot_blind_broadcast": {"S1", "S2"},
     "upstream": {"S1", "S2", "S4"},

@@ -1,0 +1,116 @@
+"""The checks of the `ddp` profile: they read the `ModelStep` each rank recorded after each call.
+
+Ranks are compared here, in the parent, from digests of every parameter, buffer and probe output;
+the ranks themselves only exchanged their parameter sets. A call some rank did not finish is left
+to the termination clauses, unless that rank was stuck in the model step itself.
+"""
+
+from __future__ import annotations
+
+from harness.contract import stage_name
+from harness.model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
+from harness.report import HUNG, ScenarioResult
+from harness.spec.checks import Call, Judgement, calls
+
+MODEL_FRAME = "model_host.py"
+SHOWN_PARAMS = 4
+
+
+def _steps(call: Call) -> list[ModelStep | None]:
+    return [ModelStep.from_record(record) for record in call.records]
+
+
+def _where(call: Call) -> str:
+    op = call.ops[0]
+    return f"call #{call.index} {op.op} {op.slot!r}" if op is not None else f"call #{call.index}"
+
+
+def completion(result: ScenarioResult) -> Judgement:
+    """D1: every rank built the model and trained it after every call; no mismatch, failure or hang."""
+    judgement = Judgement()
+    for call in calls(result):
+        if not call.symmetric:
+            continue
+        if not call.reported:
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        steps = _steps(call)
+        if any(step is not None and step.status == MISMATCH for step in steps):
+            judgement.add("param_sets_differ", f"{_where(call)}: {_param_set_difference(steps)}", call.index)
+        for rank, step in enumerate(steps):
+            if step is not None and step.status == FAILED and step.error:
+                message = " ".join(str(step.error["message"]).split())[:200]
+                text = f"{_where(call)}: rank {rank}'s model step raised {step.error['type']}: {message}"
+                judgement.add("model_step_failed", text, call.index)
+    for outcome in result.outcomes:
+        if outcome.status == HUNG and MODEL_FRAME in outcome.stack:
+            text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
+            judgement.add("hung_in_model_step", text, outcome.current_call)
+    return judgement
+
+
+def _param_set_difference(steps: list[ModelStep | None]) -> str:
+    """Names and shapes of the parameters not held by every rank, rank by rank."""
+    sets = {rank: {(name, tuple(shape)) for name, shape, _ in step.params} for rank, step in enumerate(steps) if step}
+    common = set.intersection(*sets.values()) if sets else set()
+    lines = []
+    for rank, params in sets.items():
+        own = [f"{name} {list(shape)}" for name, shape in sorted(params - common)]
+        more = f" and {len(own) - SHOWN_PARAMS} more" if len(own) > SHOWN_PARAMS else ""
+        only = f", only it: {', '.join(own[:SHOWN_PARAMS])}{more}" if own else ""
+        lines.append(f"rank {rank} {len(params)} parameters{only}")
+    return "the ranks hold different parameter sets, on which DDP cannot be built: " + "; ".join(lines)
+
+
+def identity(result: ScenarioResult) -> Judgement:
+    """D2: after every step every parameter, buffer and the probe output are bitwise the same on every
+    rank. A call whose step did not train on every rank is D1's to judge."""
+    judgement = Judgement()
+    for call in calls(result):
+        if not call.symmetric:
+            continue
+        if not call.reported:
+            judgement.unjudged += 1
+            continue
+        steps = _steps(call)
+        if not all(step is not None and step.status == TRAINED for step in steps):
+            continue
+        judgement.judged += 1
+        trained = [step for step in steps if step is not None]
+        differing = [name for name in trained[0].digests if len({s.digests.get(name) for s in trained}) > 1]
+        if not differing:
+            continue
+        tensors = [name for name in differing if name != PROBE_OUTPUT]
+        first = tensors[0] if tensors else PROBE_OUTPUT
+        values = "; ".join(f"rank {rank} {step.heads.get(first)}" for rank, step in enumerate(trained))
+        if tensors:
+            kind, what = (
+                "parameters_differ",
+                f"{len(tensors)} parameters/buffers differ across ranks, first {first!r}: {values}",
+            )
+        else:
+            kind, what = (
+                "probe_differs",
+                f"every parameter and buffer is identical, but the probe output differs: {values}",
+            )
+        judgement.add(kind, f"{_where(call)}: {what}{_lifecycle_views(call)}", call.index)
+    return judgement
+
+
+def _lifecycle_views(call: Call) -> str:
+    """Each rank's stage and alpha of the slot the call touched, when the records carry them."""
+    views = []
+    for rank, record in enumerate(call.records):
+        snapshot = (record or {}).get("snapshot") or {}
+        if "stage" in snapshot:
+            alpha = f" alpha {snapshot['alpha']:.3g}" if isinstance(snapshot.get("alpha"), float) else ""
+            views.append(f"rank {rank} {stage_name(snapshot['stage'])}{alpha}")
+    return f" ({', '.join(views)})" if views else ""
+
+
+def model(result: ScenarioResult) -> Judgement:
+    """D3: both D1 and D2, over the calls D1 reads."""
+    judgement = completion(result)
+    judgement.violations += identity(result).violations
+    return judgement

@@ -1,0 +1,153 @@
+"""The per-rank model host: DDP on gloo (plain at world size 1), rebuilds, mismatches, uncounted collectives."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from harness import Op, Scenario, WorldPool
+from harness.collectives import CollectiveMonitor
+from harness.launcher import EnvWorld
+from harness.model_host import DDP, FAILED, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
+from harness.report import HUNG, OK, RankOutcome, ScenarioResult
+from harness.spec.model_checks import completion, identity
+from harness.spec.model_families import fossilize_then_prune, regrow
+
+REFERENCE = "reference_impl.adapter:Adapter"
+NO_SYNC = "tests.bad_impls.no_sync:Adapter"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorldPool() as pool:
+        yield pool
+
+
+def steps(result, rank: int) -> list[ModelStep | None]:
+    return [ModelStep.from_record(record) for record in result.outcomes[rank].records]
+
+
+def test_harness_collectives_stay_out_of_the_counts_but_are_published_and_mark_failures():
+    shared = [0, 0]
+    monitor = CollectiveMonitor(shared, 0)
+    broadcast = monitor._wrap("broadcast", lambda: None)
+    broadcast()
+    with monitor.harness_collectives():
+        assert shared == [1, 2]
+        broadcast()
+        broadcast()
+    assert monitor.take_counts() == {"broadcast": 1} and shared == [0, 2]
+    with pytest.raises(RuntimeError), monitor.harness_collectives():
+        raise RuntimeError("gloo timed out")
+    assert monitor.failed and shared[0] == 0
+
+
+def test_a_step_follows_only_calls_every_rank_made():
+    setup = [Op("germinate", "a"), Op("advance", "a")]
+    scenario = Scenario(
+        "uneven", 2, ["a", "b"], [*setup, Op("advance", "a")], rank_ops={1: [*setup, Op("advance", "b")]}
+    )
+    assert [made_by_every_rank(scenario, i) for i in range(4)] == [True, True, False, False]
+    subset = Scenario("subset", 2, ["a"], [Op("germinate", "a", ranks=[0]), Op("fault", fault={"kind": "sleep"})])
+    assert not made_by_every_rank(subset, 0) and not made_by_every_rank(subset, 1)
+
+
+def test_the_model_flag_survives_json():
+    scenario = regrow(2)
+    assert Scenario.from_json(scenario.to_json()).model
+    assert "model" not in dataclasses.replace(scenario, model=False).to_dict()
+
+
+def test_world_size_1_trains_the_plain_module_without_collectives(pool):
+    result = pool.run(REFERENCE, regrow(1))
+    assert result.ok, result.render()
+    taken = steps(result, 0)
+    assert all(step is not None and step.status == TRAINED and step.mode == PLAIN for step in taken)
+    assert all(not record["collectives"] for record in result.outcomes[0].records)
+
+
+def test_ddp_is_rebuilt_when_parameters_change_and_the_counts_stay_the_implementations(pool):
+    scenario = regrow(2)
+    result = pool.run(REFERENCE, scenario)
+    assert result.ok, result.render()
+    without_model = pool.run(REFERENCE, dataclasses.replace(scenario, name="regrow-no-model", model=False))
+    for rank in (0, 1):
+        taken = steps(result, rank)
+        assert all(step is not None and step.status == TRAINED and step.mode == DDP for step in taken)
+        rebuilt = [i for i, step in enumerate(taken) if step.built]
+        germinate_again = next(i for i, op in enumerate(scenario.ops) if op.seed_id == "seed-c-again")
+        assert rebuilt == [0, 1, 3, germinate_again], [op.op for op in scenario.ops]
+        counted = [r["collectives"] for r in result.outcomes[rank].records]
+        assert counted == [r["collectives"] for r in without_model.outcomes[rank].records]
+    digests = [[step.digests for step in steps(result, rank)] for rank in (0, 1)]
+    assert digests[0] == digests[1]
+
+
+def test_different_parameter_sets_are_reported_per_rank_not_crashed_on(pool):
+    scenario = fossilize_then_prune(2)
+    prune = next(i for i, op in enumerate(scenario.ops) if op.op == "prune")
+    result = pool.run(NO_SYNC, scenario)
+    assert result.ok and not result.deadlock, result.render()
+    at_prune = [steps(result, rank)[prune] for rank in (0, 1)]
+    assert [step.status for step in at_prune] == [MISMATCH, MISMATCH]
+    names = [{name for name, _, _ in step.params} for step in at_prune]
+    assert any(name.startswith("slots.a.seed") for name in names[0] - names[1]) and not names[1] - names[0]
+    later = [step for rank in (0, 1) for step in steps(result, rank)[prune + 1 :]]
+    assert later and all(step.status == SKIPPED and "differed" in step.reason for step in later)
+
+
+def test_a_launchers_nccl_world_skips_the_cpu_model_and_gloo_runs_it():
+    world = EnvWorld.__new__(EnvWorld)
+    world.size = 2
+    world.backend = "nccl"
+    assert "nccl" in world._skip_reason(regrow(2))
+    assert world._skip_reason(dataclasses.replace(regrow(2), model=False)) is None
+    world.backend = "gloo"
+    assert world._skip_reason(regrow(2)) is None
+
+
+def synthetic(steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = ("", "")) -> ScenarioResult:
+    """A two-rank result whose every call is a step_epoch with the given model steps."""
+    scenario = Scenario("synthetic", 2, ["a"], [Op("step_epoch", "a") for _ in steps_per_rank[0]], model=True)
+    outcomes = []
+    for rank, taken in enumerate(steps_per_rank):
+        records = [
+            {"index": i, "skipped": False, "snapshot": {"stage": 4, "alpha": 0.5}, "model": step.to_record()}
+            for i, step in enumerate(taken)
+        ]
+        outcomes.append(RankOutcome(rank=rank, status=OK, records=records, stack=stacks[rank]))
+    return ScenarioResult(scenario, outcomes, 0.0)
+
+
+def trained(weight: str, output: str) -> ModelStep:
+    digests = {"stem.weight": "s", "slots.a.seed.0.weight": weight, "probe output": output}
+    heads = {name: [float(len(value))] for name, value in digests.items()}
+    return ModelStep(TRAINED, DDP, params=[["stem.weight", [8, 6], True]], digests=digests, heads=heads)
+
+
+def test_identity_names_the_first_differing_tensor_and_the_call():
+    same = trained("w", "o")
+    result = synthetic([[same, trained("w", "o"), trained("w", "o")], [same, trained("w", "x"), trained("vv", "x")]])
+    first, second = map(str, identity(result).violations)
+    assert first.startswith("call #1 step_epoch 'a': every parameter and buffer is identical, but the probe output")
+    assert second.startswith("call #2 step_epoch 'a': 1 parameters/buffers differ across ranks, first")
+    assert "'slots.a.seed.0.weight': rank 0 [1.0]; rank 1 [2.0]" in second and "BLENDING alpha 0.5" in second
+    assert completion(result).violations == [] and completion(result).judged == 3
+
+
+def test_completion_reports_mismatches_failures_and_a_rank_stuck_in_the_model():
+    mine = ModelStep(MISMATCH, DDP, params=[["stem.weight", [8, 6], True], ["slots.a.seed.0.weight", [8, 8], True]])
+    theirs = ModelStep(MISMATCH, DDP, params=[["stem.weight", [8, 6], True]])
+    error = {"type": "RuntimeError", "message": "Connection closed by peer"}
+    failed = ModelStep(FAILED, DDP, error=error)
+    stuck = 'File "/x/harness/model_host.py", line 190 in after_call'
+    result = synthetic([[mine, failed], [theirs, trained("w", "o")]], stacks=("", stuck))
+    result.outcomes[1].status = HUNG
+    violations = [str(v) for v in completion(result).violations]
+    assert violations[0] == (
+        "call #0 step_epoch 'a': the ranks hold different parameter sets, on which DDP cannot be built:"
+        " rank 0 2 parameters, only it: slots.a.seed.0.weight [8, 8]; rank 1 1 parameters"
+    )
+    assert violations[1] == "call #1 step_epoch 'a': rank 0's model step raised RuntimeError: Connection closed by peer"
+    assert violations[2].startswith("rank 1 hung in the model step")

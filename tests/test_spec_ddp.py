@@ -1,0 +1,64 @@
+"""Profile `ddp`: the reference keeps a real DDP model identical; the known-bad ones break it, with evidence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from harness.spec.certify import CertifyOptions, certify
+
+DDP_CLAUSES = ("D1", "D2", "D3")
+
+
+def clauses(cert: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in cert["clauses"]}
+
+
+def test_reference_is_certified_by_profile_ddp_with_and_without_a_process_group():
+    cert = certify(CertifyOptions(profile="ddp", world_sizes=(1, 2), out_dir=None))
+    assert cert["verdict"] == "certified", {c["id"]: c["reason"] for c in cert["clauses"]}
+    assert list(clauses(cert)) == list(DDP_CLAUSES)
+    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in cert["clauses"])
+
+
+def test_an_adapter_without_a_module_is_not_claimed():
+    cert = certify(CertifyOptions(impl="tests.spec_adapters:NoPruneAdapter", profile="ddp", out_dir=None))
+    assert {c["status"] for c in cert["clauses"]} == {"not_claimed"}
+    assert all("module" in c["reason"] for c in cert["clauses"])
+
+
+def test_local_decisions_crash_and_silently_diverge_the_model(tmp_path):
+    cert = certify(
+        CertifyOptions(impl="tests.bad_impls.no_sync:Adapter", profile="ddp", world_sizes=(2,), out_dir=str(tmp_path))
+    )
+    found = clauses(cert)
+    assert {cid for cid, c in found.items() if c["status"] == "fail"} == set(DDP_CLAUSES)
+    crash = found["D1"]["evidence"]["violations"][0]
+    assert "prune 'a'" in crash and "different parameter sets" in crash
+    assert "rank 0 8 parameters, only it: slots.a.seed" in crash and "rank 1 4 parameters" in crash
+    divergence = found["D2"]["evidence"]["violations"][0]
+    assert "every parameter and buffer is identical, but the probe output differs" in divergence
+    assert "rank 0 BLENDING alpha 0.333, rank 1 TRAINING alpha 0" in divergence
+
+
+def test_a_rank_local_alpha_keeps_parameters_but_not_outputs(tmp_path):
+    cert = certify(
+        CertifyOptions(impl="tests.bad_impls.local_alpha:Adapter", profile="ddp", world_sizes=(2,), out_dir=None)
+    )
+    found = clauses(cert)
+    assert [found[cid]["status"] for cid in DDP_CLAUSES] == ["pass", "fail", "fail"]
+    divergence = found["D2"]["evidence"]["violations"][0]
+    assert "the probe output differs" in divergence and "rank 0 BLENDING alpha 0.333, rank 1 BLENDING alpha 0.333" in (
+        divergence
+    )
+
+
+def test_demo_shows_the_defect_breaking_the_model_next_to_the_reference():
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "demo", "--ddp"], capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    defect, reference = done.stdout.split("=== reference_impl.adapter:Adapter")
+    assert "different parameter sets" in defect and "the probe output differs" in defect
+    assert reference.count("identical on every rank after every step") == 2
+    assert "the defect breaks the model; the reference keeps it identical" in reference
