@@ -64,16 +64,36 @@ def _parser() -> argparse.ArgumentParser:
         help="--launcher env: the process group's backend (default $LIFECYCLE_SPEC_BACKEND, else gloo)",
     )
     certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
+    certify.add_argument("--maxfail", type=int, default=None, help="stop after N failed MUST clauses")
+    certify.add_argument("--quiet", action="store_true", help="no progress line while scenarios run")
+    add_stall_timeout(certify)
     replay = commands.add_parser("replay", help="run a saved scenario and print the per-rank report")
     replay.add_argument("file")
     replay.add_argument("--impl", default=os.environ.get("LIFECYCLE_SPEC_IMPL", "reference_impl.adapter:Adapter"))
     replay.add_argument("--clause", help="also check the result against this clause and print its violations")
+    add_stall_timeout(replay)
     commands.add_parser("spec", help="print SPEC.md, generated from the clause registry")
     commands.add_parser("demo", help="two gloo ranks with different gate inputs agree on rank 0's decision")
     bench = commands.add_parser("bench", help="time warm and fresh worlds, hang reports, sync rounds and certify")
     bench.add_argument("--out", default=None, help="write the figures to this JSON file")
     bench.add_argument("--quick", action="store_true", help="small counts and a small certification, in seconds")
     return parser
+
+
+def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end a scenario when no rank made progress for this long (default: from the calls seen so far)",
+    )
+
+
+def stall_timeout(args: argparse.Namespace) -> float | None:
+    if args.stall_timeout is not None and not args.stall_timeout > 0:
+        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
+    return args.stall_timeout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +127,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         return 0
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):
         raise UsageError("--repeat and --corpus take a positive integer")
+    if args.maxfail is not None and args.maxfail < 1:
+        raise UsageError(f"--maxfail takes a positive integer, got {args.maxfail}")
     if args.launcher == "env":
         from harness.spec.launched import certify_under_launcher
 
@@ -120,6 +142,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         seed=args.seed,
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
+        stall_timeout_s=stall_timeout(args),
+        maxfail=args.maxfail,
     )
     print(f"certifying {options.impl} (profile {options.profile}, world sizes {list(options.world_sizes)})")
     signatures = []
@@ -148,13 +172,14 @@ def print_clause(outcome: ClauseOutcome) -> None:
     line = (
         f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} scenarios"
     )
-    print(line + (f"  {outcome.reason[:100]}" if outcome.reason else ""), flush=True)
+    print(line + (f"  {outcome.reason[:200]}" if outcome.reason else ""), flush=True)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit 0 when every rank completed (and the clause, if given, holds), else 1."""
     from harness.pool import WorldPool
     from harness.spec.clauses import BY_ID
+    from harness.stall import StallRule
 
     if args.clause is not None and args.clause not in BY_ID:
         raise UsageError(f"unknown clause {args.clause!r} (known: {', '.join(BY_ID)})")
@@ -164,7 +189,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read scenario {args.file!r}: {exc.strerror}") from None
     scenario = Scenario.from_json(text)
-    with WorldPool() as pool:
+    with WorldPool(stall_rule=StallRule(fixed_s=stall_timeout(args))) as pool:
         result = pool.run(args.impl, scenario)
     print(result.render())
     if args.clause is None:

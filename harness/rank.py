@@ -234,6 +234,10 @@ class RankRun:
                 record["same_object"] = bool(self.local) and result is self.local[-1][1]
         except Exception as exc:
             record["error"] = describe_error(exc, in_collective=self.monitor.failed_in_call)
+        except SystemExit as exc:
+            # The implementation ends the process: tell the parent where, then exit as it asked.
+            _send(self.conn, ("exiting", describe_error(exc)))
+            raise
         record["local"] = [fields for fields, _ in self.local]
         record["collectives"] = self.monitor.take_counts()
         record["elapsed_s"] = time.perf_counter() - started

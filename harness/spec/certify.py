@@ -18,15 +18,18 @@ from dataclasses import dataclass
 from harness import __version__
 from harness.pool import WorldPool
 from harness.spec import certificate
-from harness.spec.clauses import select
+from harness.spec.clauses import MUST, select
 from harness.spec.runner import (
     DEFAULT_CORPUS,
     ERROR,
+    FAIL,
+    NOT_RUN,
     ClauseOutcome,
     ClauseRunner,
     Executor,
     describe_implementation,
 )
+from harness.stall import StallRule
 
 REFERENCE = "reference_impl.adapter:Adapter"
 
@@ -41,6 +44,8 @@ class CertifyOptions:
     out_dir: str | None = "certificate"
     launcher: str = "spawn"
     backend: str = "gloo"
+    stall_timeout_s: float | None = None
+    maxfail: int | None = None
 
 
 class Interrupted(Exception):
@@ -60,9 +65,13 @@ def certify(
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        with WorldPool() if world is None else contextlib.nullcontext(world) as pool:
+        stall_rule = StallRule(fixed_s=options.stall_timeout_s)
+        with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
             runner = ClauseRunner(implementation, pool, options.seed, options.corpus, evidence_dir)
             for clause in clauses:
+                if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
+                    outcomes.append(ClauseOutcome(clause, NOT_RUN, reason=f"not run: --maxfail {options.maxfail}"))
+                    continue
                 outcome = runner.evaluate(clause, list(options.world_sizes))
                 outcomes.append(outcome)
                 if progress:
@@ -92,6 +101,10 @@ def certify(
     if options.out_dir:
         certificate.write(cert, options.out_dir)
     return cert
+
+
+def _failed_musts(outcomes: list[ClauseOutcome]) -> int:
+    return sum(o.status == FAIL and o.clause.level == MUST for o in outcomes)
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:

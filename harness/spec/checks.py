@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.contract import Stage, default_target
-from harness.report import HUNG, OK, RAISED, ScenarioResult
+from harness.report import HUNG, OK, RAISED, ScenarioResult, failure_cause
 from harness.scenario import Op
 from harness.spec.families import expected_transition
 
@@ -158,14 +158,17 @@ def single_process(result: ScenarioResult) -> list[str]:
 
 
 def termination(result: ScenarioResult) -> list[str]:
+    """The rank that stopped or died first (with its call and own line), then the other ranks' failures."""
     if result.ok:
         return []
-    violations = []
+    cause = failure_cause(result)
+    violations = [cause.text] if cause else []
     for outcome in result.outcomes:
-        if outcome.status != OK:
+        if outcome.status != OK and (cause is None or outcome.rank != cause.rank):
             where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
             what = _error(outcome.failure) if outcome.failure else outcome.status
-            violations.append(f"rank {outcome.rank} {outcome.status} at call #{where}: {what}")
+            consequence = f" (a consequence of rank {cause.rank})" if cause else ""
+            violations.append(f"rank {outcome.rank} {outcome.status} at call #{where}: {what}{consequence}")
     return violations
 
 

@@ -29,6 +29,7 @@ FAIL = "fail"
 NOT_CLAIMED = "not_claimed"
 ERROR = "error"
 SKIPPED = "skipped"
+NOT_RUN = "not_run"
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 10
 
