@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
+    from harness.progress import ProgressPrinter, RunProgress
     from harness.spec.certificate import EXIT_CODES
     from harness.spec.certify import CertifyOptions, certify
     from harness.spec.clauses import select
@@ -150,7 +152,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     for run in range(args.repeat):
         if args.repeat > 1:
             print(f"--- run {run + 1} of {args.repeat}")
-        cert = certify(options, progress=print_clause)
+        run_progress = RunProgress()
+        with contextlib.nullcontext() if args.quiet else ProgressPrinter(run_progress, sys.stderr, sys.stdout) as shown:
+            cert = certify(
+                options,
+                progress=print_clause if shown is None else lambda outcome: shown.print(clause_line(outcome)),
+                run_progress=run_progress,
+            )
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
         signatures.append([(c["id"], c["status"], c["scenarios"]) for c in cert["clauses"]])
         if cert["interrupted"]:
@@ -167,12 +175,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def print_clause(outcome: ClauseOutcome) -> None:
-    """One line of the clause table a certification prints as it goes."""
+    """Print one line of the clause table a certification prints as it goes."""
+    print(clause_line(outcome), flush=True)
+
+
+def clause_line(outcome: ClauseOutcome) -> str:
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
     line = (
         f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} scenarios"
     )
-    print(line + (f"  {outcome.reason[:200]}" if outcome.reason else ""), flush=True)
+    return line + (f"  {outcome.reason[:200]}" if outcome.reason else "")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from harness import __version__
 from harness.pool import WorldPool
+from harness.progress import CountingExecutor, RunProgress
 from harness.spec import certificate
 from harness.spec.clauses import MUST, select
 from harness.spec.runner import (
@@ -56,6 +57,7 @@ def certify(
     options: CertifyOptions,
     progress: Callable[[ClauseOutcome], None] | None = None,
     world: Executor | None = None,
+    run_progress: RunProgress | None = None,
 ) -> dict:
     implementation = describe_implementation(options.impl)
     clauses = select(options.profile)
@@ -67,7 +69,8 @@ def certify(
     try:
         stall_rule = StallRule(fixed_s=options.stall_timeout_s)
         with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
-            runner = ClauseRunner(implementation, pool, options.seed, options.corpus, evidence_dir)
+            executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
+            runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir)
             for clause in clauses:
                 if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
                     outcomes.append(ClauseOutcome(clause, NOT_RUN, reason=f"not run: --maxfail {options.maxfail}"))
