@@ -116,7 +116,10 @@ def blamed_rank(pending: list[int], in_collective: dict[int, bool], entered: dic
 
 def main_thread_frames(stack: str) -> list[Frame]:
     """The frames (innermost first) of the thread in a faulthandler dump that runs `rank_main`."""
-    threads = _threads(stack)
+    return _main_thread(_threads(stack))
+
+
+def _main_thread(threads: list[tuple[str, list[Frame]]]) -> list[Frame]:
     for _, frames in threads:
         if any(f.function == "rank_main" for f in frames):
             return frames
@@ -124,8 +127,14 @@ def main_thread_frames(stack: str) -> list[Frame]:
 
 
 def own_frame(frames: list[Frame]) -> Frame | None:
-    """The innermost frame outside the harness, torch and the standard library's thread machinery."""
-    return next((f for f in frames if not _machinery(f.file)), None)
+    """The innermost frame outside the harness, torch and the standard library's thread machinery,
+    above the rank's entry point (what calls `rank_main` is the process's own start-up)."""
+    for frame in frames:
+        if frame.function == "rank_main":
+            return None
+        if not _machinery(frame.file):
+            return frame
+    return None
 
 
 def frame_in_stack(stack: str) -> Frame | None:
@@ -144,7 +153,7 @@ def ordered_stack(stack: str) -> str:
     threads = _threads(stack)
     if not threads:
         return stack
-    main = main_thread_frames(stack)
+    main = _main_thread(threads)
     blocks = sorted((t for t in threads if t[1] is main or own_frame(t[1]) is not None), key=lambda t: t[1] is not main)
     left_out = len(threads) - len(blocks)
     lines = []
@@ -173,7 +182,7 @@ def _frame(match: re.Match) -> Frame:
 
 def _machinery(path: str) -> bool:
     path = os.path.abspath(path) if os.path.isabs(path) else path
-    return path.startswith((_HARNESS_DIR, *_LIBRARY_DIRS, *_MACHINERY)) or path.startswith("<frozen")
+    return path.startswith((_HARNESS_DIR, *_LIBRARY_DIRS, *_MACHINERY)) or path.startswith(("<frozen", "<string>"))
 
 
 def _shown_path(path: str) -> str:
