@@ -23,8 +23,17 @@ PER_SIZE = (
     "raw_bcast_object_us",
     "tensor_bcast_us",
 )
-SCALARS = ("hang_report_latency_s", "world_rebuild_s", "certify_wall_s", "certify_peak_rss_mb")
-RUN_TIMEOUT_S = 240
+SCALARS = (
+    "peer_spawn_scenarios_per_s",
+    "warm_over_peer",
+    "hang_report_latency_s",
+    "world_rebuild_s",
+    "certify_wall_s",
+    "certify_hanging_wall_s",
+    "certify_crashing_wall_s",
+    "certify_peak_rss_mb",
+)
+RUN_TIMEOUT_S = 420
 pytestmark = pytest.mark.timeout(RUN_TIMEOUT_S + 30)
 
 
