@@ -4,7 +4,8 @@ Each rank streams one record per call to the parent as soon as the call ends, so
 hangs or dies still leaves its history behind. It ends with its parent in every case: a daemon thread
 watches the lifeline pipe (whose only writer is the parent) and answers its end-of-file with
 `os._exit`; SIGINT is ignored, since the parent owns the teardown; SIGUSR1 dumps every thread's
-stack through faulthandler, which works even while the rank is stuck inside a C++ collective.
+stack through faulthandler, which works even while the rank is stuck inside a C++ collective, and
+a fatal signal (SIGABRT, SIGSEGV) leaves the stack of the line that crashed in the same file.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def rank_main(
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
     stack_file = open(stack_path, "w")  # noqa: SIM115 - faulthandler writes to it until the rank ends
     faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
+    faulthandler.enable(file=stack_file, all_threads=True)  # a fatal signal (abort, segfault) leaves its stack too
     monitor = CollectiveMonitor(shared, rank)
     monitor.install()
     import torch.distributed as dist

@@ -87,6 +87,7 @@ def failure_cause(result: ScenarioResult) -> Cause | None:
         outcome = dead[0]
         what = f"exited with code {outcome.exitcode}" if outcome.status == EXITED else f"killed by {outcome.signal}"
         frame = frame_in_traceback(outcome.exit_error["traceback"]) if outcome.exit_error else None
+        frame = frame or frame_in_stack(outcome.stack)
         return Cause(outcome.rank, f"rank {outcome.rank} {what} in {_call(result, outcome)}{_at(frame)}")
     if result.stall is not None:
         outcome = result.outcomes[result.stall.rank]

@@ -76,6 +76,7 @@ class _Rank:
     log_path: str
     stack_path: str
     log_offset: int = 0
+    stack_offset: int = 0
 
 
 class World:
@@ -178,6 +179,7 @@ class World:
         try:
             for rank in self.ranks:
                 rank.log_offset = _size(rank.log_path)
+                rank.stack_offset = _size(rank.stack_path)
                 # A rank that died while the world was idle cannot take the scenario; `_collect`
                 # reports it (killed / exited) instead of this send raising BrokenPipeError.
                 with contextlib.suppress(OSError):
@@ -205,6 +207,8 @@ class World:
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
             outcome.output = _read_from(rank.log_path, rank.log_offset)
+            if outcome.status == KILLED:
+                outcome.stack = ordered_stack(_read_from(rank.stack_path, rank.stack_offset))
         if not reusable(outcomes):
             self.healthy = False
             self.close()

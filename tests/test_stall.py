@@ -5,6 +5,7 @@ within the stall window; a rank that exits is named the same way; slow calls are
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.progress import PLAIN_EVERY_S
-from harness.report import EXITED, HUNG
+from harness.report import EXITED, HUNG, KILLED
 from harness.spec.checks import termination
 from harness.stall import StallRule
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple
@@ -32,6 +33,13 @@ def slow_gate_on_rank_1(query):
     """A gate that computes for longer than the stall floor on rank 1 and passes everywhere."""
     if query.rank == 1:
         time.sleep(SLOW_GATE_S)
+    return True
+
+
+def abort_on_rank_1(query):
+    """A gate that crashes rank 1's process with SIGABRT, as a failed C++ assertion would."""
+    if query.rank == 1:
+        os.abort()
     return True
 
 
@@ -77,6 +85,18 @@ def test_rank_that_exits_is_named_with_its_line_and_the_others_follow():
     violations = termination(result)
     assert violations[0] == first
     assert all("(a consequence of rank 1)" in v for v in violations[1:]) and len(violations) == 2
+    assert_gone(watched)
+
+
+def test_rank_killed_by_a_fatal_signal_is_named_with_its_line():
+    scenario = Scenario("abort", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+    scenario.gate = abort_on_rank_1
+    with WorldPool() as pool:
+        result, world, watched = run_watched(pool, REFERENCE, scenario, LONG_DEADLINE_S)
+    assert result.outcomes[1].status == KILLED and result.outcomes[1].signal == "SIGABRT", ranks_table(result)
+    first = result.render().splitlines()[0]
+    assert first.startswith("rank 1 killed by SIGABRT in call #1 advance 'a' at tests/test_stall.py:"), first
+    assert first.endswith("in abort_on_rank_1 (os.abort)"), first
     assert_gone(watched)
 
 
