@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import multiprocess
-import torch.multiprocessing
 from multiprocess.connection import wait
 
 from harness.pool import WorldPool
@@ -154,6 +153,8 @@ def _median_round_trip(pool: WorldPool, size: int, runs: int, warm_up: bool) -> 
 
 def _median_peer_spawn(size: int, runs: int) -> float:
     """Median seconds per one-advance scenario in a world `torch.multiprocessing.spawn` starts for it."""
+    import torch.multiprocessing
+
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="lifecycle-bench-peer-") as folder:

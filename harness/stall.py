@@ -20,15 +20,12 @@ implementation's own line.
 
 from __future__ import annotations
 
+import importlib.util
 import linecache
 import os
 import re
 import sysconfig
 from dataclasses import dataclass, field
-
-import dill
-import multiprocess
-import torch
 
 STALL_FACTOR = 10.0
 STALL_FLOOR_S = 1.0
@@ -37,7 +34,7 @@ UNPROVEN_WINDOW_S = 5.0
 POLL_S = 0.05
 
 _HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (torch, multiprocess, dill))
+_LIBRARIES = ("torch", "multiprocess", "dill")  # located, not imported: `import harness` stays light
 _STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
 _MACHINERY = tuple(os.path.join(_STDLIB_DIR, name) for name in ("threading.py", "multiprocessing", "concurrent"))
 _DUMP_THREAD = re.compile(r"^(Current thread|Thread) (0x[0-9a-f]+)")
@@ -178,6 +175,18 @@ def _threads(stack: str) -> list[tuple[str, list[Frame]]]:
 
 def _frame(match: re.Match) -> Frame:
     return Frame(match["file"], int(match["line"]), match["function"])
+
+
+def _library_dirs() -> tuple[str, ...]:
+    dirs = []
+    for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            dirs += [os.path.abspath(d) + os.sep for d in spec.submodule_search_locations]
+    return tuple(dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
 
 
 def _machinery(path: str) -> bool:
