@@ -5,6 +5,12 @@ Round trips and sync rounds are medians (a noisy neighbour's stall says nothing 
 scenario rates are 1 / median round trip. The sync figures are measured inside rank processes of
 their own (no harness instrumentation around the collectives), with a barrier before each timed
 round and the slowest rank's time per round, so skew between ranks is not mistaken for speed.
+
+Failing implementations are certified in the same run as the reference, so their cost is a ratio:
+one whose rank 1 stalls outside any collective at its third gate round, and one whose rank 1 exits
+at its second (both in the repository's `tests/bad_impls`, so those figures need a checkout). The peer
+figure runs the one-round scenario the way PyTorch's own distributed tests do: a fresh
+`torch.multiprocessing.spawn` world per scenario.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ from harness.world import PRELOAD
 REFERENCE = "reference_impl.adapter:Adapter"
 FLOODING = "tests.bad_impls.flooding:Adapter"  # prints 10 MB per call; needs the repository's tests/
 FLOODING_ARGS = ("--profile", "core", "--corpus", "1")
+HANGING = "tests.bad_impls.stalls_at_third_round:Adapter"
+CRASHING = "tests.bad_impls.exits_at_second_round:Adapter"
+NOT_CERTIFIED_EXIT = 1
+PEER_SIZE = 2
 SIZES = (2, 4)
 HANG_DEADLINE_S = 0.5
 SYNC_METHODS = ("sync", "raw_bcast_object", "tensor_bcast")
@@ -46,9 +56,23 @@ SYNC_PG_TIMEOUT_S = 30.0
 CERTIFY_TIMEOUT_S = 600.0
 RSS_SAMPLE_S = 0.1
 KILL_WAIT_S = 5.0
+SCALARS = (
+    "peer_spawn_scenarios_per_s",
+    "warm_over_peer",
+    "hang_report_latency_s",
+    "world_rebuild_s",
+    "certify_wall_s",
+    "certify_hanging_wall_s",
+    "certify_crashing_wall_s",
+    "certify_peak_rss_mb",
+    "certify_peak_tmp_mb",
+    "certify_ddp_wall_s",
+)
 TARGETS = (
-    ("warm_over_fresh at world size 2", ">= 100"),
     ("certify_wall_s", "<= 20"),
+    ("certify_hanging_wall_s / certify_wall_s", "<= 6"),
+    ("certify_crashing_wall_s / certify_wall_s", "<= 3"),
+    ("warm_over_peer at world size 2", ">= 300"),
     ("hang_report_latency_s", "<= 1"),
     ("sync_us / raw_bcast_object_us, worst size", "<= 1.3"),
     ("certify_peak_tmp_mb, flooding ranks", "<= 100"),
@@ -66,13 +90,14 @@ class BenchError(RuntimeError):
 class Counts:
     warm: int
     fresh: int
+    peer: int
     sync_rounds: int
     certify_args: tuple[str, ...]
 
 
-FULL = Counts(warm=300, fresh=20, sync_rounds=300, certify_args=())
+FULL = Counts(warm=300, fresh=20, peer=5, sync_rounds=300, certify_args=())
 QUICK = Counts(
-    warm=20, fresh=1, sync_rounds=30, certify_args=("--world-sizes", "2", "--profile", "core", "--corpus", "1")
+    warm=20, fresh=1, peer=1, sync_rounds=30, certify_args=("--world-sizes", "2", "--profile", "core", "--corpus", "1")
 )
 
 
@@ -81,6 +106,7 @@ def run_bench(quick: bool, progress: Callable[[str], None] | None = None) -> dic
     counts = QUICK if quick else FULL
     say = progress or (lambda _: None)
     figures: dict[str, Any] = {"warm_scenarios_per_s": {}, "fresh_scenarios_per_s": {}, "warm_over_fresh": {}}
+    warm_round_trip: dict[int, float] = {}
     for size in SIZES:
         say(f"warm and fresh worlds at world size {size}")
         warm = _median_round_trip(WorldPool(), size, counts.warm, warm_up=True)
@@ -88,6 +114,11 @@ def run_bench(quick: bool, progress: Callable[[str], None] | None = None) -> dic
         figures["warm_scenarios_per_s"][str(size)] = round(1 / warm, 1)
         figures["fresh_scenarios_per_s"][str(size)] = round(1 / fresh, 2)
         figures["warm_over_fresh"][str(size)] = round(fresh / warm, 1)
+        warm_round_trip[size] = warm
+    say(f"fresh torch.multiprocessing.spawn worlds at world size {PEER_SIZE}, as PyTorch's own tests run")
+    peer = _median_peer_spawn(PEER_SIZE, counts.peer)
+    figures["peer_spawn_scenarios_per_s"] = round(1 / peer, 3)
+    figures["warm_over_peer"] = round(peer / warm_round_trip[PEER_SIZE], 1)
     say("a hang caught by its deadline, then the world's rebuild")
     figures["hang_report_latency_s"], figures["world_rebuild_s"] = _hang_and_rebuild()
     for key in SYNC_METHODS:
@@ -98,9 +129,13 @@ def run_bench(quick: bool, progress: Callable[[str], None] | None = None) -> dic
             figures[f"{key}_us"][str(size)] = value
     say("the default certification" if not quick else "a small certification (quick mode)")
     figures["certify_wall_s"], figures["certify_peak_rss_mb"], _ = _certify(counts.certify_args)
+    say("certifying an implementation whose rank 1 stalls at its third gate round")
+    figures["certify_hanging_wall_s"] = _certify(counts.certify_args, HANGING, NOT_CERTIFIED_EXIT)[0]
+    say("certifying an implementation whose rank 1 exits at its second gate round")
+    figures["certify_crashing_wall_s"] = _certify(counts.certify_args, CRASHING, NOT_CERTIFIED_EXIT)[0]
     say("a certification of an implementation that floods its output")
     sizes_args = ("--world-sizes", "2") if quick else ()
-    figures["certify_peak_tmp_mb"] = _certify((*FLOODING_ARGS, *sizes_args), impl=FLOODING)[2]
+    figures["certify_peak_tmp_mb"] = _certify((*FLOODING_ARGS, *sizes_args), FLOODING)[2]
     say("what profile ddp adds to a certification, in warm worlds")
     figures["certify_ddp_wall_s"] = _certify_ddp(QUICK_DDP_WORLD_SIZES if quick else DDP_WORLD_SIZES)
     figures["environment"] = {
@@ -129,6 +164,43 @@ def _median_round_trip(pool: WorldPool, size: int, runs: int, warm_up: bool) -> 
             times.append(time.perf_counter() - started)
             _check_ok(result)
     return statistics.median(times)
+
+
+def _median_peer_spawn(size: int, runs: int) -> float:
+    """Median seconds per one-advance scenario in a world `torch.multiprocessing.spawn` starts for it."""
+    import torch.multiprocessing
+
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="lifecycle-bench-peer-") as folder:
+            started = time.perf_counter()
+            torch.multiprocessing.spawn(peer_rank, args=(size, os.path.join(folder, "store")), nprocs=size, join=True)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def peer_rank(rank: int, size: int, store: str) -> None:
+    """One rank of a spawned world: join it, germinate a seed, advance it through one gate round, leave."""
+    import datetime
+
+    import torch.distributed as dist
+
+    from harness.rank import loopback_interface
+    from reference_impl.adapter import Adapter
+
+    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
+    dist.init_process_group(
+        "gloo",
+        store=dist.FileStore(store, size),
+        rank=rank,
+        world_size=size,
+        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
+    )
+    adapter = Adapter()
+    slot = adapter.make_slot("a")
+    adapter.germinate(slot, "seed-a", "blueprint")
+    adapter.advance(slot, None)
+    dist.destroy_process_group()
 
 
 def _check_ok(result: Any) -> None:
@@ -295,13 +367,14 @@ def _exit_with_parent(lifeline: Any) -> None:
     os._exit(1)
 
 
-def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE) -> tuple[float, float, float]:
+def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE, expected_exit: int = 0) -> tuple[float, float, float]:
     """Wall seconds, peak summed RSS (MB) of `python -m harness certify` and all its descendants, and
     the peak size (MB) of its temporary folders."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
         log_path = os.path.join(folder, "certify.log")
-        command = [sys.executable, "-m", "harness", "certify", "--out", os.path.join(folder, "cert"), *extra_args]
+        out = os.path.join(folder, "cert")
+        command = [sys.executable, "-m", "harness", "certify", "--quiet", "--out", out, *extra_args]
         command += ["--impl", impl]
         peak = peak_tmp = 0
         with open(log_path, "wb") as log:
@@ -317,9 +390,9 @@ def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE) -> tuple[float,
                 wall = time.monotonic() - started
             finally:
                 _stop(process)
-        if process.returncode != 0:
+        if process.returncode != expected_exit:
             with open(log_path, errors="replace") as f:
-                raise BenchError(f"certify exited with {process.returncode}:\n{f.read()[-4000:]}")
+                raise BenchError(f"certify exited with {process.returncode}, not {expected_exit}:\n{f.read()[-4000:]}")
     return round(wall, 2), round(peak / 2**20, 1), round(peak_tmp / 2**20, 1)
 
 
@@ -364,7 +437,7 @@ def _tree_rss(pid: int) -> int:
 
 
 def render_table(figures: dict) -> str:
-    """The figures as a table, then each target of issue 5 with its status."""
+    """The figures as a table, then each target with its status."""
     per_size = [
         ("warm_scenarios_per_s", "warm scenarios/s"),
         ("fresh_scenarios_per_s", "fresh scenarios/s"),
@@ -377,20 +450,15 @@ def render_table(figures: dict) -> str:
     lines = [f"{'world size':<28}" + "".join(f"{s:>12}" for s in sizes)]
     for key, label in per_size:
         lines.append(f"{label:<28}" + "".join(f"{figures[key][s]:>12}" for s in sizes))
-    for key in (
-        "hang_report_latency_s",
-        "world_rebuild_s",
-        "certify_wall_s",
-        "certify_peak_rss_mb",
-        "certify_peak_tmp_mb",
-    ):
+    for key in SCALARS:
         lines.append(f"{key:<28}{figures[key]:>12}")
-    lines.append(f"{'certify_ddp_wall_s':<28}{figures['certify_ddp_wall_s']:>12}")
     env = figures["environment"]
     lines.append(f"{'environment':<28}{env['cores']} cores, Python {env['python']}, torch {env['torch']}")
     values = (
-        figures["warm_over_fresh"]["2"],
         figures["certify_wall_s"],
+        figures["certify_hanging_wall_s"] / figures["certify_wall_s"],
+        figures["certify_crashing_wall_s"] / figures["certify_wall_s"],
+        figures["warm_over_peer"],
         figures["hang_report_latency_s"],
         max(figures["sync_us"][s] / figures["raw_bcast_object_us"][s] for s in sizes),
         figures["certify_peak_tmp_mb"],

@@ -8,6 +8,7 @@ traceback. SIGTERM stops a run as Ctrl-C does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         help="--launcher env: the process group's backend (None: $LIFECYCLE_SPEC_BACKEND, else gloo)",
     )
     certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
+    certify.add_argument("--maxfail", type=int, default=None, help="stop after N failed MUST clauses (None: never)")
+    certify.add_argument("--quiet", action="store_true", help="no progress line while scenarios run")
+    add_stall_timeout(certify)
     replay = commands.add_parser(
         "replay",
         help="run a saved scenario and print the per-rank report",
@@ -121,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         "--clause",
         help="also check the result against this clause and print its violations (default: an evidence file's clause)",
     )
+    add_stall_timeout(replay)
     commands.add_parser(
         "spec",
         help="print SPEC.md, generated from the clause registry",
@@ -141,6 +146,22 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default=None, help="write the figures to this JSON file")
     bench.add_argument("--quick", action="store_true", help="small counts and a small certification, in seconds")
     return parser
+
+
+def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end a scenario when no rank made progress for this long (default: from the calls seen so far)",
+    )
+
+
+def stall_timeout(args: argparse.Namespace) -> float | None:
+    if args.stall_timeout is not None and not args.stall_timeout > 0:
+        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
+    return args.stall_timeout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,6 +229,7 @@ def save_traceback() -> str:
 
 def cmd_certify(args: argparse.Namespace) -> int:
     global _completed_code
+    from harness.progress import ProgressPrinter, RunProgress
     from harness.spec.certificate import EXIT_CODES
     from harness.spec.certify import CertifyOptions, certify
     from harness.spec.clauses import select
@@ -220,6 +242,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):
         raise UsageError("--repeat and --corpus take a positive integer")
     check_folder(args.out, "--out")
+    if args.maxfail is not None and args.maxfail < 1:
+        raise UsageError(f"--maxfail takes a positive integer, got {args.maxfail}")
     if args.launcher == "env":
         from harness.spec.launched import certify_under_launcher
 
@@ -233,6 +257,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         seed=args.seed,
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
+        stall_timeout_s=stall_timeout(args),
+        maxfail=args.maxfail,
     )
     with reported_if_slow(f"still loading `{options.impl}`"):
         describe_implementation(options.impl)
@@ -241,7 +267,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     for run in range(args.repeat):
         if args.repeat > 1:
             print(f"--- run {run + 1} of {args.repeat}")
-        cert = certify(options, progress=print_clause)
+        run_progress = RunProgress()
+        with contextlib.nullcontext() if args.quiet else ProgressPrinter(run_progress, sys.stderr, sys.stdout) as shown:
+            cert = certify(
+                options,
+                progress=print_clause if shown is None else lambda outcome: shown.print(clause_line(outcome)),
+                run_progress=run_progress,
+            )
         if run + 1 == args.repeat or cert["interrupted"]:
             _completed_code = EXIT_CODES[cert["verdict"]]
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
@@ -260,13 +292,17 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def print_clause(outcome: ClauseOutcome) -> None:
-    """One line of the clause table a certification prints as it goes."""
+    """Print one line of the clause table a certification prints as it goes."""
+    print(clause_line(outcome), flush=True)
+
+
+def clause_line(outcome: ClauseOutcome) -> str:
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
     noun = "scenario" if count == 1 else "scenarios"
     line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} {noun}"
     if outcome.judged or outcome.unjudged:
         line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
-    print(line + (f"  {shorten(outcome.reason)}" if outcome.reason else ""), flush=True)
+    return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")
 
 
 def shorten(text: str, width: int = REASON_WIDTH) -> str:
@@ -286,6 +322,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from harness.spec.clauses import BY_ID
     from harness.spec.evidence import read_scenario_file
     from harness.spec.runner import describe_implementation, judge, unusable
+    from harness.stall import StallRule
 
     scenario, recorded = read_scenario_file(args.file)
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
@@ -297,7 +334,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with reported_if_slow(f"still loading `{impl}`"):
         describe_implementation(impl)
     print(f"replaying {scenario.name!r} with {impl}")
-    with WorldPool() as pool:
+    with WorldPool(stall_rule=StallRule(fixed_s=stall_timeout(args))) as pool:
         result = pool.run(impl, scenario)
     problem = unusable(result)
     if problem:

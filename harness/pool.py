@@ -3,7 +3,8 @@
 A world is reused only while it is healthy (see `harness.world.reusable`); anything that went wrong in it
 (a hang, a dead rank, an error escaping a collective, ranks that ran different collectives) closes
 it, and the next scenario of that size gets a new one. `fresh=True` starts a world per scenario, for
-isolation and for the benchmark.
+isolation and for the benchmark. Given a `StallRule`, the pool ends stalled scenarios early, and the rule
+carries what healthy scenarios showed from one world to the next (see `harness.stall`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import replace
 
 from harness.report import ScenarioResult
 from harness.scenario import Scenario
+from harness.stall import StallRule
 from harness.world import DEFAULT_GRACE_S, DEFAULT_PG_TIMEOUT_S, World, WorldConfig
 
 
@@ -23,8 +25,10 @@ class WorldPool:
         start_method: str = "forkserver",
         pg_timeout_s: float = DEFAULT_PG_TIMEOUT_S,
         grace_s: float = DEFAULT_GRACE_S,
+        stall_rule: StallRule | None = None,
     ) -> None:
         self.fresh = fresh
+        self.stall_rule = stall_rule
         self.grace_s = grace_s
         self.base = WorldConfig(world_size=1, pg_timeout_s=pg_timeout_s, start_method=start_method)
         self.worlds: dict[WorldConfig, World] = {}
@@ -54,7 +58,7 @@ class WorldPool:
         scenario.validate()
         world = self.world_for(scenario, pg_timeout_s)
         try:
-            return world.run(impl, scenario, deadline_s=deadline_s, grace_s=self.grace_s)
+            return world.run(impl, scenario, deadline_s=deadline_s, grace_s=self.grace_s, stall_rule=self.stall_rule)
         finally:
             if self.fresh or not world.healthy:
                 world.close()

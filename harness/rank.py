@@ -4,7 +4,8 @@ Each rank streams one record per call to the parent as soon as the call ends, so
 hangs or dies still leaves its history behind. It ends with its parent in every case: a daemon thread
 watches the lifeline pipe (whose only writer is the parent) and answers its end-of-file with
 `os._exit`; SIGINT is ignored, since the parent owns the teardown; SIGUSR1 dumps every thread's
-stack through faulthandler, which works even while the rank is stuck inside a C++ collective.
+stack through faulthandler, which works even while the rank is stuck inside a C++ collective, and
+a fatal signal (SIGABRT, SIGSEGV) leaves the stack of the line that crashed in the same file.
 Whatever the implementation starts ends with the rank (`harness.reaper`): the rank adopts its
 orphans and kills its whole subtree on every way out it controls (stop, lifeline, SIGTERM).
 """
@@ -74,6 +75,7 @@ def rank_main(
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
     stack_file = open(stack_path, "w")  # noqa: SIM115 - faulthandler writes to it until the rank ends
     faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=True)
+    faulthandler.enable(file=stack_file, all_threads=True)  # a fatal signal (abort, segfault) leaves its stack too
     monitor = CollectiveMonitor(shared, rank)
     monitor.install()
     import torch.distributed as dist
@@ -283,6 +285,10 @@ class RankRun:
             record["contract"] = str(exc)
         except Exception as exc:
             record["error"] = describe_error(exc, in_collective=self.monitor.failed_in_call)
+        except SystemExit as exc:
+            # The implementation ends the process: tell the parent where, then exit as it asked.
+            _send(self.conn, ("exiting", describe_error(exc)))
+            raise
         record["local"] = [fields for fields, _ in self.local]
         record["collectives"] = self.monitor.take_counts()
         record["elapsed_s"] = time.perf_counter() - started

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.scenario import Scenario
+from harness.stall import Frame, Stall, frame_in_stack, frame_in_traceback
 
 OK = "ok"
 RAISED = "raised"
@@ -27,6 +28,7 @@ class RankOutcome:
     output: str = ""
     collective_totals: dict = field(default_factory=dict)
     collective_failed: bool = False
+    exit_error: dict | None = None
 
     @property
     def current_call(self) -> int | None:
@@ -48,6 +50,7 @@ class ScenarioResult:
     duration_s: float
     deadlock: bool = False
     world_reused: bool = False
+    stall: Stall | None = None
 
     @property
     def world_size(self) -> int:
@@ -69,14 +72,51 @@ class ScenarioResult:
         return render_report(self, output=output)
 
 
-def _detail(result: ScenarioResult, outcome: RankOutcome) -> str:
+@dataclass(frozen=True)
+class Cause:
+    """The rank that ended a failed scenario, where it was, and what it did; the other failures follow from it."""
+
+    rank: int
+    text: str
+
+
+def failure_cause(result: ScenarioResult) -> Cause | None:
+    """A rank that died, else the rank a stall is blamed on; None when neither ended the scenario."""
+    dead = [o for o in result.outcomes if o.status in (EXITED, KILLED)]
+    if dead:
+        outcome = dead[0]
+        what = f"exited with code {outcome.exitcode}" if outcome.status == EXITED else f"killed by {outcome.signal}"
+        frame = frame_in_traceback(outcome.exit_error["traceback"]) if outcome.exit_error else None
+        frame = frame or frame_in_stack(outcome.stack)
+        return Cause(outcome.rank, f"rank {outcome.rank} {what} in {_call(result, outcome)}{_at(frame)}")
+    if result.stall is not None:
+        outcome = result.outcomes[result.stall.rank]
+        quiet = f"no unfinished rank made progress for {result.stall.window_s:g}s"
+        frame = frame_in_stack(outcome.stack)
+        return Cause(outcome.rank, f"rank {outcome.rank} stalled in {_call(result, outcome)}{_at(frame)}: {quiet}")
+    return None
+
+
+def _call(result: ScenarioResult, outcome: RankOutcome) -> str:
+    return _where(result.scenario.ops_for(outcome.rank), outcome.current_call)
+
+
+def _at(frame: Frame | None) -> str:
+    return f" at {frame}" if frame is not None else ""
+
+
+def _detail(result: ScenarioResult, outcome: RankOutcome, cause: Cause | None) -> str:
     ops = result.scenario.ops_for(outcome.rank)
     if outcome.status == RAISED and outcome.failure:
         where = _where(ops, len(outcome.records) - 1) if outcome.records else "setup"
         return f"{outcome.failure['type']}: {_one_line(outcome.failure['message'])} [{where}]"
     if outcome.status == HUNG:
         call = outcome.current_call
-        kind = "deadlocked in a collective" if result.deadlock else "past its deadline"
+        if result.stall is not None:
+            stalled = cause is not None and cause.rank == outcome.rank
+            kind = "stalled: made no progress" if stalled else "waiting, no progress"
+        else:
+            kind = "deadlocked in a collective" if result.deadlock else "past its deadline"
         return f"{kind}, in {_where(ops, call)}" if call is not None else kind
     if outcome.status == KILLED:
         return f"killed by {outcome.signal}, during {_where(ops, outcome.current_call)}"
@@ -101,14 +141,18 @@ def _one_line(text: str, limit: int = 160) -> str:
 def render_report(result: ScenarioResult, output: bool = True) -> str:
     scenario = result.scenario
     verdict = "completed" if result.completed else "FAILED"
-    lines = [
+    cause = failure_cause(result)
+    lines = [cause.text] if cause else []
+    lines += [
         f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict} in {result.duration_s:.2f}s",
         f"{'rank':<5} {'status':<7} {'calls':<7} detail",
     ]
     for o in result.outcomes:
         calls = f"{len(o.records)}/{len(scenario.ops_for(o.rank))}"
-        lines.append(f"{o.rank:<5} {o.status:<7} {calls:<7} {_detail(result, o)}")
-    for o in result.outcomes:
+        lines.append(f"{o.rank:<5} {o.status:<7} {calls:<7} {_detail(result, o, cause)}")
+    for o in sorted(result.outcomes, key=lambda o: cause is None or o.rank != cause.rank):
+        if o.exit_error:
+            lines += [f"--- rank {o.rank} exit traceback ---", o.exit_error["traceback"].rstrip()]
         if o.status == RAISED and o.failure and o.failure.get("traceback"):
             lines += [f"--- rank {o.rank} traceback ---", o.failure["traceback"].rstrip()]
         if o.stack:

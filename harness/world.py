@@ -6,8 +6,12 @@ goes through a `FileStore` in the world's own temporary folder, so no port is ev
 
 Bounded time: a scenario has a deadline; the first rank to fail opens a short grace period for the
 others; a deadlock is declared the moment it is certain (a rank has finished while every unfinished
-rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`).
-Hung ranks get SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
+rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`), and,
+when `run` is given a `StallRule`, a stall as soon as no unfinished rank has made progress (no call
+ended, no collective entered or left) for the stall window: ten times the longest quiet gap the same
+implementation showed in healthy scenarios, at least 1 s (5 s until one scenario has completed), at
+most the deadline (see `harness.stall`). Hung ranks get SIGUSR1 (faulthandler dumps their stacks),
+then SIGTERM, then SIGKILL.
 
 No orphans: whatever a rank starts ends with it (`harness.reaper` describes how). Each rank holds
 the read end of a lifeline pipe whose only writer is this process, and exits when it reads
@@ -25,6 +29,7 @@ import shutil
 import signal
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +45,7 @@ from harness.ranklog import read_output
 from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
 from harness.scenario import Scenario, ScenarioError
 from harness.scratch import world_folder
+from harness.stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
 
 DEFAULT_DEADLINE_S = 15.0
 DEFAULT_GRACE_S = 2.0
@@ -74,6 +80,7 @@ class _Rank:
     lifeline: Any
     log_path: str
     stack_path: str
+    stack_offset: int = 0
 
 
 class World:
@@ -155,8 +162,12 @@ class World:
         scenario: Scenario,
         deadline_s: float | None = None,
         grace_s: float = DEFAULT_GRACE_S,
+        stall_rule: StallRule | None = None,
     ) -> ScenarioResult:
-        """Run `scenario` on every rank; always returns, within the deadline plus the teardown."""
+        """Run `scenario` on every rank; always returns, within the deadline plus the teardown.
+
+        With `stall_rule`, a scenario in which no unfinished rank makes progress for its window ends
+        early, and a scenario that completes teaches the rule how long this implementation is quiet."""
         if not self.healthy:
             raise RuntimeError("this world is closed or broken; the pool starts a new one")
         try:
@@ -171,11 +182,14 @@ class World:
         outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
         try:
             for rank in self.ranks:
+                rank.stack_offset = _size(rank.stack_path)
                 # A rank that died while the world was idle cannot take the scenario; `_collect`
                 # reports it (killed / exited) instead of this send raising BrokenPipeError.
                 with contextlib.suppress(OSError):
                     rank.conn.send_bytes(payload)
-            deadlock = self._collect(outcomes, started + deadline_s, grace_s)
+            watch = ProgressWatch(started)
+            stall_window = (lambda: stall_rule.window(impl, deadline_s, watch.longest_gap_s)) if stall_rule else None
+            deadlock, stall = self._collect(outcomes, started + deadline_s, grace_s, watch, stall_window)
             hung = [o for o in outcomes if o.status == HUNG]
             if hung:
                 self._dump_stacks(hung)
@@ -186,19 +200,33 @@ class World:
             self.close()
             raise
         result = ScenarioResult(
-            scenario, outcomes, time.monotonic() - started, deadlock, world_reused=self.scenarios_run > 0
+            scenario, outcomes, time.monotonic() - started, deadlock, world_reused=self.scenarios_run > 0, stall=stall
         )
+        if stall_rule is not None and result.ok:
+            stall_rule.observe(impl, watch.longest_gap_s)
+        if stall_rule is not None and stall is not None:
+            stall_rule.record_stall(impl, stall.window_s)
         self.scenarios_run += 1
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
             outcome.output = read_output(rank.log_path)
+            if outcome.status == KILLED:
+                outcome.stack = ordered_stack(_read_from(rank.stack_path, rank.stack_offset))
         if not reusable(outcomes):
             self.healthy = False
             self.close()
         return result
 
-    def _collect(self, outcomes: list[RankOutcome], deadline: float, grace_s: float) -> bool:
-        """Read records until every rank ended; True when a deadlock ended the wait early."""
+    def _collect(
+        self,
+        outcomes: list[RankOutcome],
+        deadline: float,
+        grace_s: float,
+        watch: ProgressWatch,
+        stall_window: Callable[[], float] | None,
+    ) -> tuple[bool, Stall | None]:
+        """Read records until every rank ended; (True, None) when a deadlock ended the wait early, a
+        `Stall` when no unfinished rank made progress for the window `stall_window` gives."""
         pending = set(range(len(self.ranks)))
         grace_end: float | None = None
         settle: tuple[float, tuple] | None = None
@@ -206,9 +234,11 @@ class World:
             now = time.monotonic()
             end = min(deadline, grace_end) if grace_end is not None else deadline
             if now >= end:
-                return False
+                return False, None
             finished = len(pending) < len(self.ranks)
             timeout = min(end - now, 0.01) if finished else end - now
+            if stall_window is not None:
+                timeout = min(timeout, POLL_S)
             watched = {}
             for i in pending:
                 watched[self.ranks[i].conn] = i
@@ -226,8 +256,21 @@ class World:
                 elif settle is None or settle[1] != state:
                     settle = (time.monotonic(), state)
                 elif time.monotonic() - settle[0] >= DEADLOCK_SETTLE_S:
-                    return True
-        return False
+                    return True, None
+            quiet_s = watch.update(self._progress(outcomes, pending), time.monotonic())
+            if pending and stall_window is not None and quiet_s >= (window := stall_window()):
+                shared = self.shared
+                waiting = {i: bool(shared[2 * i]) for i in pending}
+                entered = {i: shared[2 * i + 1] for i in pending}
+                return False, Stall(blamed_rank(sorted(pending), waiting, entered), round(window, 2))
+        return False, None
+
+    def _progress(self, outcomes: list[RankOutcome], pending: set[int]) -> tuple:
+        """What changes whenever a rank makes progress: its calls reported, its collective flag and count."""
+        shared = self.shared
+        return tuple(
+            (i in pending, len(outcomes[i].records), shared[2 * i], shared[2 * i + 1]) for i in range(len(self.ranks))
+        )
 
     def _collective_state(self, pending: set[int]) -> tuple | None:
         """Entered-collective counts of the pending ranks if every one of them waits in a collective
@@ -261,6 +304,8 @@ class World:
                 message = pickle.loads(rank.conn.recv_bytes())
                 if message[0] == "rec":
                     outcome.records.append(message[1])
+                elif message[0] == "exiting":
+                    outcome.exit_error = message[1]
                 elif message[0] == "end":
                     _, outcome.status, outcome.snapshots, outcome.error, totals, failed = message
                     outcome.collective_totals, outcome.collective_failed = totals, failed
@@ -293,7 +338,7 @@ class World:
                     break
                 last = size
                 time.sleep(0.01)
-            outcome.stack = _read_from(rank.stack_path, sizes[outcome.rank])
+            outcome.stack = ordered_stack(_read_from(rank.stack_path, sizes[outcome.rank]))
 
     def close(self) -> None:
         """End every rank and return with none alive: a healthy world is asked to stop first, a

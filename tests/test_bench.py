@@ -24,14 +24,18 @@ PER_SIZE = (
     "tensor_bcast_us",
 )
 SCALARS = (
+    "peer_spawn_scenarios_per_s",
+    "warm_over_peer",
     "hang_report_latency_s",
     "world_rebuild_s",
     "certify_wall_s",
+    "certify_hanging_wall_s",
+    "certify_crashing_wall_s",
     "certify_peak_rss_mb",
     "certify_peak_tmp_mb",
     "certify_ddp_wall_s",
 )
-RUN_TIMEOUT_S = 240
+RUN_TIMEOUT_S = 420
 pytestmark = pytest.mark.timeout(RUN_TIMEOUT_S + 30)
 
 

@@ -17,17 +17,21 @@ from dataclasses import dataclass
 
 from harness import __version__
 from harness.pool import WorldPool
+from harness.progress import CountingExecutor, RunProgress
 from harness.spec import certificate, coverage
-from harness.spec.clauses import select
+from harness.spec.clauses import MUST, select
 from harness.spec.runner import (
     DEFAULT_CORPUS,
     ERROR,
+    FAIL,
+    NOT_RUN,
     REFERENCE,
     ClauseOutcome,
     ClauseRunner,
     Executor,
     describe_implementation,
 )
+from harness.stall import StallRule
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class CertifyOptions:
     out_dir: str | None = "certificate"
     launcher: str = "spawn"
     backend: str = "gloo"
+    stall_timeout_s: float | None = None
+    maxfail: int | None = None
 
 
 class Interrupted(Exception):
@@ -50,6 +56,7 @@ def certify(
     options: CertifyOptions,
     progress: Callable[[ClauseOutcome], None] | None = None,
     world: Executor | None = None,
+    run_progress: RunProgress | None = None,
 ) -> dict:
     implementation = describe_implementation(options.impl)
     clauses = select(options.profile)
@@ -60,9 +67,14 @@ def certify(
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        with WorldPool() if world is None else contextlib.nullcontext(world) as pool:
-            runner = ClauseRunner(implementation, pool, options.seed, options.corpus, evidence_dir)
+        stall_rule = StallRule(fixed_s=options.stall_timeout_s)
+        with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
+            executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
+            runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir)
             for clause in clauses:
+                if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
+                    outcomes.append(ClauseOutcome(clause, NOT_RUN, reason=f"not run: --maxfail {options.maxfail}"))
+                    continue
                 outcome = runner.evaluate(clause, list(options.world_sizes))
                 outcomes.append(outcome)
                 if progress:
@@ -93,6 +105,10 @@ def certify(
     if options.out_dir:
         certificate.write(cert, options.out_dir)
     return cert
+
+
+def _failed_musts(outcomes: list[ClauseOutcome]) -> int:
+    return sum(o.status == FAIL and o.clause.level == MUST for o in outcomes)
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import Stage, default_target, expected_transition, stage_name
-from harness.report import HUNG, OK, RAISED, ScenarioResult
+from harness.report import HUNG, OK, RAISED, ScenarioResult, failure_cause
 from harness.scenario import Op
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
@@ -257,18 +257,22 @@ def single_process(result: ScenarioResult) -> Judgement:
 
 
 def termination(result: ScenarioResult) -> Judgement:
+    """The rank that stopped or died first (with its call and own line), then the other ranks'
+    failures, as its consequences."""
     judgement = Judgement(judged=1)
     if result.ok:
         return judgement
-    ops = {o.rank: result.scenario.ops_for(o.rank) for o in result.outcomes}
+    cause = failure_cause(result)
+    if cause is not None:
+        outcome = result.outcomes[cause.rank]
+        judgement.add(outcome.status, cause.text, outcome.current_call)
     for outcome in result.outcomes:
-        if outcome.status == OK:
-            continue
-        where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
-        op = _at(ops[outcome.rank], where)
-        label = f"call #{where} {op.op} {op.slot!r}" if op is not None and op.slot else f"call #{where}"
-        what = error_line(outcome.failure) if outcome.failure else outcome.status
-        judgement.add(outcome.status, f"rank {outcome.rank} {outcome.status} at {label}: {what}", where)
+        if outcome.status != OK and (cause is None or outcome.rank != cause.rank):
+            where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
+            what = error_line(outcome.failure) if outcome.failure else outcome.status
+            consequence = f" (a consequence of rank {cause.rank})" if cause else ""
+            text = f"rank {outcome.rank} {outcome.status} at call #{where}: {what}{consequence}"
+            judgement.add(outcome.status, text, where)
     return judgement
 
 

@@ -55,6 +55,7 @@ def _lead(world: EnvWorld, args: argparse.Namespace, requested: tuple[int, ...])
         out_dir=args.out,
         launcher="env",
         backend=world.backend,
+        maxfail=args.maxfail,
     )
     if requested != options.world_sizes:
         _say(f"note: the launcher's world has {world.size} ranks; --world-sizes {args.world_sizes} does not apply")

@@ -42,6 +42,7 @@ INCOMPLETE = "incomplete"
 NOT_CLAIMED = "not_claimed"
 ERROR = "error"
 SKIPPED = "skipped"
+NOT_RUN = "not_run"
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20
 REFERENCE = "reference_impl.adapter:Adapter"

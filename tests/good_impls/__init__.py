@@ -2,7 +2,8 @@
 
 A clause forbids only what breaks DDP lifecycle correctness or the documented contract; the self-test
 certifies every implementation here on its profiles and fails on any rejection, so a rule that
-rejects one of them is a false rejection, not a stricter spec.
+rejects one of them is a false rejection, not a stricter spec. `slow_gates` (every gate takes 0.3 s)
+is certified by the stall tests, which check that slowness is not taken for a hang.
 """
 
 MUST_CERTIFY: dict[str, tuple[str, ...]] = {

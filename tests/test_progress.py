@@ -1,0 +1,36 @@
+"""The progress printer: one line rewritten in place on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import io
+
+from harness.progress import CLEAR_LINE, PLAIN_EVERY_S, TTY_EVERY_S, ProgressPrinter, RunProgress
+from tests.harness_util import wait_until
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_one_line_is_rewritten_in_place_and_cleared_for_output():
+    progress = RunProgress(scenarios=7, failed=2, world_size=3)
+    stream, output = Terminal(), io.StringIO()
+    with ProgressPrinter(progress, stream, output) as printer:
+        assert wait_until(lambda: stream.getvalue().count(CLEAR_LINE) >= 2, 20 * TTY_EVERY_S)
+        printer.print("  C1   MUST   core    Agreement   pass")
+    shown = stream.getvalue()
+    assert "\n" not in shown
+    assert f"{CLEAR_LINE}world size 3, 7 scenarios run, 2 failed, " in shown
+    assert shown.endswith(CLEAR_LINE)
+    assert output.getvalue() == "  C1   MUST   core    Agreement   pass\n"
+
+
+def test_without_a_terminal_a_plain_line_every_few_seconds():
+    progress = RunProgress(scenarios=1, world_size=2)
+    stream, output = io.StringIO(), io.StringIO()
+    with ProgressPrinter(progress, stream, output):
+        assert wait_until(lambda: stream.getvalue(), 10 * PLAIN_EVERY_S)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(line.startswith("progress: world size 2, 1 scenarios run, 0 failed, ") for line in lines)
+    assert CLEAR_LINE not in stream.getvalue()

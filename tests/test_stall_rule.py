@@ -1,0 +1,114 @@
+"""The stall rule and the reading of a stalled rank's stack, without processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import multiprocess
+
+from harness.stall import (
+    STALL_FACTOR,
+    STALL_FLOOR_S,
+    STALLED_FLOOR_S,
+    UNPROVEN_WINDOW_S,
+    StallRule,
+    blamed_rank,
+    frame_in_stack,
+    frame_in_traceback,
+    ordered_stack,
+)
+
+IMPL = "mypkg.adapter:Adapter"
+HARNESS = os.path.dirname(os.path.abspath(__import__("harness").__file__))
+HERE = os.path.abspath(__file__)
+THREADING = os.path.abspath(threading.__file__)
+CONNECTION = os.path.join(os.path.dirname(os.path.abspath(multiprocess.__file__)), "connection.py")
+DUMP = f"""Thread 0x00007f1b87fff6c0 (most recent call first):
+  File "{CONNECTION}", line 398 in _recv
+  File "{HARNESS}/rank.py", line 113 in _watch_lifeline
+  File "{THREADING}", line 982 in run
+
+Thread 0x00007f1b87ffe000 (most recent call first):
+  File "/opt/mypkg/metrics.py", line 40 in poll
+
+Current thread 0x00007f1ba67f7b80 (most recent call first):
+  File "{HERE}", line 12 in _sync_gate_decision
+  File "/opt/mypkg/slot.py", line 112 in advance_stage
+  File "{HARNESS}/rank.py", line 262 in _perform
+  File "{HARNESS}/rank.py", line 74 in rank_main
+  File "<string>", line 1 in <module>
+"""
+
+
+def test_window_before_anything_completed_is_generous():
+    assert StallRule().window(IMPL, deadline_s=15.0) == UNPROVEN_WINDOW_S
+
+
+def test_window_has_a_floor_and_grows_with_observed_gaps():
+    rule = StallRule()
+    rule.observe(IMPL, 0.001)
+    assert rule.window(IMPL, deadline_s=15.0) == STALL_FLOOR_S
+    rule.observe(IMPL, 0.5)
+    assert rule.window(IMPL, deadline_s=15.0) == STALL_FACTOR * 0.5
+    assert rule.window(IMPL, deadline_s=15.0, gap_in_scenario_s=0.8) == STALL_FACTOR * 0.8
+
+
+def test_window_never_exceeds_the_deadline():
+    rule = StallRule()
+    rule.observe(IMPL, 4.0)
+    assert rule.window(IMPL, deadline_s=15.0) == 15.0
+
+
+def test_observations_are_per_implementation():
+    rule = StallRule()
+    rule.observe("slow:Adapter", 2.0)
+    rule.observe(IMPL, 0.001)
+    assert rule.window(IMPL, deadline_s=15.0) == STALL_FLOOR_S
+
+
+def test_an_implementation_that_stalled_gets_a_lower_floor():
+    rule = StallRule()
+    rule.observe(IMPL, 0.001)
+    rule.record_stall(IMPL, STALL_FLOOR_S)
+    assert rule.window(IMPL, deadline_s=15.0) == STALLED_FLOOR_S
+    rule.observe(IMPL, 0.2)
+    assert rule.window(IMPL, deadline_s=15.0) == STALL_FACTOR * 0.2
+
+
+def test_fixed_window_overrides_the_rule():
+    rule = StallRule(fixed_s=0.3)
+    rule.observe(IMPL, 2.0)
+    assert rule.window(IMPL, deadline_s=15.0) == 0.3
+
+
+def test_blame_goes_to_the_rank_outside_any_collective_then_to_the_one_behind():
+    assert blamed_rank([0, 1, 2], {0: True, 1: False, 2: True}, {0: 5, 1: 4, 2: 5}) == 1
+    assert blamed_rank([0, 1], {0: True, 1: True}, {0: 5, 1: 4}) == 1
+
+
+def test_own_frame_is_the_main_threads_innermost_outside_the_harness():
+    frame = frame_in_stack(DUMP)
+    assert frame is not None
+    assert (frame.file, frame.line, frame.function) == (HERE, 12, "_sync_gate_decision")
+    assert str(frame).startswith("tests/test_stall_rule.py:12 in _sync_gate_decision")
+
+
+def test_ordered_stack_puts_the_main_thread_first_and_leaves_out_harness_threads():
+    ordered = ordered_stack(DUMP)
+    assert ordered.startswith("Current thread 0x00007f1ba67f7b80")
+    assert "_watch_lifeline" not in ordered
+    assert "/opt/mypkg/metrics.py" in ordered
+    assert "(1 harness thread(s) left out)" in ordered
+
+
+def test_frame_in_a_formatted_traceback():
+    text = f"""Traceback (most recent call last):
+  File "{HARNESS}/rank.py", line 231, in _execute
+    result = self._perform(op, slot)
+  File "/opt/mypkg/slot.py", line 351, in _sync_gate_decision
+    sys.exit(3)
+SystemExit: 3
+"""
+    frame = frame_in_traceback(text)
+    assert frame is not None and (frame.file, frame.line) == ("/opt/mypkg/slot.py", 351)
