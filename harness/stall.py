@@ -48,6 +48,7 @@ class Stall:
 
     rank: int
     window_s: float
+    in_collective: bool = False
 
 
 @dataclass(frozen=True)

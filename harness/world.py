@@ -262,7 +262,8 @@ class World:
                 shared = self.shared
                 waiting = {i: bool(shared[2 * i]) for i in pending}
                 entered = {i: shared[2 * i + 1] for i in pending}
-                return False, Stall(blamed_rank(sorted(pending), waiting, entered), round(window, 2))
+                blamed = blamed_rank(sorted(pending), waiting, entered)
+                return False, Stall(blamed, round(window, 2), waiting[blamed])
         return False, None
 
     def _progress(self, outcomes: list[RankOutcome], pending: set[int]) -> tuple:

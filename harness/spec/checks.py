@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import Stage, default_target, expected_transition, stage_name
-from harness.report import HUNG, OK, RAISED, ScenarioResult, failure_cause
+from harness.report import EXITED, HUNG, KILLED, OK, ScenarioResult, failure_cause
 from harness.scenario import Op
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
@@ -80,6 +80,12 @@ class Call:
     def reported(self) -> bool:
         """Every rank reported the call."""
         return all(r is not None and not r["skipped"] for r in self.records)
+
+    @property
+    def collective_failed(self) -> bool:
+        """Some rank's call ended in a failed collective: a consequence of another rank's failure
+        (termination's to judge), not the lifecycle behaviour of this call."""
+        return any(r is not None and r["error"] is not None and r["error"]["in_collective"] for r in self.records)
 
     @property
     def same_everywhere(self) -> bool:
@@ -159,7 +165,7 @@ def agreement(result: ScenarioResult) -> Judgement:
     for call in calls(result):
         if not call.symmetric:
             continue
-        if not call.reported:
+        if not call.reported or call.collective_failed:
             judgement.unjudged += 1
             continue
         judgement.judged += 1
@@ -282,7 +288,7 @@ def lifecycle(result: ScenarioResult) -> Judgement:
         ops = result.scenario.ops_for(outcome.rank)
         judgement.unjudged += len(ops) - len(outcome.records)
         for op, record in zip(ops, outcome.records, strict=False):
-            if record.get("contract"):
+            if record.get("contract") or (record["error"] and record["error"]["in_collective"]):
                 judgement.unjudged += 1
                 continue
             judgement.judged += 1
@@ -293,7 +299,7 @@ def lifecycle(result: ScenarioResult) -> Judgement:
                     kind, f"rank {outcome.rank} call #{record['index']} slot {op.slot!r}: {text}", record["index"]
                 )
     for call in calls(result):
-        if call.same_everywhere and call.ops[0].op == "advance":
+        if call.same_everywhere and call.ops[0].op == "advance" and not call.collective_failed:
             raised = [r["error"] is not None for r in call.records]
             if len(set(raised)) > 1:
                 judgement.add(
@@ -406,7 +412,11 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
     if k is None:
         return judgement
     reached = all(len(o.records) > k or o.current_call == k for o in result.outcomes)
-    if not reached:
+    stuck = result.stall is not None and not result.stall.in_collective
+    died = any(o.status in (EXITED, KILLED) and (o.current_call or 0) <= k for o in result.outcomes)
+    if not reached or died or (stuck and result.outcomes[result.stall.rank].current_call == k):
+        # A rank that died, or is stuck in its own code at that call (not waiting for a round), never
+        # showed what it would have done there: termination reports it.
         judgement.unjudged += 1
         return judgement
     judgement.judged += 1
@@ -429,8 +439,6 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
                 " joined (a deadlock)",
                 outcome.current_call,
             )
-        elif outcome.status not in (OK, HUNG, RAISED):
-            judgement.add("died", f"rank {outcome.rank} {outcome.status} ({outcome.signal or outcome.exitcode})")
     for violation in misapplied(result, all_calls):
         judgement.violations.append(violation)
     return judgement

@@ -44,7 +44,10 @@ def completion(result: ScenarioResult) -> Judgement:
                 text = f"{_where(call)}: rank {rank}'s model step raised {step.error['type']}: {message}"
                 judgement.add("model_step_failed", text, call.index)
     for outcome in result.outcomes:
-        if outcome.status == HUNG and MODEL_FRAME in outcome.stack:
+        elsewhere = result.stall is not None and result.stall.rank != outcome.rank
+        if outcome.status == HUNG and MODEL_FRAME in outcome.stack and elsewhere:
+            judgement.unjudged += 1
+        elif outcome.status == HUNG and MODEL_FRAME in outcome.stack:
             text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
