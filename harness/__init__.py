@@ -4,10 +4,10 @@ Data flows one way: a `Scenario` goes to the ranks of a `World`, each rank's his
 `ScenarioResult`, the spec's checks read it, and a report or certificate is written from them.
 """
 
-from harness.pool import WorldPool
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import GateQuery, Op, Scenario, ScenarioError
-from harness.world import World, WorldConfig, WorldStartError
+from .pool import WorldPool
+from .report import RankOutcome, ScenarioResult
+from .scenario import GateQuery, Op, Scenario, ScenarioError
+from .world import World, WorldConfig, WorldStartError
 
 __version__ = "0.1.0"
 

@@ -30,7 +30,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from harness.contract import Stage
+from .contract import Stage
 
 RESULT_FIELDS = ("gate", "passed", "score", "checks_passed", "checks_failed", "message")
 STAGE_VALUES = frozenset(int(stage) for stage in Stage)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import importlib.metadata
 import json
 import os
@@ -34,14 +35,14 @@ from typing import Any
 import multiprocess
 from multiprocess.connection import wait
 
-from harness.pool import WorldPool
-from harness.proctree import descendants
-from harness.report import HUNG
-from harness.scenario import Op, Scenario
-from harness.scratch import folder_bytes, run_folders
-from harness.world import PRELOAD
+from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE
+from .pool import WorldPool
+from .proctree import descendants
+from .report import HUNG
+from .scenario import Op, Scenario
+from .scratch import folder_bytes, run_folders
+from .world import PRELOAD
 
-REFERENCE = "reference_impl.adapter:Adapter"
 FLOODING = "tests.bad_impls.flooding:Adapter"  # prints 10 MB per call; needs the repository's tests/
 FLOODING_ARGS = ("--profile", "core", "--corpus", "1")
 HANGING = "tests.bad_impls.stalls_at_third_round:Adapter"
@@ -185,8 +186,9 @@ def peer_rank(rank: int, size: int, store: str) -> None:
 
     import torch.distributed as dist
 
-    from harness.rank import loopback_interface
-    from reference_impl.adapter import Adapter
+    from .rank import loopback_interface
+
+    Adapter = importlib.import_module(f"{REFERENCE_PACKAGE}.adapter").Adapter
 
     os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
     dist.init_process_group(
@@ -313,10 +315,11 @@ def sync_rank(rank: int, size: int, store: str, rounds: int, conn: Any, lifeline
     import torch
     import torch.distributed as dist
 
-    from harness.rank import loopback_interface
-    from reference_impl.gates import GateLevel, GateResult
-    from reference_impl.stages import SeedStage
-    from reference_impl.sync import CallIdentity, sync_gate_decision
+    from .rank import loopback_interface
+
+    gates, stages, sync = (importlib.import_module(f"{REFERENCE_PACKAGE}.{m}") for m in ("gates", "stages", "sync"))
+    GateLevel, GateResult, SeedStage = gates.GateLevel, gates.GateResult, stages.SeedStage
+    CallIdentity, sync_gate_decision = sync.CallIdentity, sync.sync_gate_decision
 
     os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
     dist.init_process_group(
@@ -374,7 +377,7 @@ def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE, expected_exit: 
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
         log_path = os.path.join(folder, "certify.log")
         out = os.path.join(folder, "cert")
-        command = [sys.executable, "-m", "harness", "certify", "--quiet", "--out", out, *extra_args]
+        command = [sys.executable, "-m", HARNESS, "certify", "--quiet", "--out", out, *extra_args]
         command += ["--impl", impl]
         peak = peak_tmp = 0
         with open(log_path, "wb") as log:
@@ -399,7 +402,7 @@ def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE, expected_exit: 
 def _certify_ddp(world_sizes: tuple[int, ...]) -> float:
     """Wall seconds of the `ddp` profile in worlds already started, as it runs inside `certify --profile all`
     (where the other profiles have started the worlds): the time the profile adds to a certification."""
-    from harness.spec.certify import CertifyOptions, certify
+    from .spec.certify import CertifyOptions, certify
 
     with WorldPool() as pool:
         for size in world_sizes:

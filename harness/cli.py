@@ -17,20 +17,21 @@ import tempfile
 import traceback
 from typing import TYPE_CHECKING, NoReturn
 
-from harness.adapter import AdapterLoadError
-from harness.outputs import OutputPathError, check_file, check_folder
-from harness.scenario import Scenario, ScenarioError
-from harness.slowstart import reported_if_slow
-from harness.world import WorldStartError
+from .adapter import AdapterLoadError
+from .locations import REFERENCE
+from .outputs import OutputPathError, check_file, check_folder
+from .scenario import Scenario, ScenarioError
+from .slowstart import reported_if_slow
+from .world import WorldStartError
 
 if TYPE_CHECKING:
-    from harness.spec.runner import ClauseOutcome
+    from .spec.runner import ClauseOutcome
 
 MAX_CERTIFY_WORLD_SIZE = 8
 USAGE_ERROR = 2
 INTERNAL_ERROR = 3
 REASON_WIDTH = 100
-DEFAULT_IMPL = "reference_impl.adapter:Adapter"
+DEFAULT_IMPL = REFERENCE
 CERTIFY_EXIT_CODES = """exit codes:
   0  certified
   1  not certified (a clause failed)
@@ -229,11 +230,11 @@ def save_traceback() -> str:
 
 def cmd_certify(args: argparse.Namespace) -> int:
     global _completed_code
-    from harness.progress import ProgressPrinter, RunProgress
-    from harness.spec.certificate import EXIT_CODES
-    from harness.spec.certify import CertifyOptions, certify
-    from harness.spec.clauses import select
-    from harness.spec.runner import DEFAULT_CORPUS, describe_implementation
+    from .progress import ProgressPrinter, RunProgress
+    from .spec.certificate import EXIT_CODES
+    from .spec.certify import CertifyOptions, certify
+    from .spec.clauses import select
+    from .spec.runner import DEFAULT_CORPUS, describe_implementation
 
     if args.list_clauses:
         for clause in select("all"):
@@ -245,7 +246,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.maxfail is not None and args.maxfail < 1:
         raise UsageError(f"--maxfail takes a positive integer, got {args.maxfail}")
     if args.launcher == "env":
-        from harness.spec.launched import certify_under_launcher
+        from .spec.launched import certify_under_launcher
 
         return certify_under_launcher(args)
     if args.backend not in (None, "gloo"):
@@ -318,11 +319,11 @@ def shorten(text: str, width: int = REASON_WIDTH) -> str:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit 0 when every rank completed (and the clause, if any, holds), 1 when not, 2 when the ranks
     could not even set up (nothing was replayed)."""
-    from harness.pool import WorldPool
-    from harness.spec.clauses import BY_ID
-    from harness.spec.evidence import read_scenario_file
-    from harness.spec.runner import describe_implementation, judge, unusable
-    from harness.stall import StallRule
+    from .pool import WorldPool
+    from .spec.clauses import BY_ID
+    from .spec.evidence import read_scenario_file
+    from .spec.runner import describe_implementation, judge, unusable
+    from .stall import StallRule
 
     scenario, recorded = read_scenario_file(args.file)
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
@@ -351,18 +352,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    from harness.spec.document import render
+    from .spec.document import render
 
     sys.stdout.write(render())
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from harness.pool import WorldPool
-    from harness.scenario import Op
+    from .pool import WorldPool
+    from .scenario import Op
 
     if args.ddp:
-        from harness.model_demo import run_demo
+        from .model_demo import run_demo
 
         return run_demo()
 
@@ -373,7 +374,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         [Op("germinate", "a"), Op("advance", "a", local=[True, False]), Op("advance", "a", local=[False, True])],
     )
     with WorldPool() as pool:
-        result = pool.run("reference_impl.adapter:Adapter", scenario)
+        result = pool.run(REFERENCE, scenario)
     for outcome in result.outcomes:
         for record in outcome.records[1:]:
             print(
@@ -387,7 +388,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.bench import BenchError, render_table, run_bench
+    from .bench import BenchError, render_table, run_bench
 
     if args.out is not None:
         check_file(args.out, "--out")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.contract import GATE_LEVEL, Stage
-from harness.scenario import GateQuery, Op, Scenario, ScenarioError, per_rank
+from .contract import GATE_LEVEL, Stage
+from .scenario import GateQuery, Op, Scenario, ScenarioError, per_rank
 
 LONG_MESSAGE_CHARS = 64 * 1024 + 100
 MANY_CHECKS = 300

@@ -8,7 +8,7 @@ a warning that says nothing to the user, so it is silenced here.
 
 import warnings
 
-from harness.reaper import become_subreaper
+from .reaper import become_subreaper
 
 become_subreaper()
 warnings.filterwarnings("ignore", message="forkserver: waitpid returned unexpected pid")

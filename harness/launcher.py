@@ -35,12 +35,12 @@ from typing import Any
 
 import dill
 
-from harness.collectives import CollectiveMonitor
-from harness.rank import RankRun
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import Scenario, ScenarioError
-from harness.stranding import may_strand_a_rank
-from harness.world import WorldStartError, reusable
+from .collectives import CollectiveMonitor
+from .rank import RankRun
+from .report import RankOutcome, ScenarioResult
+from .scenario import Scenario, ScenarioError
+from .stranding import may_strand_a_rank
+from .world import WorldStartError, reusable
 
 BACKENDS = ("gloo", "nccl")
 CONTROL_MARGIN_S = 60.0

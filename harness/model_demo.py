@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.contract import Stage
-from harness.model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
-from harness.pool import WorldPool
-from harness.report import ScenarioResult
-from harness.spec.model_checks import completion, identity
-from harness.spec.model_families import blend, fossilize_then_prune
-from harness.spec.runner import describe_implementation
+from .contract import Stage
+from .locations import REFERENCE
+from .model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
+from .pool import WorldPool
+from .report import ScenarioResult
+from .spec.model_checks import completion, identity
+from .spec.model_families import blend, fossilize_then_prune
+from .spec.runner import describe_implementation
 
-REFERENCE = "reference_impl.adapter:Adapter"
 DEFECT = "tests.bad_impls.no_sync:Adapter"
 WORLD_SIZE = 2
 DIGEST_CHARS = 8

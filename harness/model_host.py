@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from harness.collectives import CollectiveMonitor
-from harness.rank import describe_error
-from harness.scenario import Scenario
+from .collectives import CollectiveMonitor
+from .rank import describe_error
+from .scenario import Scenario
 
 TRAINED = "trained"
 SKIPPED = "skipped"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.report import ScenarioResult
-from harness.scenario import Scenario
-from harness.stall import StallRule
-from harness.world import DEFAULT_GRACE_S, DEFAULT_PG_TIMEOUT_S, World, WorldConfig
+from .report import ScenarioResult
+from .scenario import Scenario
+from .stall import StallRule
+from .world import DEFAULT_GRACE_S, DEFAULT_PG_TIMEOUT_S, World, WorldConfig
 
 
 class WorldPool:

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from harness.report import ScenarioResult
-from harness.scenario import Scenario
+from .report import ScenarioResult
+from .scenario import Scenario
 
 TTY_EVERY_S = 0.5
 PLAIN_EVERY_S = 2.0

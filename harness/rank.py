@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import dill
 
-from harness.adapter import (
+from .adapter import (
     ContractValueError,
     check_adapter,
     checked_result_fields,
@@ -36,16 +36,16 @@ from harness.adapter import (
     load_adapter_factory,
     result_dict,
 )
-from harness.collectives import CollectiveMonitor
-from harness.decisions import local_decision
-from harness.ranklog import BoundedLog, flush_current
-from harness.reaper import become_subreaper, end_subtree, mark_environment
-from harness.report import OK, RAISED
-from harness.scenario import Op, Scenario, per_rank
-from harness.slowstart import module_of, reported_if_slow
+from .collectives import CollectiveMonitor
+from .decisions import local_decision
+from .ranklog import BoundedLog, flush_current
+from .reaper import become_subreaper, end_subtree, mark_environment
+from .report import OK, RAISED
+from .scenario import Op, Scenario, per_rank
+from .slowstart import module_of, reported_if_slow
 
 if TYPE_CHECKING:
-    from harness.model_host import ModelHost
+    from .model_host import ModelHost
 
 LIFELINE_EXIT_CODE = 70
 
@@ -229,7 +229,7 @@ class RankRun:
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
         if self.scenario.model:
-            from harness.model_host import ModelHost  # here, not at the top: harness.model_host imports this module
+            from .model_host import ModelHost  # here, not at the top: harness.model_host imports this module
 
             self.host = ModelHost(adapter, self.slots, self.scenario, self.monitor)
 

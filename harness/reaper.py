@@ -28,7 +28,7 @@ import os
 import signal
 import time
 
-from harness.proctree import descendants
+from .proctree import descendants
 
 TOKEN_VARIABLE = "LIFECYCLE_WORLD_TOKEN"
 PR_SET_CHILD_SUBREAPER = 36

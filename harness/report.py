@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.scenario import Scenario
-from harness.stall import Frame, Stall, frame_in_stack, frame_in_traceback
+from .scenario import Scenario
+from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
 
 OK = "ok"
 RAISED = "raised"

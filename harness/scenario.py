@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.contract import Stage, parse_stage
+from .contract import Stage, parse_stage
 
 MAX_WORLD_SIZE = 16
 OPS = ("germinate", "advance", "prune", "step_epoch", "fault")

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 
-from harness.reaper import end_marked
+from .reaper import end_marked
 
 PREFIX = "lifecycle-run-"
 OWNER_FILE = "owner"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from harness.scenario import Op, Scenario
+from .scenario import Op, Scenario
 
 _ENDED = ("ended",)
 

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.pool import WorldPool
-from harness.report import ScenarioResult
-from harness.scenario import Scenario
-from harness.spec.clauses import PROFILES
-from harness.spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
+from .locations import REFERENCE, SUITE_PACKAGE
+from .pool import WorldPool
+from .report import ScenarioResult
+from .scenario import Scenario
+from .spec.clauses import PROFILES
+from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 
-REFERENCE = "reference_impl.adapter:Adapter"
 TEST_DEADLINE_S = 20.0
 SUITE_DIR = Path(__file__).parent / "spec" / "suite"
 
@@ -78,7 +78,7 @@ def configured_profile(config: pytest.Config) -> str:
 
 
 def configured_world_sizes(config: pytest.Config) -> list[int]:
-    from harness.cli import world_sizes
+    from .cli import world_sizes
 
     return list(world_sizes(config.getoption("--lifecycle-world-sizes")))
 
@@ -98,8 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def check_options(config: pytest.Config, impl: str) -> None:
     """Refuse a bad implementation or world size once, at start, instead of as an error of every test."""
-    from harness.adapter import AdapterLoadError
-    from harness.cli import UsageError
+    from .adapter import AdapterLoadError
+    from .cli import UsageError
 
     try:
         configured_world_sizes(config)
@@ -109,7 +109,7 @@ def check_options(config: pytest.Config, impl: str) -> None:
 
 
 def _names_suite(arg: str) -> bool:
-    if arg.split("::")[0] == "harness.spec.suite":
+    if arg.split("::")[0] == SUITE_PACKAGE:
         return True
     path = Path(arg.split("::")[0]).resolve()
     return path == SUITE_DIR or SUITE_DIR in path.parents

@@ -38,14 +38,15 @@ import multiprocess
 import multiprocess.forkserver
 from multiprocess.connection import wait
 
-from harness import reaper
-from harness.proctree import descendants
-from harness.rank import rank_main
-from harness.ranklog import read_output
-from harness.report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
-from harness.scenario import Scenario, ScenarioError
-from harness.scratch import world_folder
-from harness.stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
+from . import reaper
+from .locations import module
+from .proctree import descendants
+from .rank import rank_main
+from .ranklog import read_output
+from .report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
+from .scenario import Scenario, ScenarioError
+from .scratch import world_folder
+from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
 
 DEFAULT_DEADLINE_S = 15.0
 DEFAULT_GRACE_S = 2.0
@@ -55,7 +56,7 @@ DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
-PRELOAD = ["torch", "torch.distributed", "dill", "harness.rank", "harness.forkserver_init", "harness.model_host"]
+PRELOAD = ["torch", "torch.distributed", "dill", *(module(name) for name in ("rank", "forkserver_init", "model_host"))]
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
 

@@ -1,12 +1,12 @@
 """The reference `SeedSlot`: upstream's lifecycle with a rank-0 authoritative, call-checked gate sync."""
 
-from reference_impl.errors import (
+from .errors import (
     CollectiveFailedError,
     DecisionMismatchError,
     EarlyExitDisagreementError,
     LifecycleSyncError,
 )
-from reference_impl.gates import (
+from .gates import (
     CallableGates,
     GateEvaluator,
     GateLevel,
@@ -14,9 +14,9 @@ from reference_impl.gates import (
     LifecycleGates,
     SeedMetrics,
 )
-from reference_impl.slot import SeedSlot, SeedState
-from reference_impl.stages import SeedStage
-from reference_impl.sync import CallIdentity, sync_gate_decision
+from .slot import SeedSlot, SeedState
+from .stages import SeedStage
+from .sync import CallIdentity, sync_gate_decision
 
 __version__ = "0.1.0"
 

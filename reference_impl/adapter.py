@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reference_impl import __version__
-from reference_impl.gates import CallableGates, GateLevel, GateResult, SeedMetrics
-from reference_impl.slot import SeedSlot
-from reference_impl.stages import SeedStage
+from . import __version__
+from .gates import CallableGates, GateLevel, GateResult, SeedMetrics
+from .slot import SeedSlot
+from .stages import SeedStage
 
 
 class Adapter:

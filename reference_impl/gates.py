@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
-from reference_impl.stages import SeedStage
+from .stages import SeedStage
 
 if TYPE_CHECKING:
-    from reference_impl.slot import SeedState
+    from .slot import SeedState
 
 
 class GateLevel(IntEnum):

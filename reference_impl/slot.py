@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from reference_impl.blueprints import build_seed
-from reference_impl.gates import (
+from .blueprints import build_seed
+from .gates import (
     ALPHA_EPSILON,
     GATE_FOR_TARGET,
     GateEvaluator,
@@ -38,13 +38,13 @@ from reference_impl.gates import (
     SeedMetrics,
     g0_checks,
 )
-from reference_impl.stages import (
+from .stages import (
     FAILURE_STAGES,
     SeedStage,
     default_target,
     is_valid_transition,
 )
-from reference_impl.sync import (
+from .sync import (
     GATE_ROUND,
     NO_ACTIVE_SEED,
     NO_VALID_TRANSITION,

@@ -56,13 +56,13 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from reference_impl.errors import (
+from .errors import (
     CollectiveFailedError,
     DecisionMismatchError,
     EarlyExitDisagreementError,
 )
-from reference_impl.gates import GateLevel, GateResult
-from reference_impl.stages import SeedStage
+from .gates import GateLevel, GateResult
+from .stages import SeedStage
 
 FRAME_BYTES = 512
 LENGTH_BYTES = 4

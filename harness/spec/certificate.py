@@ -12,9 +12,9 @@ import platform
 import shlex
 import subprocess
 
-from harness.spec import coverage as coverage_table
-from harness.spec.clauses import MUST
-from harness.spec.runner import ERROR, FAIL, INCOMPLETE, PASS, ClauseOutcome, Implementation
+from . import coverage as coverage_table
+from .clauses import MUST
+from .runner import ERROR, FAIL, INCOMPLETE, PASS, ClauseOutcome, Implementation
 
 SCHEMA = "ddp-lifecycle-spec/certificate/v2"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "certificate.schema.json")

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness import __version__
-from harness.pool import WorldPool
-from harness.progress import CountingExecutor, RunProgress
-from harness.spec import certificate, coverage
-from harness.spec.clauses import MUST, select
-from harness.spec.runner import (
+from .. import __version__
+from ..pool import WorldPool
+from ..progress import CountingExecutor, RunProgress
+from ..stall import StallRule
+from . import certificate, coverage
+from .clauses import MUST, select
+from .runner import (
     DEFAULT_CORPUS,
     ERROR,
     FAIL,
@@ -31,7 +32,6 @@ from harness.spec.runner import (
     Executor,
     describe_implementation,
 )
-from harness.stall import StallRule
 
 
 @dataclass(frozen=True)

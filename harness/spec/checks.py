@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.contract import Stage, default_target, expected_transition, stage_name
-from harness.report import EXITED, HUNG, KILLED, OK, ScenarioResult, failure_cause
-from harness.scenario import Op
+from ..contract import Stage, default_target, expected_transition, stage_name
+from ..report import EXITED, HUNG, KILLED, OK, ScenarioResult, failure_cause
+from ..scenario import Op
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
 SUFFIX_SHAPED = re.compile(r"^ ?\([^()\n]{0,80}\)$")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
-from harness.report import ScenarioResult
-from harness.scenario import Scenario
-from harness.spec import checks, families, model_checks, model_families
-from harness.spec.checks import Judgement
+from ..adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from ..report import ScenarioResult
+from ..scenario import Scenario
+from . import checks, families, model_checks, model_families
+from .checks import Judgement
 
 CORE = "core"
 STRICT = "strict"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.contract import default_target, stage_name
-from harness.report import ScenarioResult
-from harness.spec.checks import calls
+from ..contract import default_target, stage_name
+from ..report import ScenarioResult
+from .checks import calls
 
 PAYLOAD_KEY = "payload"
 

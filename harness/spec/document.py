@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.adapter import CAPABILITIES
-from harness.spec.clauses import PROFILES, REGISTRY
+from ..adapter import CAPABILITIES
+from .clauses import PROFILES, REGISTRY
 
 HEADER = """# DDP lifecycle specification
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from harness.scenario import Scenario, ScenarioError
+from ..scenario import Scenario, ScenarioError
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
 RECORDED = ("clause", "implementation", "pythonpath")

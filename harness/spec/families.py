@@ -10,8 +10,8 @@ import dataclasses
 import itertools
 import random
 
-from harness.contract import Stage, default_target
-from harness.scenario import PAYLOAD_NAMES, Op, Scenario
+from ..contract import Stage, default_target
+from ..scenario import PAYLOAD_NAMES, Op, Scenario
 
 SLOT_NAMES = ("a", "b", "c")
 PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)

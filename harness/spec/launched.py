@@ -13,11 +13,11 @@ import argparse
 import os
 import sys
 
-from harness.cli import UsageError, print_clause, world_sizes
-from harness.launcher import BACKENDS, EnvWorld, WorldLost, join
-from harness.spec.certificate import EXIT_CODES
-from harness.spec.certify import CertifyOptions, certify
-from harness.spec.runner import DEFAULT_CORPUS
+from ..cli import UsageError, print_clause, world_sizes
+from ..launcher import BACKENDS, EnvWorld, WorldLost, join
+from .certificate import EXIT_CODES
+from .certify import CertifyOptions, certify
+from .runner import DEFAULT_CORPUS
 
 BACKEND_VARIABLE = "LIFECYCLE_SPEC_BACKEND"
 

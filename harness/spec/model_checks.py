@@ -7,10 +7,10 @@ to the termination clauses, unless that rank was stuck in the model step itself.
 
 from __future__ import annotations
 
-from harness.contract import stage_name
-from harness.model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
-from harness.report import HUNG, ScenarioResult
-from harness.spec.checks import Call, Judgement, calls
+from ..contract import stage_name
+from ..model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
+from ..report import HUNG, ScenarioResult
+from .checks import Call, Judgement, calls
 
 MODEL_FRAME = "model_host.py"
 SHOWN_PARAMS = 4

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.contract import Stage
-from harness.scenario import Op, Scenario
+from ..contract import Stage
+from ..scenario import Op, Scenario
 
 MODEL_CORPUS = 2
 EMBARGO_TICKS = 4

@@ -26,15 +26,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from harness.adapter import AdapterLoadError, check_adapter, load_adapter_factory
-from harness.launcher import ScenarioSkipped
-from harness.report import ScenarioResult, render_report, to_jsonable
-from harness.scenario import Scenario
-from harness.spec.checks import Judgement, Violation, error_line
-from harness.spec.clauses import Clause, Plan
-from harness.spec.evidence import evidence_file
-from harness.spec.shrink import shrink
-from harness.world import WorldStartError
+from ..adapter import AdapterLoadError, check_adapter, load_adapter_factory
+from ..launcher import ScenarioSkipped
+from ..locations import REFERENCE
+from ..report import ScenarioResult, render_report, to_jsonable
+from ..scenario import Scenario
+from ..world import WorldStartError
+from .checks import Judgement, Violation, error_line
+from .clauses import Clause, Plan
+from .evidence import evidence_file
+from .shrink import shrink
 
 PASS = "pass"
 FAIL = "fail"
@@ -45,7 +46,6 @@ SKIPPED = "skipped"
 NOT_RUN = "not_run"
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20
-REFERENCE = "reference_impl.adapter:Adapter"
 
 
 @dataclass

@@ -18,8 +18,8 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
-from harness.report import ScenarioResult
-from harness.scenario import Op, Scenario
+from ..report import ScenarioResult
+from ..scenario import Op, Scenario
 
 SHRINK_BUDGET_S = 8.0
 SHRINK_MAX_RUNS = 80

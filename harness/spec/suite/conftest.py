@@ -7,4 +7,5 @@ import importlib
 
 def pytest_addoption(parser, pluginmanager):  # noqa: ANN001, ANN201 - pytest hook signature
     if not pluginmanager.has_plugin("lifecycle_harness"):
-        pluginmanager.register(importlib.import_module("harness.testing"), "lifecycle_harness")
+        suite = __name__.rpartition(".")[0] if "." in __name__ else "harness.spec.suite"
+        pluginmanager.register(importlib.import_module(suite.rsplit(".", 2)[0] + ".testing"), "lifecycle_harness")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.spec.certificate import replay_command
-from harness.spec.clauses import BY_ID, REGISTRY, Plan
-from harness.spec.runner import NOT_CLAIMED, PASS, ClauseRunner
-from harness.testing import configured_profile, configured_world_sizes, record_outcome
+from ...testing import configured_profile, configured_world_sizes, record_outcome
+from ..certificate import replay_command
+from ..clauses import BY_ID, REGISTRY, Plan
+from ..runner import NOT_CLAIMED, PASS, ClauseRunner
 
 ALL_CAPABILITIES = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})
 

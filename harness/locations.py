@@ -1,0 +1,20 @@
+"""This suite's own modules by their real import names, wherever the package was imported from.
+
+The suite works installed (`harness`), vendored under any package path
+(`third_party.ddp_lifecycle.harness`), or beside a downstream package that is itself called
+`harness`: every module name it hands to another process (the forkserver's preload, an adapter path)
+is built from `__package__`, never spelled out.
+"""
+
+from __future__ import annotations
+
+HARNESS = __package__ or "harness"
+_PARENT = HARNESS.rpartition(".")[0]
+REFERENCE_PACKAGE = f"{_PARENT}.reference_impl" if _PARENT else "reference_impl"
+REFERENCE = f"{REFERENCE_PACKAGE}.adapter:Adapter"
+SUITE_PACKAGE = f"{HARNESS}.spec.suite"
+
+
+def module(name: str) -> str:
+    """The import name of the suite's module `name` (e.g. "rank" -> "harness.rank")."""
+    return f"{HARNESS}.{name}"
