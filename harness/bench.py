@@ -38,9 +38,9 @@ from multiprocess.connection import wait
 from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE
 from .pool import WorldPool
 from .proctree import descendants
-from .report import HUNG
 from .scenario import Op, Scenario
 from .scratch import folder_bytes, run_folders
+from .statuses import RankStatus
 from .world import PRELOAD
 
 FLOODING = "tests.bad_impls.flooding:Adapter"  # prints 10 MB per call; needs the repository's tests/
@@ -232,7 +232,7 @@ def _hang_and_rebuild() -> tuple[float, float]:
         result = pool.run(REFERENCE, hang, deadline_s=HANG_DEADLINE_S)
         result.render()
         ready = time.monotonic()
-        if result.statuses() != [HUNG, HUNG] or result.deadlock:
+        if result.statuses() != [RankStatus.HUNG, RankStatus.HUNG] or result.deadlock:
             raise BenchError(f"the hang scenario did not hang until its deadline:\n{result.render()}")
         following = pool.run(REFERENCE, one_advance(2))
         _check_ok(following)

@@ -378,9 +378,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for outcome in result.outcomes:
         for record in outcome.records[1:]:
             print(
-                f"rank {outcome.rank} call {record['index']}: local passed={record['local'][-1]['passed']},"
-                f" applied passed={record['result']['passed']}, stage {record['stage_after']},"
-                f" message {record['result']['message']!r}"
+                f"rank {outcome.rank} call {record.index}: local passed={record.local[-1]['passed']},"
+                f" applied passed={record.result['passed']}, stage {record.stage_after},"
+                f" message {record.result['message']!r}"
             )
     agree = len({json.dumps(o.snapshots, sort_keys=True) for o in result.outcomes}) == 1
     print("ranks agree" if agree and result.ok else "ranks DISAGREE")

@@ -198,12 +198,7 @@ def _outcome(rank: int, messages: list[bytes]) -> RankOutcome:
     """A rank's outcome from its messages, as `World` assembles one from a rank's pipe."""
     outcome = RankOutcome(rank=rank)
     for data in messages:
-        message = pickle.loads(data)
-        if message[0] == "rec":
-            outcome.records.append(message[1])
-        else:
-            _, outcome.status, outcome.snapshots, outcome.error, totals, failed = message
-            outcome.collective_totals, outcome.collective_failed = totals, failed
+        outcome.apply(pickle.loads(data))
     return outcome
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from .contract import Stage
 from .locations import REFERENCE
+from .messages import CallRecord
 from .model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
 from .pool import WorldPool
 from .report import ScenarioResult
@@ -65,10 +66,10 @@ def _calls(result: ScenarioResult) -> list[str]:
     return lines
 
 
-def _view(record: dict | None) -> str:
+def _view(record: CallRecord | None) -> str:
     if record is None:
         return "(no record)"
-    snapshot = record.get("snapshot") or {}
+    snapshot = record.snapshot or {}
     stage = snapshot.get("stage")
     alpha = snapshot.get("alpha", 0.0)
     lifecycle = f"{Stage(stage).name if stage is not None else 'no seed':<10} alpha {alpha:.2f}"

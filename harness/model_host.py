@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .collectives import CollectiveMonitor
-from .rank import describe_error
+from .messages import CallRecord, error_info
 from .scenario import Scenario
 
 TRAINED = "trained"
@@ -94,8 +94,8 @@ class ModelStep:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_record(cls, record: dict | None) -> ModelStep | None:
-        model = (record or {}).get("model")
+    def from_record(cls, record: CallRecord | None) -> ModelStep | None:
+        model = record.model if record is not None else None
         return None if model is None else cls(**model)
 
 
@@ -192,7 +192,7 @@ class ModelHost:
         except Exception as exc:
             self.broken = True
             self.stopped = f"the model failed at call #{call}"
-            return ModelStep(FAILED, self.mode, params=_listed(params), error=describe_error(exc)).to_record()
+            return ModelStep(FAILED, self.mode, params=_listed(params), error=error_info(exc)).to_record()
         return self._summary(built, params)
 
     def _refresh_modules(self) -> None:

@@ -22,7 +22,6 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +37,12 @@ from .adapter import (
 )
 from .collectives import CollectiveMonitor
 from .decisions import local_decision
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, error_info
 from .ranklog import BoundedLog, flush_current
 from .reaper import become_subreaper, end_subtree, mark_environment
-from .report import OK, RAISED
 from .scenario import Op, Scenario, per_rank
 from .slowstart import module_of, reported_if_slow
+from .statuses import RankStatus
 
 if TYPE_CHECKING:
     from .model_host import ModelHost
@@ -90,7 +90,7 @@ def rank_main(
             timeout=datetime.timedelta(seconds=pg_timeout_s),
         )
     _adopt_main_module()
-    _send(conn, ("ready", os.getpid()))
+    _send(conn, Ready(os.getpid()))
     while True:
         message = conn.recv_bytes()
         if message == b"stop":
@@ -137,19 +137,8 @@ def _end_on_sigterm(signum: int, frame: Any) -> None:
     os._exit(128 + signum)
 
 
-def _send(conn: Any, message: tuple) -> None:
+def _send(conn: Any, message: Message) -> None:
     conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def describe_error(exc: BaseException, in_collective: bool = False) -> dict:
-    kind = type(exc)
-    return {
-        "type": kind.__name__,
-        "qualname": f"{kind.__module__}.{kind.__qualname__}",
-        "message": str(exc),
-        "traceback": "".join(traceback.format_exception(kind, exc, exc.__traceback__)),
-        "in_collective": in_collective,
-    }
 
 
 class RankRun:
@@ -190,31 +179,28 @@ class RankRun:
     def run(self) -> None:
         self.monitor.take_counts()
         self.monitor.totals.clear()
-        status = OK
+        status = RankStatus.OK
         try:
             self._setup()
         except Exception as exc:
-            self._end(RAISED, {}, describe_error(exc))
+            self._end(RankStatus.RAISED, {}, error_info(exc))
             return
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
             if self.host is not None:
-                record["model"] = self.host.after_call(index, record["error"] is None)
-            _send(self.conn, ("rec", record))
+                record.model = self.host.after_call(index, record.error is None)
+            _send(self.conn, record)
             broken = self.stop_on_failed_collective and self.monitor.failed
             model_failed = self.host is not None and self.host.broken
-            if model_failed or (record["error"] is not None and (not op.continue_on_error or broken)):
-                status = RAISED
+            if model_failed or (record.error is not None and (not op.continue_on_error or broken)):
+                status = RankStatus.RAISED
                 break
         self._end(status, self._snapshots(), None)
 
-    def _end(self, status: str, snapshots: dict, error: dict | None) -> None:
+    def _end(self, status: str, snapshots: dict, error: ErrorInfo | None) -> None:
         if self.on_end is not None:
             self.on_end()
-        _send(
-            self.conn,
-            ("end", status, snapshots, error, dict(self.monitor.totals), self.monitor.failed),
-        )
+        _send(self.conn, RankEnd(status, snapshots, error, dict(self.monitor.totals), self.monitor.failed))
 
     def _setup(self) -> None:
         with self._reported(f"importing `{module_of(self.impl)}`"):
@@ -250,56 +236,41 @@ class RankRun:
 
         return evaluate
 
-    def _execute(self, index: int, op: Op) -> dict:
+    def _execute(self, index: int, op: Op) -> CallRecord:
         self.call = index
         self.local = []
-        record: dict[str, Any] = {
-            "index": index,
-            "op": op.op,
-            "slot": op.slot,
-            "target": op.target,
-            "stage_before": None,
-            "stage_after": None,
-            "local": [],
-            "result": None,
-            "same_object": None,
-            "error": None,
-            "collectives": {},
-            "snapshot": None,
-            "model": None,
-            "skipped": not op.applies_to(self.rank),
-        }
-        if record["skipped"]:
+        record = CallRecord(index=index, op=op.op, slot=op.slot, target=op.target, skipped=not op.applies_to(self.rank))
+        if record.skipped:
             return record
         started = time.perf_counter()
-        record["contract"] = None
+        record.contract = None
         try:
             slot = self.slots.get(op.slot) if op.slot is not None else None
             if slot is not None:
-                record["stage_before"] = checked_stage(self.adapter.stage(slot), "stage")
+                record.stage_before = checked_stage(self.adapter.stage(slot), "stage")
             result = self._perform(op, slot)
             if op.op == "advance":
-                record["same_object"] = bool(self.local) and result is self.local[-1][1]
-                record["result"] = checked_result_fields(self.adapter.result_fields(result))
+                record.same_object = bool(self.local) and result is self.local[-1][1]
+                record.result = checked_result_fields(self.adapter.result_fields(result))
         except ContractValueError as exc:
-            record["contract"] = str(exc)
+            record.contract = str(exc)
         except Exception as exc:
-            record["error"] = describe_error(exc, in_collective=self.monitor.failed_in_call)
+            record.error = error_info(exc, in_collective=self.monitor.failed_in_call)
         except SystemExit as exc:
             # The implementation ends the process: tell the parent where, then exit as it asked.
-            _send(self.conn, ("exiting", describe_error(exc)))
+            _send(self.conn, RankExiting(error_info(exc)))
             raise
-        record["local"] = [fields for fields, _ in self.local]
-        record["collectives"] = self.monitor.take_counts()
-        record["elapsed_s"] = time.perf_counter() - started
+        record.local = [fields for fields, _ in self.local]
+        record.collectives = self.monitor.take_counts()
+        record.elapsed_s = time.perf_counter() - started
         if op.slot is not None and op.slot in self.slots:
             try:
-                record["stage_after"] = checked_stage(self.adapter.stage(self.slots[op.slot]), "stage")
-                record["snapshot"] = self.adapter.snapshot(self.slots[op.slot])
+                record.stage_after = checked_stage(self.adapter.stage(self.slots[op.slot]), "stage")
+                record.snapshot = self.adapter.snapshot(self.slots[op.slot])
             except ContractValueError as exc:
-                record["contract"] = record["contract"] or str(exc)
+                record.contract = record.contract or str(exc)
             except Exception as exc:
-                record["error"] = record["error"] or describe_error(exc)
+                record.error = record.error or error_info(exc)
         return record
 
     def _perform(self, op: Op, slot: Any) -> Any:
@@ -323,7 +294,7 @@ class RankRun:
             try:
                 snapshots[name] = self.adapter.snapshot(slot)
             except Exception as exc:
-                snapshots[name] = {"error": describe_error(exc)}
+                snapshots[name] = {"error": error_info(exc)}
         return snapshots
 
 

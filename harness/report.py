@@ -5,42 +5,50 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting
 from .scenario import Scenario
 from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
-
-OK = "ok"
-RAISED = "raised"
-HUNG = "hung"
-KILLED = "killed"
-EXITED = "exited"
+from .statuses import RankStatus
 
 
 @dataclass
 class RankOutcome:
     rank: int
-    status: str = HUNG
-    records: list[dict] = field(default_factory=list)
+    status: str = RankStatus.HUNG
+    records: list[CallRecord] = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
-    error: dict | None = None
+    error: ErrorInfo | None = None
     stack: str = ""
     exitcode: int | None = None
     signal: str | None = None
     output: str = ""
     collective_totals: dict = field(default_factory=dict)
     collective_failed: bool = False
-    exit_error: dict | None = None
+    exit_error: ErrorInfo | None = None
+
+    def apply(self, message: Message) -> bool:
+        """Fold one message from the rank into this outcome; True once the rank reported its end."""
+        if isinstance(message, CallRecord):
+            self.records.append(message)
+        elif isinstance(message, RankExiting):
+            self.exit_error = message.error
+        elif isinstance(message, RankEnd):
+            self.status, self.snapshots, self.error = message.status, message.snapshots, message.error
+            self.collective_totals, self.collective_failed = message.collective_totals, message.collective_failed
+            return True
+        return False
 
     @property
     def current_call(self) -> int | None:
         """For a rank that did not finish: the call it was in (the first one it never reported)."""
-        return None if self.status in (OK, RAISED) else len(self.records)
+        return None if self.status in (RankStatus.OK, RankStatus.RAISED) else len(self.records)
 
     @property
-    def failure(self) -> dict | None:
+    def failure(self) -> ErrorInfo | None:
         """The error that ended this rank's sequence, from setup or from a call."""
         if self.error is not None:
             return self.error
-        return next((r["error"] for r in reversed(self.records) if r["error"]), None)
+        return next((r.error for r in reversed(self.records) if r.error), None)
 
 
 @dataclass
@@ -59,11 +67,11 @@ class ScenarioResult:
     @property
     def completed(self) -> bool:
         """Every rank reported the end of its sequence (ok or raised): nothing hung, died or exited."""
-        return all(o.status in (OK, RAISED) for o in self.outcomes)
+        return all(o.status in (RankStatus.OK, RankStatus.RAISED) for o in self.outcomes)
 
     @property
     def ok(self) -> bool:
-        return all(o.status == OK for o in self.outcomes)
+        return all(o.status == RankStatus.OK for o in self.outcomes)
 
     def statuses(self) -> list[str]:
         return [o.status for o in self.outcomes]
@@ -82,10 +90,14 @@ class Cause:
 
 def failure_cause(result: ScenarioResult) -> Cause | None:
     """A rank that died, else the rank a stall is blamed on; None when neither ended the scenario."""
-    dead = [o for o in result.outcomes if o.status in (EXITED, KILLED)]
+    dead = [o for o in result.outcomes if o.status in (RankStatus.EXITED, RankStatus.KILLED)]
     if dead:
         outcome = dead[0]
-        what = f"exited with code {outcome.exitcode}" if outcome.status == EXITED else f"killed by {outcome.signal}"
+        what = (
+            f"exited with code {outcome.exitcode}"
+            if outcome.status == RankStatus.EXITED
+            else f"killed by {outcome.signal}"
+        )
         frame = frame_in_traceback(outcome.exit_error["traceback"]) if outcome.exit_error else None
         frame = frame or frame_in_stack(outcome.stack)
         return Cause(outcome.rank, f"rank {outcome.rank} {what} in {_call(result, outcome)}{_at(frame)}")
@@ -107,10 +119,10 @@ def _at(frame: Frame | None) -> str:
 
 def _detail(result: ScenarioResult, outcome: RankOutcome, cause: Cause | None) -> str:
     ops = result.scenario.ops_for(outcome.rank)
-    if outcome.status == RAISED and outcome.failure:
+    if outcome.status == RankStatus.RAISED and outcome.failure:
         where = _where(ops, len(outcome.records) - 1) if outcome.records else "setup"
         return f"{outcome.failure['type']}: {_one_line(outcome.failure['message'])} [{where}]"
-    if outcome.status == HUNG:
+    if outcome.status == RankStatus.HUNG:
         call = outcome.current_call
         if result.stall is not None:
             stalled = cause is not None and cause.rank == outcome.rank
@@ -118,9 +130,9 @@ def _detail(result: ScenarioResult, outcome: RankOutcome, cause: Cause | None) -
         else:
             kind = "deadlocked in a collective" if result.deadlock else "past its deadline"
         return f"{kind}, in {_where(ops, call)}" if call is not None else kind
-    if outcome.status == KILLED:
+    if outcome.status == RankStatus.KILLED:
         return f"killed by {outcome.signal}, during {_where(ops, outcome.current_call)}"
-    if outcome.status == EXITED:
+    if outcome.status == RankStatus.EXITED:
         return f"exited with code {outcome.exitcode}, during {_where(ops, outcome.current_call)}"
     return ""
 
@@ -153,7 +165,7 @@ def render_report(result: ScenarioResult, output: bool = True) -> str:
     for o in sorted(result.outcomes, key=lambda o: cause is None or o.rank != cause.rank):
         if o.exit_error:
             lines += [f"--- rank {o.rank} exit traceback ---", o.exit_error["traceback"].rstrip()]
-        if o.status == RAISED and o.failure and o.failure.get("traceback"):
+        if o.status == RankStatus.RAISED and o.failure and o.failure.get("traceback"):
             lines += [f"--- rank {o.rank} traceback ---", o.failure["traceback"].rstrip()]
         if o.stack:
             lines += [f"--- rank {o.rank} stack ---", o.stack.rstrip()]
@@ -162,25 +174,18 @@ def render_report(result: ScenarioResult, output: bool = True) -> str:
     return "\n".join(lines)
 
 
-def to_jsonable(result: ScenarioResult) -> dict[str, Any]:
-    """The per-rank report as data, for a certificate's evidence."""
-    return {
-        "scenario": result.scenario.name,
-        "world_size": result.world_size,
-        "duration_s": round(result.duration_s, 4),
-        "deadlock": result.deadlock,
-        "ranks": [
-            {
-                "rank": o.rank,
-                "status": o.status,
-                "calls": len(o.records),
-                "error": o.failure,
-                "exitcode": o.exitcode,
-                "signal": o.signal,
-                "stack": o.stack,
-                "records": o.records,
-                "snapshots": o.snapshots,
-            }
-            for o in result.outcomes
-        ],
-    }
+def rank_summaries(result: ScenarioResult) -> list[dict[str, Any]]:
+    """Each rank's status, calls, error and stack, as data: what a certificate's evidence keeps of the
+    report (the scenario file holds the rest, and a replay rebuilds it)."""
+    return [
+        {
+            "rank": o.rank,
+            "status": o.status,
+            "calls": len(o.records),
+            "error": o.failure,
+            "exitcode": o.exitcode,
+            "signal": o.signal,
+            "stack": o.stack,
+        }
+        for o in result.outcomes
+    ]

@@ -40,15 +40,18 @@ from multiprocess.connection import wait
 
 from . import reaper
 from .locations import module
+from .messages import Ready
 from .proctree import descendants
 from .rank import rank_main
 from .ranklog import read_output
-from .report import EXITED, HUNG, KILLED, OK, RAISED, RankOutcome, ScenarioResult
+from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario, ScenarioError
 from .scratch import world_folder
 from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
+from .statuses import RankStatus
 
 DEFAULT_DEADLINE_S = 15.0
+SLOW_CALL_ALLOWANCE_S = 2.0
 DEFAULT_GRACE_S = 2.0
 DEFAULT_PG_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
@@ -142,7 +145,7 @@ class World:
                 for index, rank in list(waiting.items()):
                     if obj is rank.conn or obj is rank.process.sentinel:
                         try:
-                            if rank.conn.poll() and pickle.loads(rank.conn.recv_bytes())[0] == "ready":
+                            if rank.conn.poll() and isinstance(pickle.loads(rank.conn.recv_bytes()), Ready):
                                 del waiting[index]
                                 continue
                         except (EOFError, OSError):
@@ -178,7 +181,7 @@ class World:
             raise ScenarioError(
                 f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
             ) from None
-        deadline_s = deadline_s or scenario.deadline_s or DEFAULT_DEADLINE_S
+        deadline_s = deadline_s or scenario.deadline_s or default_deadline(scenario, stall_rule is not None)
         started = time.monotonic()
         outcomes = [RankOutcome(rank=i) for i in range(len(self.ranks))]
         try:
@@ -191,7 +194,7 @@ class World:
             watch = ProgressWatch(started)
             stall_window = (lambda: stall_rule.window(impl, deadline_s, watch.longest_gap_s)) if stall_rule else None
             deadlock, stall = self._collect(outcomes, started + deadline_s, grace_s, watch, stall_window)
-            hung = [o for o in outcomes if o.status == HUNG]
+            hung = [o for o in outcomes if o.status == RankStatus.HUNG]
             if hung:
                 self._dump_stacks(hung)
         except BaseException:
@@ -211,7 +214,7 @@ class World:
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
             outcome.output = read_output(rank.log_path)
-            if outcome.status == KILLED:
+            if outcome.status == RankStatus.KILLED:
                 outcome.stack = ordered_stack(_read_from(rank.stack_path, rank.stack_offset))
         if not reusable(outcomes):
             self.healthy = False
@@ -248,7 +251,7 @@ class World:
                 i = watched[obj]
                 if i in pending and self._drain(i, outcomes[i]):
                     pending.discard(i)
-                    if outcomes[i].status != OK and grace_end is None:
+                    if outcomes[i].status != RankStatus.OK and grace_end is None:
                         grace_end = time.monotonic() + grace_s
             if pending and len(pending) < len(self.ranks):
                 state = self._collective_state(pending)
@@ -303,14 +306,7 @@ class World:
         rank = self.ranks[index]
         try:
             while rank.conn.poll():
-                message = pickle.loads(rank.conn.recv_bytes())
-                if message[0] == "rec":
-                    outcome.records.append(message[1])
-                elif message[0] == "exiting":
-                    outcome.exit_error = message[1]
-                elif message[0] == "end":
-                    _, outcome.status, outcome.snapshots, outcome.error, totals, failed = message
-                    outcome.collective_totals, outcome.collective_failed = totals, failed
+                if outcome.apply(pickle.loads(rank.conn.recv_bytes())):
                     return True
         except (EOFError, OSError):
             pass
@@ -319,9 +315,9 @@ class World:
         rank.process.join(1.0)
         code = rank.process.exitcode
         if code is not None and code < 0:
-            outcome.status, outcome.signal = KILLED, signal.Signals(-code).name
+            outcome.status, outcome.signal = RankStatus.KILLED, signal.Signals(-code).name
         else:
-            outcome.status, outcome.exitcode = EXITED, code
+            outcome.status, outcome.exitcode = RankStatus.EXITED, code
         return True
 
     def _dump_stacks(self, hung: list[RankOutcome]) -> None:
@@ -370,9 +366,19 @@ class World:
         return [r.process.pid for r in self.ranks]
 
 
+def default_deadline(scenario: Scenario, stall_detection: bool) -> float:
+    """The deadline of a scenario that names none. Where stalls are detected by progress, a stuck
+    scenario ends with its stall window, so the deadline only bounds a slow one: it grows with the
+    number of calls, so an implementation whose every gate takes a second is still judged whole."""
+    if not stall_detection:
+        return DEFAULT_DEADLINE_S
+    calls = max(len(scenario.ops_for(rank)) for rank in range(scenario.world_size))
+    return max(DEFAULT_DEADLINE_S, SLOW_CALL_ALLOWANCE_S * calls)
+
+
 def reusable(outcomes: list[RankOutcome]) -> bool:
     """A process group that saw an error, or whose ranks ran different collectives, is not reused."""
-    if not all(o.status in (OK, RAISED) for o in outcomes):
+    if not all(o.status in (RankStatus.OK, RankStatus.RAISED) for o in outcomes):
         return False
     if any(o.collective_failed for o in outcomes):
         return False

@@ -7,6 +7,7 @@ rank is reparented to a PID 1 that, in this container, never reaps it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness import Op, Scenario, World, WorldPool
+from harness.messages import CallRecord
 from harness.report import ScenarioResult
 
 REFERENCE = "reference_impl.adapter:Adapter"
@@ -127,3 +129,8 @@ def ranks_table(result: ScenarioResult) -> str:
 def simple(world_size: int, name: str = "simple", advances: int = 1, **advance: Any) -> Scenario:
     ops = [Op("germinate", "a")] + [Op("advance", "a", **advance) for _ in range(advances)]
     return Scenario(name, world_size, ["a"], ops)
+
+
+def comparable(records: list[CallRecord]) -> list[dict]:
+    """Call records as data, without their timings: what two runs of one scenario must share."""
+    return [{k: v for k, v in dataclasses.asdict(r).items() if k != "elapsed_s"} for r in records]

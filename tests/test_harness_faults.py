@@ -14,7 +14,7 @@ import pytest
 import torch.distributed as dist
 
 from harness import Op, Scenario, WorldPool
-from harness.report import EXITED, HUNG, KILLED, OK, RAISED
+from harness.statuses import RankStatus
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple, wait_until, world_procs
 
 pytestmark = pytest.mark.timeout(240)
@@ -96,7 +96,7 @@ def assert_recovers(pool: WorldPool, world_size: int) -> None:
 
 def check_hung(result, rank: int, call: int, in_stack: str) -> None:
     outcome = result.outcomes[rank]
-    assert outcome.status == HUNG, ranks_table(result)
+    assert outcome.status == RankStatus.HUNG, ranks_table(result)
     assert outcome.current_call == call
     assert in_stack in outcome.stack, outcome.stack
     assert f"--- rank {rank} stack ---" in result.render()
@@ -107,11 +107,11 @@ def test_rank_skipping_a_broadcast_is_reported_as_a_deadlock(pool, n):
     scenario = Scenario("skip", n, ["a"], [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")])
     result, world, watched = run_watched(pool, SKIPPING, scenario, deadline_s=60)
     assert result.deadlock, ranks_table(result)
-    assert result.outcomes[1].status == OK
+    assert result.outcomes[1].status == RankStatus.OK
     assert len(result.outcomes[1].records) == 3
-    hung = [o for o in result.outcomes if o.status == HUNG]
+    hung = [o for o in result.outcomes if o.status == RankStatus.HUNG]
     assert result.outcomes[0] in hung
-    assert all(o.status in (OK, HUNG) for o in result.outcomes)
+    assert all(o.status in (RankStatus.OK, RankStatus.HUNG) for o in result.outcomes)
     for outcome in hung:
         check_hung(result, outcome.rank, 1, "broadcast_object_list")
         assert "test_harness_faults.py" in outcome.stack  # the skipping adapter's advance()
@@ -128,8 +128,8 @@ def test_advance_on_rank_0_only_deadlocks(pool, n):
     result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=60)
     assert result.deadlock, ranks_table(result)
     check_hung(result, 0, 1, "broadcast")
-    assert all(o.status == OK for o in result.outcomes[1:])
-    assert all(o.records[1]["skipped"] for o in result.outcomes[1:])
+    assert all(o.status == RankStatus.OK for o in result.outcomes[1:])
+    assert all(o.records[1].skipped for o in result.outcomes[1:])
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
 
@@ -144,7 +144,7 @@ def test_collective_joined_by_one_rank_only(pool):
     result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=60)
     assert result.deadlock, ranks_table(result)
     check_hung(result, 2, 1, "barrier")
-    assert result.statuses()[:2] == [OK, OK]
+    assert result.statuses()[:2] == [RankStatus.OK, RankStatus.OK]
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
 
@@ -153,7 +153,7 @@ def test_collective_joined_by_one_rank_only(pool):
 def test_rank_that_raises(pool, n):
     result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "raise"}), 60)
     outcome = result.outcomes[1]
-    assert outcome.status == RAISED, ranks_table(result)
+    assert outcome.status == RankStatus.RAISED, ranks_table(result)
     assert outcome.failure["type"] == "RuntimeError"
     assert outcome.failure["message"] == "injected fault"
     assert "Traceback" in outcome.failure["traceback"] and "run_fault" in outcome.failure["traceback"]
@@ -165,8 +165,8 @@ def test_rank_that_raises(pool, n):
     assert result.deadlock
     check_hung(result, 0, 2, "broadcast")
     for outcome in result.outcomes[2:]:
-        assert outcome.status in (OK, HUNG)
-        if outcome.status == HUNG:
+        assert outcome.status in (RankStatus.OK, RankStatus.HUNG)
+        if outcome.status == RankStatus.HUNG:
             check_hung(result, outcome.rank, 2, "broadcast")
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
@@ -176,10 +176,10 @@ def test_rank_that_raises(pool, n):
 def test_rank_that_exits(pool, n):
     result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "exit", "code": 3}), 60)
     outcome = result.outcomes[1]
-    assert (outcome.status, outcome.exitcode, outcome.signal) == (EXITED, 3, None), ranks_table(result)
+    assert (outcome.status, outcome.exitcode, outcome.signal) == (RankStatus.EXITED, 3, None), ranks_table(result)
     assert outcome.current_call == 1
     assert "exited with code 3, during call #1 fault" in result.render()
-    assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
+    assert all(o.status in (RankStatus.OK, RankStatus.RAISED, RankStatus.HUNG) for o in result.outcomes if o.rank != 1)
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
 
@@ -188,10 +188,10 @@ def test_rank_that_exits(pool, n):
 def test_rank_that_kills_itself(pool, n):
     result, world, watched = run_watched(pool, REFERENCE, fault_then_advance(n, {"kind": "kill"}), 60)
     outcome = result.outcomes[1]
-    assert (outcome.status, outcome.signal) == (KILLED, "SIGKILL"), ranks_table(result)
+    assert (outcome.status, outcome.signal) == (RankStatus.KILLED, "SIGKILL"), ranks_table(result)
     assert outcome.current_call == 1
     assert "killed by SIGKILL, during call #1 fault" in result.render()
-    assert all(o.status in (OK, RAISED, HUNG) for o in result.outcomes if o.rank != 1)
+    assert all(o.status in (RankStatus.OK, RankStatus.RAISED, RankStatus.HUNG) for o in result.outcomes if o.rank != 1)
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
 
@@ -202,7 +202,7 @@ def test_kill_inside_the_gate_evaluation(pool, n):
     scenario = Scenario("gate-kill", n, ["a"], [Op("germinate", "a"), Op("advance", "a", local=local)])
     result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
     outcome = result.outcomes[1]
-    assert (outcome.status, outcome.signal) == (KILLED, "SIGKILL"), ranks_table(result)
+    assert (outcome.status, outcome.signal) == (RankStatus.KILLED, "SIGKILL"), ranks_table(result)
     assert len(outcome.records) == 1 and outcome.current_call == 1
     assert "killed by SIGKILL, during call #1 advance 'a'" in result.render()
     assert_gone(watched)
@@ -214,9 +214,9 @@ def test_raise_inside_the_gate_evaluation(pool):
     scenario = Scenario("gate-raise", 2, ["a"], [Op("germinate", "a"), Op("advance", "a", local=local)])
     result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
     outcome = result.outcomes[1]
-    assert outcome.status == RAISED, ranks_table(result)
+    assert outcome.status == RankStatus.RAISED, ranks_table(result)
     assert outcome.failure["message"] == "gate blew up"
-    assert outcome.records[1]["stage_after"] == 2
+    assert outcome.records[1].stage_after == 2
     check_hung(result, 0, 1, "broadcast")
     assert_gone(watched)
     assert_recovers(pool, result.world_size)
@@ -227,7 +227,11 @@ def test_faults_at_world_size_one(pool, kind):
     scenario = Scenario(f"solo-{kind}", 1, ["a"], [Op("germinate", "a"), Op("fault", fault={"kind": kind, "code": 7})])
     result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
     outcome = result.outcomes[0]
-    expected = {"raise": (RAISED, None, None), "exit": (EXITED, 7, None), "kill": (KILLED, None, "SIGKILL")}
+    expected = {
+        "raise": (RankStatus.RAISED, None, None),
+        "exit": (RankStatus.EXITED, 7, None),
+        "kill": (RankStatus.KILLED, None, "SIGKILL"),
+    }
     assert (outcome.status, outcome.exitcode, outcome.signal) == expected[kind], ranks_table(result)
     if kind == "raise":
         assert world.healthy  # nothing went wrong in the process group: the world is kept
@@ -248,7 +252,7 @@ def test_sleep_past_the_deadline_is_reported_hung(pool):
     started = time.monotonic()
     result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=deadline)
     elapsed = time.monotonic() - started
-    assert result.statuses() == [OK, HUNG], ranks_table(result)
+    assert result.statuses() == [RankStatus.OK, RankStatus.HUNG], ranks_table(result)
     assert not result.deadlock
     assert result.duration_s >= deadline  # nothing but the deadline could end this wait
     assert elapsed < deadline + 30  # deadline plus teardown, with room for a loaded machine
@@ -271,7 +275,7 @@ def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
         },
     )
     result, world, watched = run_watched(pool, REFERENCE, scenario, deadline_s=deadline)
-    assert result.statuses() == [HUNG, EXITED], ranks_table(result)
+    assert result.statuses() == [RankStatus.HUNG, RankStatus.EXITED], ranks_table(result)
     assert result.outcomes[1].exitcode == 4
     assert result.duration_s < deadline / 2
     check_hung(result, 0, 1, "run_fault")

@@ -109,7 +109,7 @@ def main(mode, start_method, info, marker):
         await_go(info)
         result = pool.run(REFERENCE, scenario)
         print(result.render())
-        local = [o.records[1]["local"][0]["passed"] for o in result.outcomes if len(o.records) > 1]
+        local = [o.records[1].local[0]["passed"] for o in result.outcomes if len(o.records) > 1]
         print("local decisions:", local)
         if not result.ok or (mode == "main-closure" and local != [True, False]):
             sys.exit(3)

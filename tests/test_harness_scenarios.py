@@ -9,8 +9,8 @@ import dill
 import pytest
 
 from harness import Op, Scenario, ScenarioError, WorldPool
-from harness.report import OK, RAISED
-from tests.harness_util import REFERENCE, ranks_table, simple
+from harness.statuses import RankStatus
+from tests.harness_util import REFERENCE, comparable, ranks_table, simple
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -51,10 +51,6 @@ def rich(n: int = 3) -> Scenario:
     )
 
 
-def comparable(records: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in records]
-
-
 def test_json_round_trip_is_exact():
     scenario = rich().validate()
     text = scenario.to_json()
@@ -80,13 +76,13 @@ def test_replayed_scenario_behaves_like_the_original(pool):
     replayed = Scenario.from_json(original.to_json())
     first = pool.run(REFERENCE, original)
     second = pool.run(REFERENCE, replayed)
-    assert first.statuses() == second.statuses() == [OK, OK, OK], ranks_table(first)
+    assert first.statuses() == second.statuses() == [RankStatus.OK, RankStatus.OK, RankStatus.OK], ranks_table(first)
     assert second.world_reused
     for a, b in zip(first.outcomes, second.outcomes, strict=True):
         assert comparable(a.records) == comparable(b.records)
         assert a.snapshots == b.snapshots
     last = first.outcomes[2].records[5]
-    assert last["op"] == "fault" and last["error"]["message"] == "last"
+    assert last.op == "fault" and last.error["message"] == "last"
 
 
 def test_scenario_with_a_gate_callable_does_not_serialise():
@@ -215,13 +211,13 @@ def test_gate_capturing_a_lock_is_picklable_by_dill_and_runs(pool):
     scenario = Scenario("lock", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
     result = pool.run(REFERENCE, scenario)
     assert result.ok, ranks_table(result)
-    assert [o.records[1]["local"][0]["passed"] for o in result.outcomes] == [True, False]
+    assert [o.records[1].local[0]["passed"] for o in result.outcomes] == [True, False]
 
 
 def test_gate_returning_a_bad_decision_is_reported_by_the_rank(pool):
     scenario = Scenario("bad-decision", 1, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=lambda q: 42)
     result = pool.run(REFERENCE, scenario)
     outcome = result.outcomes[0]
-    assert outcome.status == RAISED, ranks_table(result)
+    assert outcome.status == RankStatus.RAISED, ranks_table(result)
     assert outcome.failure["type"] == "ScenarioError"
     assert "a gate decision must be a bool or a dict, got 42" in outcome.failure["message"]

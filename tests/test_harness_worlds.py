@@ -10,7 +10,7 @@ import pytest
 import torch.distributed as dist
 
 from harness import GateQuery, Op, Scenario, WorldPool
-from harness.report import EXITED, KILLED, OK, RAISED
+from harness.statuses import RankStatus
 from tests.harness_util import (
     REFERENCE,
     alive,
@@ -34,7 +34,7 @@ def pool():
 
 
 def advance_records(outcome) -> list[dict]:
-    return [r for r in outcome.records if r["op"] == "advance"]
+    return [r for r in outcome.records if r.op == "advance"]
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -51,17 +51,17 @@ def test_divergent_bool_inputs_reach_each_rank_and_rank0_decides(pool, n):
     assert result.ok, ranks_table(result)
     for rank, outcome in enumerate(result.outcomes):
         first, second = advance_records(outcome)
-        assert [f["passed"] for f in first["local"]] == [passes[rank]]
-        assert [f["passed"] for f in second["local"]] == [fails_on_0[rank]]
+        assert [f["passed"] for f in first.local] == [passes[rank]]
+        assert [f["passed"] for f in second.local] == [fails_on_0[rank]]
         # Each rank evaluated its own gate (its own default score), and applied rank 0's result.
-        assert first["local"][0]["score"] == pytest.approx(0.1 + 0.1 * rank + 0.001)
-        assert first["result"]["passed"] is True
-        assert first["result"]["score"] == pytest.approx(0.101)
-        assert first["result"]["checks_passed"] == ["r0c1_check"]
-        assert (first["stage_before"], first["stage_after"]) == (GERMINATED, TRAINING)
-        assert second["result"]["passed"] is False
-        assert second["result"]["checks_failed"] == ["r0c2_check"]
-        assert (second["stage_before"], second["stage_after"]) == (TRAINING, TRAINING)
+        assert first.local[0]["score"] == pytest.approx(0.1 + 0.1 * rank + 0.001)
+        assert first.result["passed"] is True
+        assert first.result["score"] == pytest.approx(0.101)
+        assert first.result["checks_passed"] == ["r0c1_check"]
+        assert (first.stage_before, first.stage_after) == (GERMINATED, TRAINING)
+        assert second.result["passed"] is False
+        assert second.result["checks_failed"] == ["r0c2_check"]
+        assert (second.stage_before, second.stage_after) == (TRAINING, TRAINING)
         assert outcome.snapshots["a"]["stage"] == TRAINING
     snapshots = [o.snapshots for o in result.outcomes]
     assert all(s == snapshots[0] for s in snapshots)
@@ -85,15 +85,15 @@ def test_divergent_dict_inputs_and_one_value_for_every_rank(pool, n):
     assert result.ok, ranks_table(result)
     for rank, outcome in enumerate(result.outcomes):
         on_a, on_b = advance_records(outcome)
-        assert on_a["local"][0]["score"] == pytest.approx(0.5 + rank / 10)
-        assert on_a["local"][0]["message"] == f"custom {rank}"
-        assert on_a["local"][0]["passed"] is True
-        assert on_a["result"]["score"] == pytest.approx(0.5)
-        assert on_a["result"]["message"].startswith("custom 0")
-        assert on_a["stage_after"] == TRAINING
-        assert on_b["local"][0]["passed"] is False
-        assert on_b["result"]["passed"] is False
-        assert on_b["stage_after"] == GERMINATED
+        assert on_a.local[0]["score"] == pytest.approx(0.5 + rank / 10)
+        assert on_a.local[0]["message"] == f"custom {rank}"
+        assert on_a.local[0]["passed"] is True
+        assert on_a.result["score"] == pytest.approx(0.5)
+        assert on_a.result["message"].startswith("custom 0")
+        assert on_a.stage_after == TRAINING
+        assert on_b.local[0]["passed"] is False
+        assert on_b.result["passed"] is False
+        assert on_b.stage_after == GERMINATED
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -122,12 +122,12 @@ def test_gate_closure_decides_per_rank_and_call(pool, n):
     assert asked == []
     for rank, outcome in enumerate(result.outcomes):
         on_a, on_b = advance_records(outcome)
-        assert on_a["local"][0]["message"] == f"closure r{rank} c2 a t{TRAINING}"
-        assert on_b["local"][0]["message"] == f"closure r{rank} c3 b t{TRAINING}"
-        assert on_a["local"][0]["passed"] is (rank not in failing)
-        assert on_a["local"][0]["score"] == pytest.approx(base + rank / 100)
-        assert on_a["result"]["message"].startswith("closure r0 c2 a")
-        assert on_a["stage_after"] == on_b["stage_after"] == TRAINING
+        assert on_a.local[0]["message"] == f"closure r{rank} c2 a t{TRAINING}"
+        assert on_b.local[0]["message"] == f"closure r{rank} c3 b t{TRAINING}"
+        assert on_a.local[0]["passed"] is (rank not in failing)
+        assert on_a.local[0]["score"] == pytest.approx(base + rank / 100)
+        assert on_a.result["message"].startswith("closure r0 c2 a")
+        assert on_a.stage_after == on_b.stage_after == TRAINING
 
 
 @pytest.mark.parametrize("n", [2, 4])
@@ -143,9 +143,9 @@ def test_gate_lambda(pool, n):
     assert result.ok, ranks_table(result)
     for rank, outcome in enumerate(result.outcomes):
         first, second = advance_records(outcome)
-        assert first["local"][0]["passed"] is (rank != n - 1)
-        assert second["local"][0]["passed"] is False
-        assert first["result"]["passed"] is True and second["result"]["passed"] is False
+        assert first.local[0]["passed"] is (rank != n - 1)
+        assert second.local[0]["passed"] is False
+        assert first.result["passed"] is True and second.result["passed"] is False
         assert outcome.snapshots["a"]["stage"] == TRAINING
 
 
@@ -154,8 +154,8 @@ def test_world_size_one_without_a_process_group(pool):
     result = pool.run(REFERENCE, scenario, deadline_s=30)
     assert result.ok, ranks_table(result)
     record = advance_records(result.outcomes[0])[0]
-    assert record["collectives"] == {}
-    assert record["stage_after"] == TRAINING
+    assert record.collectives == {}
+    assert record.stage_after == TRAINING
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -206,7 +206,7 @@ def test_world_rebuilt_after_a_failure(n):
         )
         crashed = pool.run(REFERENCE, crash, deadline_s=30)
         assert crashed.world_reused is True
-        assert crashed.outcomes[n - 1].status == KILLED, ranks_table(crashed)
+        assert crashed.outcomes[n - 1].status == RankStatus.KILLED, ranks_table(crashed)
         assert not first_world.healthy
         assert_gone(first_procs)
 
@@ -232,7 +232,7 @@ def test_exception_outside_any_collective_keeps_the_world():
             [Op("germinate", "a"), Op("advance", "a"), Op("fault", fault={"kind": "raise"}, ranks=[1])],
         )
         result, world, watched = run_watched(pool, REFERENCE, scenario)
-        assert result.statuses() == [OK, RAISED], ranks_table(result)
+        assert result.statuses() == [RankStatus.OK, RankStatus.RAISED], ranks_table(result)
         assert result.completed and not result.ok
         assert world.healthy
         again = pool.run(REFERENCE, simple(2, "again"), deadline_s=30)
@@ -247,7 +247,7 @@ def test_rank_killed_while_idle_is_reported_and_the_world_replaced():
         os.kill(watched[2].pid, signal.SIGKILL)
         assert wait_until(lambda: not alive(watched[2]), 10)
         result = pool.run(REFERENCE, simple(3, "after-kill"), deadline_s=30)
-        assert result.outcomes[2].status == KILLED, ranks_table(result)
+        assert result.outcomes[2].status == RankStatus.KILLED, ranks_table(result)
         assert result.outcomes[2].signal == "SIGKILL"
         assert not world.healthy
         assert_gone(watched)
@@ -263,7 +263,7 @@ def test_rank_output_is_captured_and_shown_on_failure():
     with WorldPool() as pool:
         scenario = Scenario("output", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
         result, world, watched = run_watched(pool, REFERENCE, scenario)
-        assert result.outcomes[1].status == EXITED and result.outcomes[1].exitcode == 5, ranks_table(result)
+        assert result.outcomes[1].status == RankStatus.EXITED and result.outcomes[1].exitcode == 5, ranks_table(result)
         assert "hello from rank 1 call 1" in result.outcomes[1].output
         assert "hello from rank 0 call 1" in result.outcomes[0].output
         report = result.render()

@@ -9,17 +9,13 @@ from harness.collectives import CollectiveMonitor
 from harness.launcher import _Inbox, _outcome
 from harness.rank import RankRun
 from harness.report import RankOutcome
-from tests.harness_util import REFERENCE
+from tests.harness_util import REFERENCE, comparable
 
 
 def run_here(scenario: Scenario, monitor: CollectiveMonitor, stop_on_failed_collective: bool = True) -> RankOutcome:
     inbox = _Inbox()
     RankRun(0, REFERENCE, scenario, inbox, monitor, stop_on_failed_collective=stop_on_failed_collective).run()
     return _outcome(0, inbox.messages)
-
-
-def without_timing(records: list[dict]) -> list[dict]:
-    return [{k: v for k, v in record.items() if k != "elapsed_s"} for record in records]
 
 
 def test_records_kept_in_memory_make_the_outcome_a_pipe_makes() -> None:
@@ -29,7 +25,7 @@ def test_records_kept_in_memory_make_the_outcome_a_pipe_makes() -> None:
     with WorldPool() as pool:
         piped = pool.run(REFERENCE, scenario).outcomes[0]
     assert (here.status, here.error, here.snapshots) == (piped.status, piped.error, piped.snapshots)
-    assert without_timing(here.records) == without_timing(piped.records)
+    assert comparable(here.records) == comparable(piped.records)
     assert (here.collective_totals, here.collective_failed) == (piped.collective_totals, piped.collective_failed)
 
 

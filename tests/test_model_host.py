@@ -9,10 +9,12 @@ import pytest
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
 from harness.launcher import EnvWorld
+from harness.messages import CallRecord
 from harness.model_host import DDP, FAILED, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
-from harness.report import HUNG, OK, RankOutcome, ScenarioResult
+from harness.report import RankOutcome, ScenarioResult
 from harness.spec.model_checks import completion, identity
 from harness.spec.model_families import fossilize_then_prune, regrow
+from harness.statuses import RankStatus
 
 REFERENCE = "reference_impl.adapter:Adapter"
 NO_SYNC = "tests.bad_impls.no_sync:Adapter"
@@ -64,7 +66,7 @@ def test_world_size_1_trains_the_plain_module_without_collectives(pool):
     assert result.ok, result.render()
     taken = steps(result, 0)
     assert all(step is not None and step.status == TRAINED and step.mode == PLAIN for step in taken)
-    assert all(not record["collectives"] for record in result.outcomes[0].records)
+    assert all(not record.collectives for record in result.outcomes[0].records)
 
 
 def test_ddp_is_rebuilt_when_parameters_change_and_the_counts_stay_the_implementations(pool):
@@ -78,8 +80,8 @@ def test_ddp_is_rebuilt_when_parameters_change_and_the_counts_stay_the_implement
         rebuilt = [i for i, step in enumerate(taken) if step.built]
         germinate_again = next(i for i, op in enumerate(scenario.ops) if op.seed_id == "seed-c-again")
         assert rebuilt == [0, 1, 3, germinate_again], [op.op for op in scenario.ops]
-        counted = [r["collectives"] for r in result.outcomes[rank].records]
-        assert counted == [r["collectives"] for r in without_model.outcomes[rank].records]
+        counted = [r.collectives for r in result.outcomes[rank].records]
+        assert counted == [r.collectives for r in without_model.outcomes[rank].records]
     digests = [[step.digests for step in steps(result, rank)] for rank in (0, 1)]
     assert digests[0] == digests[1]
 
@@ -113,10 +115,10 @@ def synthetic(steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = (
     outcomes = []
     for rank, taken in enumerate(steps_per_rank):
         records = [
-            {"index": i, "skipped": False, "snapshot": {"stage": 4, "alpha": 0.5}, "model": step.to_record()}
+            CallRecord(i, "step_epoch", "a", None, snapshot={"stage": 4, "alpha": 0.5}, model=step.to_record())
             for i, step in enumerate(taken)
         ]
-        outcomes.append(RankOutcome(rank=rank, status=OK, records=records, stack=stacks[rank]))
+        outcomes.append(RankOutcome(rank=rank, status=RankStatus.OK, records=records, stack=stacks[rank]))
     return ScenarioResult(scenario, outcomes, 0.0)
 
 
@@ -143,7 +145,7 @@ def test_completion_reports_mismatches_failures_and_a_rank_stuck_in_the_model():
     failed = ModelStep(FAILED, DDP, error=error)
     stuck = 'File "/x/harness/model_host.py", line 190 in after_call'
     result = synthetic([[mine, failed], [theirs, trained("w", "o")]], stacks=("", stuck))
-    result.outcomes[1].status = HUNG
+    result.outcomes[1].status = RankStatus.HUNG
     violations = [str(v) for v in completion(result).violations]
     assert violations[0] == (
         "call #0 step_epoch 'a': the ranks hold different parameter sets, on which DDP cannot be built:"

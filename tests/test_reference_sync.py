@@ -50,12 +50,12 @@ def test_divergent_local_decisions_follow_rank0(run_scenario, world_size):
     result = run_scenario(divergent_scenario(world_size))
     assert_completed(result)
     for records, pattern in zip(calls(result), itertools.product([True, False], repeat=world_size), strict=True):
-        assert [r["local"][0]["passed"] for r in records] == list(pattern)
-        decided = records[0]["local"][0]
+        assert [r.local[0]["passed"] for r in records] == list(pattern)
+        decided = records[0].local[0]
         for record in records:
-            assert without_message(record["result"]) == without_message(decided)
-            assert record["stage_after"] == (Stage.TRAINING if decided["passed"] else Stage.GERMINATED)
-            assert record["snapshot"] == records[0]["snapshot"]
+            assert without_message(record.result) == without_message(decided)
+            assert record.stage_after == (Stage.TRAINING if decided["passed"] else Stage.GERMINATED)
+            assert record.snapshot == records[0].snapshot
 
 
 @pytest.mark.world_sizes(2, 3)
@@ -64,13 +64,13 @@ def test_divergence_suffix_only_where_local_differed(run_scenario, world_size):
     result = run_scenario(divergent_scenario(world_size))
     assert_completed(result)
     for records in calls(result):
-        decided = records[0]["local"][0]
+        decided = records[0].local[0]
         for rank, record in enumerate(records):
-            local = record["local"][0]["passed"]
+            local = record.local[0]["passed"]
             expected = decided["message"]
             if rank != 0 and local != decided["passed"]:
                 expected += suffix(local, decided["passed"])
-            assert record["result"]["message"] == expected
+            assert record.result["message"] == expected
 
 
 @pytest.mark.world_sizes(2, 3)
@@ -85,15 +85,15 @@ def test_real_gates_with_divergent_metrics_follow_rank0(run_scenario, world_size
     assert_completed(result)
     records = calls(result)[-1]
     expected_stage = Stage.BLENDING if good else Stage.TRAINING
-    assert [r["stage_after"] for r in records] == [expected_stage] * world_size
-    rank0 = records[0]["result"]
+    assert [r.stage_after for r in records] == [expected_stage] * world_size
+    rank0 = records[0].result
     assert rank0["passed"] is good
     assert rank0["checks_failed"] == (
         [] if good else ["insufficient_improvement_0.00%_below_0.5%", "low_gradient_ratio_0.00_below_0.1"]
     )
     for record in records[1:]:
-        assert without_message(record["result"]) == without_message(rank0)
-        assert record["result"]["message"] == rank0["message"] + suffix(not good, good)
+        assert without_message(record.result) == without_message(rank0)
+        assert record.result["message"] == rank0["message"] + suffix(not good, good)
 
 
 def test_without_process_group_sync_returns_the_local_object():
@@ -119,8 +119,8 @@ def test_without_process_group_no_collective_is_counted(run_scenario):
     result = run_scenario(Scenario("passthrough", 1, ["a"], ops, process_group=False))
     assert_completed(result)
     records = result.outcomes[0].records
-    assert [r["collectives"] for r in records] == [{}] * len(ops)
-    assert [r["same_object"] for r in records[2:]] == [True, True]
+    assert [r.collectives for r in records] == [{}] * len(ops)
+    assert [r.same_object for r in records[2:]] == [True, True]
     assert result.outcomes[0].collective_totals == {}
 
 
@@ -150,7 +150,7 @@ def test_slot_mismatch_raises_on_the_detecting_rank(run_scenario, world_size):
     assert result.outcomes[1].snapshots["b"]["stage"] == Stage.GERMINATED
     for rank in [0, *range(2, world_size)]:
         assert result.outcomes[rank].snapshots["a"]["stage"] == Stage.TRAINING
-    last = [o.records[-1]["collectives"] for o in result.outcomes]
+    last = [o.records[-1].collectives for o in result.outcomes]
     assert last == [{"broadcast": 1}] * world_size
 
 
@@ -179,7 +179,7 @@ def test_early_exit_disagreement_raises_on_the_detecting_ranks(run_scenario, wor
     for rank in detecting:
         assert kind in result.outcomes[rank].failure["message"]
     last = [o.records[-1] for o in result.outcomes]
-    assert all(r["collectives"] == last[0]["collectives"] != {} for r in last)
+    assert all(r.collectives == last[0].collectives != {} for r in last)
 
 
 @pytest.mark.world_sizes(2, 3)
@@ -196,8 +196,8 @@ def test_call_number_disagreement_raises(run_scenario, world_size):
     expected = [("ok", None), ("raised", "DecisionMismatchError")] + [("ok", None)] * (world_size - 2)
     assert statuses_and_errors(result) == expected
     rank1 = result.outcomes[1]
-    assert rank1.records[1]["error"]["type"] == "RuntimeError"
-    assert rank1.records[1]["collectives"] == {}
+    assert rank1.records[1].error["type"] == "RuntimeError"
+    assert rank1.records[1].collectives == {}
     message = rank1.failure["message"]
     assert "slot 'a' call #1" in message
     assert "slot 'a' call #0" in message
@@ -232,16 +232,16 @@ def test_long_decisions_survive_the_broadcast_intact(run_scenario, world_size):
     assert_completed(result)
     broadcasts = set()
     for records in calls(result):
-        decided = records[0]["local"][0]
-        assert records[0]["result"] == decided
+        decided = records[0].local[0]
+        assert records[0].result == decided
         for record in records[1:]:
-            assert record["result"] == {**decided, "message": decided["message"] + suffix(True, False)}
-        assert all(r["collectives"] == records[0]["collectives"] for r in records)
-        broadcasts.add(records[0]["collectives"].get("broadcast"))
+            assert record.result == {**decided, "message": decided["message"] + suffix(True, False)}
+        assert all(r.collectives == records[0].collectives for r in records)
+        broadcasts.add(records[0].collectives.get("broadcast"))
         if len(decided["message"]) > 512:
-            assert records[0]["collectives"] == {"broadcast": 2}
+            assert records[0].collectives == {"broadcast": 2}
     assert broadcasts == {1, 2}
-    assert calls(result)[-1][0]["result"]["checks_failed"] == checks
+    assert calls(result)[-1][0].result["checks_failed"] == checks
 
 
 @pytest.mark.world_sizes(2, 3)
@@ -273,11 +273,11 @@ def test_collectives_per_call_are_equal_across_ranks(run_scenario, world_size):
     assert_completed(result)
     for index, (_, in_round, check) in enumerate(plan):
         records = [o.records[index] for o in result.outcomes]
-        assert all(r["collectives"] == records[0]["collectives"] for r in records), index
-        assert bool(records[0]["collectives"]) is in_round, index
+        assert all(r.collectives == records[0].collectives for r in records), index
+        assert bool(records[0].collectives) is in_round, index
         if check is not None:
-            assert check in records[0]["result"]["checks_failed"], index
+            assert check in records[0].result["checks_failed"], index
     assert result.outcomes[0].snapshots["a"]["stage"] == Stage.FOSSILIZED
-    assert result.outcomes[0].records[3]["collectives"] == {"broadcast": 2}
+    assert result.outcomes[0].records[3].collectives == {"broadcast": 2}
     totals = [o.collective_totals for o in result.outcomes]
     assert totals == [totals[0]] * world_size

@@ -9,11 +9,13 @@ import math
 import pytest
 
 from harness.decisions import PAYLOADS, default_fields, local_decision
-from harness.report import HUNG, OK, RankOutcome, ScenarioResult
+from harness.messages import CallRecord
+from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import PAYLOAD_NAMES, Op, Scenario
 from harness.spec import checks
 from harness.spec.checks import differing_fields, fingerprint, same_float
 from harness.spec.shrink import shrink
+from harness.statuses import RankStatus
 
 
 def test_the_validator_and_the_catalogue_name_the_same_payloads():
@@ -68,23 +70,20 @@ def test_integrity_compares_every_field_exactly(change, fields):
     assert differing_fields({**decided, **change}, decided) == fields
 
 
-def _record(index: int, op: Op, stage_before, stage_after, local: dict | None, result: dict | None) -> dict:
-    return {
-        "index": index,
-        "op": op.op,
-        "slot": op.slot,
-        "target": op.target,
-        "stage_before": stage_before,
-        "stage_after": stage_after,
-        "local": [local] if local else [],
-        "result": result,
-        "same_object": False,
-        "error": None,
-        "collectives": {"broadcast": 1},
-        "snapshot": {"stage": stage_after},
-        "skipped": False,
-        "contract": None,
-    }
+def _record(index: int, op: Op, stage_before, stage_after, local: dict | None, result: dict | None) -> CallRecord:
+    return CallRecord(
+        index=index,
+        op=op.op,
+        slot=op.slot,
+        target=op.target,
+        stage_before=stage_before,
+        stage_after=stage_after,
+        local=[local] if local else [],
+        result=result,
+        same_object=False,
+        collectives={"broadcast": 1},
+        snapshot={"stage": stage_after},
+    )
 
 
 def test_calls_a_rank_never_reported_are_unjudged_not_passed():
@@ -99,12 +98,12 @@ def test_calls_a_rank_never_reported_are_unjudged_not_passed():
         ]
         if rank == 0:
             records.append(_record(2, ops[2], 3, 4, default_fields(0, 2, 4, True), default_fields(0, 2, 4, True)))
-        outcomes.append(RankOutcome(rank=rank, status=OK if rank == 0 else HUNG, records=records))
+        outcomes.append(RankOutcome(rank=rank, status=RankStatus.OK if rank == 0 else RankStatus.HUNG, records=records))
     result = ScenarioResult(scenario, outcomes, 1.0)
     for check in (checks.agreement, checks.authority, checks.integrity, checks.side_effects):
         judgement = check(result)
         assert judgement.unjudged == 1 and not judgement.violations, check.__name__
-    assert checks.termination(result).kinds == {HUNG}
+    assert checks.termination(result).kinds == {RankStatus.HUNG}
 
 
 def test_shrink_keeps_only_candidates_the_judge_accepts():

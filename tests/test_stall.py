@@ -14,9 +14,9 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.progress import PLAIN_EVERY_S
-from harness.report import EXITED, HUNG, KILLED
 from harness.spec.checks import termination
 from harness.stall import StallRule
+from harness.statuses import RankStatus
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple
 
 pytestmark = pytest.mark.timeout(300)
@@ -56,7 +56,7 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
         # Rank 1 counts its gate rounds per process: rounds 1 and 2 here, healthy, teach the rule its pace.
         assert pool.run(STALLING, simple(2, "two-rounds", advances=2)).ok
         result, world, watched = run_watched(pool, STALLING, simple(2, "third-round", advances=2), LONG_DEADLINE_S)
-    assert result.statuses() == [HUNG, HUNG], ranks_table(result)
+    assert result.statuses() == [RankStatus.HUNG, RankStatus.HUNG], ranks_table(result)
     assert result.stall is not None and result.stall.rank == 1
     assert result.stall.window_s <= result.duration_s < LONG_DEADLINE_S / 2
     first = result.render().splitlines()[0]
@@ -67,7 +67,7 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
     stalled_stack = result.outcomes[1].stack
     assert stalled_stack.startswith("Current thread") or "stalls_at_third_round.py" in stalled_stack.split("\n\n")[0]
     assert "_watch_lifeline" not in stalled_stack
-    violations = termination(result)
+    violations = [str(v) for v in termination(result).violations]
     assert violations[0] == first
     assert violations[1].startswith("rank 0 hung at call #1") and "(a consequence of rank 1)" in violations[1]
     assert_gone(watched)
@@ -76,13 +76,13 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
 def test_rank_that_exits_is_named_with_its_line_and_the_others_follow():
     with WorldPool() as pool:
         result, world, watched = run_watched(pool, EXITING, simple(2, "second-round", advances=2), LONG_DEADLINE_S)
-    assert result.outcomes[1].status == EXITED and result.outcomes[1].exitcode == 3, ranks_table(result)
+    assert result.outcomes[1].status == RankStatus.EXITED and result.outcomes[1].exitcode == 3, ranks_table(result)
     first = result.render().splitlines()[0]
     assert first.startswith(
         "rank 1 exited with code 3 in call #2 advance 'a' at tests/bad_impls/exits_at_second_round.py:"
     )
     assert first.endswith("in _sync_gate_decision (sys.exit)"), first
-    violations = termination(result)
+    violations = [str(v) for v in termination(result).violations]
     assert violations[0] == first
     assert all("(a consequence of rank 1)" in v for v in violations[1:]) and len(violations) == 2
     assert_gone(watched)
@@ -93,7 +93,9 @@ def test_rank_killed_by_a_fatal_signal_is_named_with_its_line():
     scenario.gate = abort_on_rank_1
     with WorldPool() as pool:
         result, world, watched = run_watched(pool, REFERENCE, scenario, LONG_DEADLINE_S)
-    assert result.outcomes[1].status == KILLED and result.outcomes[1].signal == "SIGABRT", ranks_table(result)
+    assert result.outcomes[1].status == RankStatus.KILLED and result.outcomes[1].signal == "SIGABRT", ranks_table(
+        result
+    )
     first = result.render().splitlines()[0]
     assert first.startswith("rank 1 killed by SIGABRT in call #1 advance 'a' at tests/test_stall.py:"), first
     assert first.endswith("in abort_on_rank_1 (os.abort)"), first

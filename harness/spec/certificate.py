@@ -12,16 +12,14 @@ import platform
 import shlex
 import subprocess
 
+from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
 from .clauses import MUST
-from .runner import ERROR, FAIL, INCOMPLETE, PASS, ClauseOutcome, Implementation
+from .runner import ClauseOutcome, Implementation
 
 SCHEMA = "ddp-lifecycle-spec/certificate/v2"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "certificate.schema.json")
-CERTIFIED = "certified"
-NOT_CERTIFIED = "not_certified"
-INCONCLUSIVE = "inconclusive"
-EXIT_CODES = {CERTIFIED: 0, NOT_CERTIFIED: 1, INCONCLUSIVE: 2}
+EXIT_CODES = {Verdict.CERTIFIED: 0, Verdict.NOT_CERTIFIED: 1, Verdict.INCONCLUSIVE: 2}
 ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_IFNAME", "NCCL_DEBUG")
 
 
@@ -29,12 +27,12 @@ def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
     """Not certified on any failed MUST clause; inconclusive when interrupted, on any error or
     incomplete clause, or when no clause passed at all; certified otherwise (clauses not claimed are
     listed, not counted)."""
-    if any(o.status == FAIL and o.clause.level == MUST for o in outcomes):
-        return NOT_CERTIFIED
-    unsettled = any(o.status in (ERROR, INCOMPLETE) for o in outcomes)
-    if interrupted or unsettled or not any(o.status == PASS for o in outcomes):
-        return INCONCLUSIVE
-    return CERTIFIED
+    if any(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes):
+        return Verdict.NOT_CERTIFIED
+    unsettled = any(o.status in (ClauseStatus.ERROR, ClauseStatus.INCOMPLETE) for o in outcomes)
+    if interrupted or unsettled or not any(o.status == ClauseStatus.PASS for o in outcomes):
+        return Verdict.INCONCLUSIVE
+    return Verdict.CERTIFIED
 
 
 def suite_commit() -> str:
@@ -102,7 +100,7 @@ def build(
                 "judged": o.judged,
                 "unjudged": o.unjudged,
                 "reason": o.reason,
-                "evidence": o.evidence if o.status in (FAIL, ERROR) else None,
+                "evidence": o.evidence if o.status in (ClauseStatus.FAIL, ClauseStatus.ERROR) else None,
                 "skipped": o.skipped,
             }
             for o in outcomes

@@ -19,13 +19,11 @@ from .. import __version__
 from ..pool import WorldPool
 from ..progress import CountingExecutor, RunProgress
 from ..stall import StallRule
+from ..statuses import ClauseStatus
 from . import certificate, coverage
 from .clauses import MUST, select
 from .runner import (
     DEFAULT_CORPUS,
-    ERROR,
-    FAIL,
-    NOT_RUN,
     REFERENCE,
     ClauseOutcome,
     ClauseRunner,
@@ -73,7 +71,9 @@ def certify(
             runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir)
             for clause in clauses:
                 if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
-                    outcomes.append(ClauseOutcome(clause, NOT_RUN, reason=f"not run: --maxfail {options.maxfail}"))
+                    outcomes.append(
+                        ClauseOutcome(clause, ClauseStatus.NOT_RUN, reason=f"not run: --maxfail {options.maxfail}")
+                    )
                     continue
                 outcome = runner.evaluate(clause, list(options.world_sizes))
                 outcomes.append(outcome)
@@ -83,7 +83,7 @@ def certify(
         interrupted = True
         checked = {o.clause.id for o in outcomes}
         outcomes += [
-            ClauseOutcome(c, ERROR, reason="not checked: the run was interrupted")
+            ClauseOutcome(c, ClauseStatus.ERROR, reason="not checked: the run was interrupted")
             for c in clauses
             if c.id not in checked
         ]
@@ -108,7 +108,7 @@ def certify(
 
 
 def _failed_musts(outcomes: list[ClauseOutcome]) -> int:
-    return sum(o.status == FAIL and o.clause.level == MUST for o in outcomes)
+    return sum(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes)
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import Stage, default_target, expected_transition, stage_name
-from ..report import EXITED, HUNG, KILLED, OK, ScenarioResult, failure_cause
+from ..report import ScenarioResult, failure_cause
 from ..scenario import Op
+from ..statuses import RankStatus
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
 SUFFIX_SHAPED = re.compile(r"^ ?\([^()\n]{0,80}\)$")
@@ -79,13 +80,13 @@ class Call:
     @property
     def reported(self) -> bool:
         """Every rank reported the call."""
-        return all(r is not None and not r["skipped"] for r in self.records)
+        return all(r is not None and not r.skipped for r in self.records)
 
     @property
     def collective_failed(self) -> bool:
         """Some rank's call ended in a failed collective: a consequence of another rank's failure
         (termination's to judge), not the lifecycle behaviour of this call."""
-        return any(r is not None and r["error"] is not None and r["error"]["in_collective"] for r in self.records)
+        return any(r is not None and r.error is not None and r.error["in_collective"] for r in self.records)
 
     @property
     def same_everywhere(self) -> bool:
@@ -98,7 +99,7 @@ class Call:
 
     def rank0_local(self) -> dict | None:
         record = self.records[0]
-        return record["local"][-1] if record and record["local"] else None
+        return record.local[-1] if record and record.local else None
 
 
 def _key(op: Op) -> tuple:
@@ -149,11 +150,11 @@ def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[C
     for call in calls(result):
         if not call.symmetric or call.ops[0].op != "advance":
             continue
-        if not call.reported or any(r["error"] or r["result"] is None for r in call.records):
+        if not call.reported or any(r.error or r.result is None for r in call.records):
             judgement.unjudged += 1
             continue
         local0 = call.rank0_local()
-        if local0 is None or any("transition_failed" in r["result"]["checks_failed"] for r in call.records):
+        if local0 is None or any("transition_failed" in r.result["checks_failed"] for r in call.records):
             continue
         judgement.judged += 1
         for rank, record in enumerate(call.records):
@@ -169,11 +170,11 @@ def agreement(result: ScenarioResult) -> Judgement:
             judgement.unjudged += 1
             continue
         judgement.judged += 1
-        stages = [r["stage_after"] for r in call.records]
+        stages = [r.stage_after for r in call.records]
         if len(set(stages)) > 1:
             by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
             judgement.add("stage_differs", f"{call.label}: stages differ ({by_rank})", call.index)
-    finished = [o for o in result.outcomes if o.status == OK]
+    finished = [o for o in result.outcomes if o.status == RankStatus.OK]
     if len(finished) == len(result.outcomes):
         for slot in result.scenario.slots:
             views = {o.rank: _final_view(o.snapshots.get(slot, {})) for o in finished}
@@ -191,8 +192,8 @@ def _final_view(snapshot: dict) -> tuple:
 def authority(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for call, rank, record, local0 in _decisions(result, judgement):
-        returned = record["result"]
-        moved = record["stage_after"] != record["stage_before"]
+        returned = record.result
+        moved = record.stage_after != record.stage_before
         if returned["passed"] != local0["passed"] or moved != local0["passed"]:
             judgement.add(
                 "not_rank0_decision",
@@ -206,7 +207,7 @@ def authority(result: ScenarioResult) -> Judgement:
 def integrity(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for call, rank, record, local0 in _decisions(result, judgement):
-        returned = record["result"]
+        returned = record.result
         fields = differing_fields(returned, local0)
         if fields:
             detail = "; ".join(f"{k}: got {_clip(returned[k])}, rank 0 decided {_clip(local0[k])}" for k in fields)
@@ -221,10 +222,10 @@ def integrity(result: ScenarioResult) -> Judgement:
 def divergence_report(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for call, rank, record, local0 in _decisions(result, judgement):
-        own = record["local"]
+        own = record.local
         if not own:
             continue
-        message, mine = record["result"]["message"], own[-1]["passed"]
+        message, mine = record.result["message"], own[-1]["passed"]
         if rank != 0 and mine != local0["passed"]:
             expected = suffix(mine, local0["passed"])
             if not message.endswith(expected):
@@ -248,17 +249,17 @@ def single_process(result: ScenarioResult) -> Judgement:
         judgement.unjudged += len(result.scenario.ops_for(outcome.rank)) - len(outcome.records)
         for record in outcome.records:
             judgement.judged += 1
-            where = f"call #{record['index']} {record['op']} {record['slot']!r}"
-            if record["collectives"]:
+            where = f"call #{record.index} {record.op} {record.slot!r}"
+            if record.collectives:
                 judgement.add(
-                    "collective_attempted", f"{where}: collectives attempted: {record['collectives']}", record["index"]
+                    "collective_attempted", f"{where}: collectives attempted: {record.collectives}", record.index
                 )
-            if record["local"] and record["result"] is not None and not record["same_object"]:
+            if record.local and record.result is not None and not record.same_object:
                 judgement.add(
-                    "not_same_object", f"{where}: the local result was not returned as the same object", record["index"]
+                    "not_same_object", f"{where}: the local result was not returned as the same object", record.index
                 )
-            if record["error"]:
-                judgement.add("raised", f"{where}: raised {error_line(record['error'])}", record["index"])
+            if record.error:
+                judgement.add("raised", f"{where}: raised {error_line(record.error)}", record.index)
     return judgement
 
 
@@ -273,7 +274,7 @@ def termination(result: ScenarioResult) -> Judgement:
         outcome = result.outcomes[cause.rank]
         judgement.add(outcome.status, cause.text, outcome.current_call)
     for outcome in result.outcomes:
-        if outcome.status != OK and (cause is None or outcome.rank != cause.rank):
+        if outcome.status != RankStatus.OK and (cause is None or outcome.rank != cause.rank):
             where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
             what = error_line(outcome.failure) if outcome.failure else outcome.status
             consequence = f" (a consequence of rank {cause.rank})" if cause else ""
@@ -288,19 +289,17 @@ def lifecycle(result: ScenarioResult) -> Judgement:
         ops = result.scenario.ops_for(outcome.rank)
         judgement.unjudged += len(ops) - len(outcome.records)
         for op, record in zip(ops, outcome.records, strict=False):
-            if record.get("contract") or (record["error"] and record["error"]["in_collective"]):
+            if record.contract or (record.error and record.error["in_collective"]):
                 judgement.unjudged += 1
                 continue
             judgement.judged += 1
             problem = _lifecycle_problem(op, record)
             if problem:
                 kind, text = problem
-                judgement.add(
-                    kind, f"rank {outcome.rank} call #{record['index']} slot {op.slot!r}: {text}", record["index"]
-                )
+                judgement.add(kind, f"rank {outcome.rank} call #{record.index} slot {op.slot!r}: {text}", record.index)
     for call in calls(result):
         if call.same_everywhere and call.ops[0].op == "advance" and not call.collective_failed:
-            raised = [r["error"] is not None for r in call.records]
+            raised = [r.error is not None for r in call.records]
             if len(set(raised)) > 1:
                 judgement.add(
                     "ranks_differ",
@@ -311,12 +310,12 @@ def lifecycle(result: ScenarioResult) -> Judgement:
 
 
 def _lifecycle_problem(op: Op, record: dict) -> tuple[str, str] | None:
-    before, after, returned, error = (record[k] for k in ("stage_before", "stage_after", "result", "error"))
+    before, after, returned, error = record.stage_before, record.stage_after, record.result, record.error
     if op.op == "germinate":
         return None if after == Stage.GERMINATED else ("germinate", f"germinate left stage {stage_name(after)}")
     if op.op != "advance":
         return None
-    local = record["local"][-1] if record["local"] else None
+    local = record.local[-1] if record.local else None
     if local is not None and not local["passed"] and before is not None:
         expected = "gate_fails"
     elif before is None:
@@ -384,13 +383,13 @@ def _cooldown_problem(slot: str, steps: list[tuple[Op, dict]]) -> tuple[str, str
     if "prune" not in kinds:
         return None
     at = kinds.index("prune")
-    after_prune = steps[at][1]["stage_after"]
+    after_prune = steps[at][1].stage_after
     if slot == "prune-fossilized":
         ok = after_prune == Stage.FOSSILIZED
         return None if ok else ("prune", f"prune of FOSSILIZED left stage {stage_name(after_prune)}")
     if after_prune != Stage.PRUNED:
         return "prune", f"prune left stage {stage_name(after_prune)}, not PRUNED"
-    seen = [record["stage_after"] for op, record in steps[at + 1 :] if op.op == "step_epoch"]
+    seen = [record.stage_after for op, record in steps[at + 1 :] if op.op == "step_epoch"]
     order = [Stage.PRUNED, Stage.EMBARGOED, Stage.RESETTING]
     visited = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
     expected = [Stage.EMBARGOED, Stage.RESETTING]
@@ -398,7 +397,7 @@ def _cooldown_problem(slot: str, steps: list[tuple[Op, dict]]) -> tuple[str, str
     if [s for s in visited if s in expected] != expected or not tail or tail[-1] not in DORMANT_OR_EMPTY:
         return "cooldown", f"epoch clock went {_names(visited)}, not EMBARGOED, RESETTING, then DORMANT"
     again = steps[-1][1]
-    if steps[-1][0].op != "germinate" or again["error"] or again["stage_after"] != Stage.GERMINATED:
+    if steps[-1][0].op != "germinate" or again.error or again.stage_after != Stage.GERMINATED:
         return "regerminate", "the slot could not germinate a new seed after its cool-down"
     return None
 
@@ -413,7 +412,9 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
         return judgement
     reached = all(len(o.records) > k or o.current_call == k for o in result.outcomes)
     stuck = result.stall is not None and not result.stall.in_collective
-    died = any(o.status in (EXITED, KILLED) and (o.current_call or 0) <= k for o in result.outcomes)
+    died = any(
+        o.status in (RankStatus.EXITED, RankStatus.KILLED) and (o.current_call or 0) <= k for o in result.outcomes
+    )
     if not reached or died or (stuck and result.outcomes[result.stall.rank].current_call == k):
         # A rank that died, or is stuck in its own code at that call (not waiting for a round), never
         # showed what it would have done there: termination reports it.
@@ -425,14 +426,14 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
         rank
         for rank, record in enumerate(all_calls[k].records)
         if record
-        and record["error"]
-        and not record["error"]["in_collective"]
-        and any(str(s) in record["error"]["message"] for s in slots)
+        and record.error
+        and not record.error["in_collective"]
+        and any(str(s) in record.error["message"] for s in slots)
     ]
     if not raised:
         judgement.add("no_fail_fast", f"call #{k}: no rank raised an error naming slot {sorted(map(str, slots))}", k)
     for outcome in result.outcomes:
-        if outcome.status == HUNG and outcome.current_call is not None and outcome.current_call <= k:
+        if outcome.status == RankStatus.HUNG and outcome.current_call is not None and outcome.current_call <= k:
             judgement.add(
                 "waits",
                 f"rank {outcome.rank} waited in call #{outcome.current_call} for a round the other ranks never"
@@ -465,8 +466,8 @@ def origins(result: ScenarioResult) -> dict[str, tuple[int, int]]:
     table: dict[str, tuple[int, int]] = {}
     for outcome in result.outcomes:
         for record in outcome.records:
-            for local in record["local"]:
-                table.setdefault(fingerprint(local), (outcome.rank, record["index"]))
+            for local in record.local:
+                table.setdefault(fingerprint(local), (outcome.rank, record.index))
     return table
 
 
@@ -497,9 +498,9 @@ def misapplied(result: ScenarioResult, all_calls: list[Call]) -> list[Violation]
     violations = []
     for call in all_calls:
         for rank, record in enumerate(call.records):
-            if not record or not record["result"]:
+            if not record or not record.result:
                 continue
-            origin = origin_of(record["result"], table)
+            origin = origin_of(record.result, table)
             if origin is None:
                 continue
             source_rank, source_call = origin
@@ -526,7 +527,7 @@ def side_effects(result: ScenarioResult) -> Judgement:
             judgement.unjudged += 1
             continue
         judgement.judged += 1
-        snapshots = [r["snapshot"] for r in call.records]
+        snapshots = [r.snapshot for r in call.records]
         if any(s != snapshots[0] for s in snapshots):
             judgement.add("side_effects_differ", f"{call.label}: {_diff(snapshots)}", call.index)
     return judgement
@@ -541,8 +542,8 @@ def collective_symmetry(result: ScenarioResult) -> Judgement:
     for call in all_calls[: None if last is None else last + 1]:
         if not call.symmetric:
             continue
-        stuck = [o.rank for o in result.outcomes if o.status == HUNG and o.current_call == call.index]
-        counts = {rank: r["collectives"] for rank, r in enumerate(call.records) if r is not None}
+        stuck = [o.rank for o in result.outcomes if o.status == RankStatus.HUNG and o.current_call == call.index]
+        counts = {rank: r.collectives for rank, r in enumerate(call.records) if r is not None}
         if not call.reported and not stuck:
             judgement.unjudged += 1
             continue

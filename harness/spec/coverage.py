@@ -24,9 +24,9 @@ def summarize(results: list[ScenarioResult]) -> dict:
         for call in calls(result):
             if not call.same_everywhere or call.ops[0].op != "advance" or call.ops[0].target is not None:
                 continue
-            locals_ = [r["local"][-1] if r["local"] else None for r in call.records]
-            before = call.records[0]["stage_before"]
-            if None in locals_ or before is None or any(r["error"] for r in call.records):
+            locals_ = [r.local[-1] if r.local else None for r in call.records]
+            before = call.records[0].stage_before
+            if None in locals_ or before is None or any(r.error for r in call.records):
                 continue
             target = default_target(before)
             if target is None:

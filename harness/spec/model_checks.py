@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..contract import stage_name
 from ..model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
-from ..report import HUNG, ScenarioResult
+from ..report import ScenarioResult
+from ..statuses import RankStatus
 from .checks import Call, Judgement, calls
 
 MODEL_FRAME = "model_host.py"
@@ -45,9 +46,9 @@ def completion(result: ScenarioResult) -> Judgement:
                 judgement.add("model_step_failed", text, call.index)
     for outcome in result.outcomes:
         elsewhere = result.stall is not None and result.stall.rank != outcome.rank
-        if outcome.status == HUNG and MODEL_FRAME in outcome.stack and elsewhere:
+        if outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack and elsewhere:
             judgement.unjudged += 1
-        elif outcome.status == HUNG and MODEL_FRAME in outcome.stack:
+        elif outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack:
             text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
@@ -105,7 +106,7 @@ def _lifecycle_views(call: Call) -> str:
     """Each rank's stage and alpha of the slot the call touched, when the records carry them."""
     views = []
     for rank, record in enumerate(call.records):
-        snapshot = (record or {}).get("snapshot") or {}
+        snapshot = (record.snapshot if record is not None else None) or {}
         if "stage" in snapshot:
             alpha = f" alpha {snapshot['alpha']:.3g}" if isinstance(snapshot.get("alpha"), float) else ""
             views.append(f"rank {rank} {stage_name(snapshot['stage'])}{alpha}")

@@ -29,21 +29,15 @@ from typing import Protocol
 from ..adapter import AdapterLoadError, check_adapter, load_adapter_factory
 from ..launcher import ScenarioSkipped
 from ..locations import REFERENCE
-from ..report import ScenarioResult, render_report, to_jsonable
+from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
+from ..statuses import ClauseStatus
 from ..world import WorldStartError
 from .checks import Judgement, Violation, error_line
 from .clauses import Clause, Plan
 from .evidence import evidence_file
 from .shrink import shrink
 
-PASS = "pass"
-FAIL = "fail"
-INCOMPLETE = "incomplete"
-NOT_CLAIMED = "not_claimed"
-ERROR = "error"
-SKIPPED = "skipped"
-NOT_RUN = "not_run"
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20
 
@@ -146,10 +140,10 @@ class ClauseRunner:
     def evaluate(self, clause: Clause, world_sizes: list[int], only_world_size: int | None = None) -> ClauseOutcome:
         """The clause's outcome over its scenarios at `world_sizes` (those of `only_world_size` alone
         when given: the pytest route runs one test per clause and world size)."""
-        outcome = ClauseOutcome(clause, PASS, world_sizes=list(world_sizes))
+        outcome = ClauseOutcome(clause, ClauseStatus.PASS, world_sizes=list(world_sizes))
         missing = clause.requires - self.implementation.capabilities
         if missing:
-            outcome.status = NOT_CLAIMED
+            outcome.status = ClauseStatus.NOT_CLAIMED
             outcome.reason = f"the adapter does not declare {', '.join(sorted(missing))}"
             return outcome
         unevaluated: list[str] = []
@@ -181,26 +175,26 @@ class ClauseRunner:
             if judgement.violations and failing is None:
                 failing = (scenario, result, judgement.violations[0])
         if failing is not None:
-            outcome.status = FAIL
+            outcome.status = ClauseStatus.FAIL
             outcome.evidence = self._failure_evidence(clause, *failing)
             outcome.reason = outcome.evidence["violations"][0]
         elif unevaluated:
-            outcome.status = ERROR
+            outcome.status = ClauseStatus.ERROR
             outcome.reason = unevaluated[0]
         elif outcome.scenarios == 0 and outcome.skipped:
-            outcome.status = SKIPPED
+            outcome.status = ClauseStatus.SKIPPED
             outcome.reason = f"every scenario was skipped: {outcome.skipped[0]}"
         elif outcome.scenarios == 0:
-            outcome.status = ERROR
+            outcome.status = ClauseStatus.ERROR
             outcome.reason = f"no scenario checks this clause at world sizes {world_sizes}"
         elif outcome.unjudged:
-            outcome.status = INCOMPLETE
+            outcome.status = ClauseStatus.INCOMPLETE
             outcome.reason = (
                 f"{outcome.unjudged} of {outcome.judged + outcome.unjudged} calls were never judged (a rank hung,"
                 " died or stopped before them); no violation among the others"
             )
         elif outcome.judged == 0:
-            outcome.status = ERROR
+            outcome.status = ClauseStatus.ERROR
             outcome.reason = "no call of its scenarios could be judged"
         return outcome
 
@@ -242,10 +236,7 @@ class ClauseRunner:
             "violation_kinds": sorted({v.kind for v in violations}),
             "violations_total": len(violations),
             "report": render_report(result, output=False),
-            "ranks": [
-                {k: r[k] for k in ("rank", "status", "calls", "error", "signal", "exitcode", "stack")}
-                for r in to_jsonable(result)["ranks"]
-            ],
+            "ranks": rank_summaries(result),
             "scenario": scenario.to_dict(),
             "scenario_file": None,
             "implementation": self.implementation.spec,
@@ -279,6 +270,6 @@ def unusable(result: ScenarioResult) -> str | None:
         return f"rank {setup.rank} could not set up: {error_line(setup.error)}"
     for outcome in result.outcomes:
         for record in outcome.records:
-            if record.get("contract"):
-                return f"rank {outcome.rank} call #{record['index']}: {record['contract']}"
+            if record.contract:
+                return f"rank {outcome.rank} call #{record.index}: {record.contract}"
     return None

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from ...statuses import ClauseStatus
 from ...testing import configured_profile, configured_world_sizes, record_outcome
 from ..certificate import replay_command
 from ..clauses import BY_ID, REGISTRY, Plan
-from ..runner import NOT_CLAIMED, PASS, ClauseRunner
+from ..runner import ClauseRunner
 
 ALL_CAPABILITIES = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})
 
@@ -56,9 +57,9 @@ def test_clause(
     requested = configured_world_sizes(request.config)
     outcome = lifecycle_runner.evaluate(BY_ID[clause_id], requested, only_world_size=world_size)
     record_outcome(request.config, world_size, outcome)
-    if outcome.status == NOT_CLAIMED:
+    if outcome.status == ClauseStatus.NOT_CLAIMED:
         pytest.skip(f"not claimed: {outcome.reason}")
-    if outcome.status != PASS:
+    if outcome.status != ClauseStatus.PASS:
         evidence = outcome.evidence or {}
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
         lines = [f"{clause_id} {outcome.status} ({counts}): {outcome.reason}", *evidence.get("violations", [])]

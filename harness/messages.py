@@ -1,0 +1,91 @@
+"""What a rank sends its parent, as typed records: the one vocabulary of rank.py, world.py, the launcher
+and the checks.
+
+A rank sends `Ready` once its world is up, then per scenario one `CallRecord` per call as soon as the
+call ends (so a rank that later hangs or dies still leaves its history), a `RankExiting` when the
+implementation exits the process, and a `RankEnd`. `RankOutcome.apply` (harness.report) is the one
+place that folds them into a rank's outcome. Every record stays JSON-able through `dataclasses.asdict`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+
+class ErrorInfo(TypedDict):
+    """An exception, as it crosses the pipe and lands in evidence."""
+
+    type: str
+    qualname: str
+    message: str
+    traceback: str
+    in_collective: bool
+
+
+def error_info(exc: BaseException, in_collective: bool = False) -> ErrorInfo:
+    """`exc` as an `ErrorInfo`; `in_collective` when it escaped a failed collective."""
+    kind = type(exc)
+    return ErrorInfo(
+        type=kind.__name__,
+        qualname=f"{kind.__module__}.{kind.__qualname__}",
+        message=str(exc),
+        traceback="".join(traceback.format_exception(kind, exc, exc.__traceback__)),
+        in_collective=in_collective,
+    )
+
+
+@dataclass
+class Ready:
+    """The rank joined its world and waits for scenarios."""
+
+    pid: int
+
+
+@dataclass
+class CallRecord:
+    """One call of one rank: what it was asked, what the adapter reported, what it cost.
+
+    `local` holds every local gate result the rank evaluated during the call (result-field dicts),
+    `result` the result the call returned, `collectives` the collectives it entered by kind, `contract`
+    a value the adapter reported outside the contract (then the call cannot be judged), `model` the
+    model step the `ddp` profile took after the call."""
+
+    index: int
+    op: str
+    slot: str | None
+    target: int | None
+    skipped: bool = False
+    stage_before: int | None = None
+    stage_after: int | None = None
+    local: list[dict] = field(default_factory=list)
+    result: dict | None = None
+    same_object: bool | None = None
+    error: ErrorInfo | None = None
+    collectives: dict[str, int] = field(default_factory=dict)
+    snapshot: dict | None = None
+    elapsed_s: float = 0.0
+    contract: str | None = None
+    model: dict | None = None
+
+
+@dataclass
+class RankExiting:
+    """The implementation is ending the rank's process (`sys.exit`): where it happened."""
+
+    error: ErrorInfo
+
+
+@dataclass
+class RankEnd:
+    """The end of the rank's scenario: how it ended, every slot's final snapshot, and its collectives."""
+
+    status: str
+    snapshots: dict[str, Any]
+    error: ErrorInfo | None
+    collective_totals: dict[str, int]
+    collective_failed: bool
+
+
+Message = Ready | CallRecord | RankExiting | RankEnd
