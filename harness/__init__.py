@@ -4,10 +4,11 @@ Data flows one way: a `Scenario` goes to the ranks of a `World`, each rank's his
 `ScenarioResult`, the spec's checks read it, and a report or certificate is written from them.
 """
 
+from .errors import ScenarioError, WorldStartError
 from .pool import WorldPool
 from .report import RankOutcome, ScenarioResult
-from .scenario import GateQuery, Op, Scenario, ScenarioError
-from .world import World, WorldConfig, WorldStartError
+from .scenario import GateQuery, Op, Scenario
+from .world import World, WorldConfig
 
 __version__ = "0.1.0"
 

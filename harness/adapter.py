@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from .contract import Stage
+from .errors import AdapterLoadError, ContractValueError
 
 RESULT_FIELDS = ("gate", "passed", "score", "checks_passed", "checks_failed", "message")
 STAGE_VALUES = frozenset(int(stage) for stage in Stage)
@@ -122,10 +123,6 @@ class LifecycleAdapter(Protocol):
         """[module] The per-sample feature shape the module takes and returns, e.g. `(8,)`."""
 
 
-class AdapterLoadError(Exception):
-    """`MODULE:ATTR` does not name a usable adapter; the message is one line for the user."""
-
-
 def load_adapter_factory(spec: str) -> Callable[[], Any]:
     """Resolve `MODULE:ATTR` to a zero-argument adapter factory, with one-line errors."""
     module_name, sep, attr = spec.partition(":")
@@ -155,11 +152,6 @@ def check_adapter(adapter: Any, spec: str) -> None:
     unknown = set(adapter.capabilities) - set(CAPABILITIES)
     if unknown:
         raise AdapterLoadError(f"{spec!r} declares unknown capabilities: {', '.join(sorted(unknown))}")
-
-
-class ContractValueError(Exception):
-    """The adapter returned a value outside the contract; the message names the method, the value
-    and what the contract expects, in one line."""
 
 
 def checked_stage(value: object, method: str) -> int | None:

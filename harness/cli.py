@@ -17,20 +17,18 @@ import tempfile
 import traceback
 from typing import TYPE_CHECKING, NoReturn
 
-from .adapter import AdapterLoadError
+from .errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError, WorldLost, WorldStartError
 from .locations import REFERENCE
-from .outputs import OutputPathError, check_file, check_folder
-from .scenario import Scenario, ScenarioError
+from .options import add_stall_timeout, clause_line, print_clause, shorten, stall_timeout, world_sizes
+from .outputs import check_file, check_folder
+from .scenario import Scenario
 from .slowstart import reported_if_slow
-from .world import WorldStartError
 
 if TYPE_CHECKING:
-    from .spec.runner import ClauseOutcome
+    pass
 
-MAX_CERTIFY_WORLD_SIZE = 8
 USAGE_ERROR = 2
 INTERNAL_ERROR = 3
-REASON_WIDTH = 100
 DEFAULT_IMPL = REFERENCE
 CERTIFY_EXIT_CODES = """exit codes:
   0  certified
@@ -44,23 +42,6 @@ _completed_code: int | None = None  # the verdict's exit code, once the (last) c
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown for every option; descriptions and epilogs kept as written."""
-
-
-class UsageError(Exception):
-    """Bad input from the command line; printed as one line."""
-
-
-def world_sizes(text: str) -> tuple[int, ...]:
-    sizes = []
-    for part in text.split(","):
-        try:
-            size = int(part.strip())
-        except ValueError:
-            raise UsageError(f"world sizes must be integers, got {part.strip()!r}") from None
-        if not 1 <= size <= MAX_CERTIFY_WORLD_SIZE:
-            raise UsageError(f"world sizes must be from 1 to {MAX_CERTIFY_WORLD_SIZE}, got {size}")
-        sizes.append(size)
-    return tuple(dict.fromkeys(sizes))
 
 
 class Parser(argparse.ArgumentParser):
@@ -149,22 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--stall-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="end a scenario when no rank made progress for this long (default: from the calls seen so far)",
-    )
-
-
-def stall_timeout(args: argparse.Namespace) -> float | None:
-    if args.stall_timeout is not None and not args.stall_timeout > 0:
-        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
-    return args.stall_timeout
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command in this process and return its exit code (SIGTERM's handler restored after)."""
     global _completed_code
@@ -196,7 +161,7 @@ def run_command(argv: list[str] | None) -> int:
     except (UsageError, AdapterLoadError, ScenarioError, OutputPathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    except WorldStartError as exc:
+    except (WorldStartError, WorldLost) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
@@ -290,30 +255,6 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.repeat > 1:
         print(f"all {args.repeat} runs identical")
     return EXIT_CODES[cert["verdict"]]
-
-
-def print_clause(outcome: ClauseOutcome) -> None:
-    """Print one line of the clause table a certification prints as it goes."""
-    print(clause_line(outcome), flush=True)
-
-
-def clause_line(outcome: ClauseOutcome) -> str:
-    clause, status, count = outcome.clause, outcome.status, outcome.scenarios
-    noun = "scenario" if count == 1 else "scenarios"
-    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} {noun}"
-    if outcome.judged or outcome.unjudged:
-        line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
-    return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")
-
-
-def shorten(text: str, width: int = REASON_WIDTH) -> str:
-    """`text` cut at a word boundary to at most `width` characters, with an ellipsis when cut."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    cut = text[: width - 1]
-    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
-    return head.rstrip(" ,;:") + "…"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .contract import GATE_LEVEL, Stage
-from .scenario import GateQuery, Op, Scenario, ScenarioError, per_rank
+from .errors import ScenarioError
+from .scenario import GateQuery, Op, Scenario, per_rank
 
 LONG_MESSAGE_CHARS = 64 * 1024 + 100
 MANY_CHECKS = 300

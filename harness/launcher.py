@@ -36,24 +36,17 @@ from typing import Any
 import dill
 
 from .collectives import CollectiveMonitor
+from .errors import ScenarioError, ScenarioSkipped, WorldLost, WorldStartError
 from .rank import RankRun
 from .report import RankOutcome, ScenarioResult
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario
 from .stranding import may_strand_a_rank
-from .world import WorldStartError, reusable
+from .world import reusable
 
 BACKENDS = ("gloo", "nccl")
 CONTROL_MARGIN_S = 60.0
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 SOURCE_LOCATION = re.compile(r"^\[[^]]*\]\s*")
-
-
-class ScenarioSkipped(Exception):
-    """This world cannot run the scenario; the message says why, in one line, for the certificate."""
-
-
-class WorldLost(WorldStartError):
-    """The launcher's process group is unusable (a failed collective, a lost peer) and cannot be rebuilt."""
 
 
 class _Inbox:

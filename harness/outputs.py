@@ -9,9 +9,7 @@ import contextlib
 import os
 import tempfile
 
-
-class OutputPathError(ValueError):
-    """An output path that cannot be written; the message is one line for the user."""
+from .errors import OutputPathError
 
 
 def check_folder(path: str, what: str) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import Stage, parse_stage
+from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
 OPS = ("germinate", "advance", "prune", "step_epoch", "fault")
@@ -37,10 +38,6 @@ FAULT_PARAMETERS = {"seconds", "code", "message", "kind", "fault"}
 def per_rank(value: Any, rank: int) -> Any:
     """`value` as rank `rank` sees it: one shared value, or this rank's entry of a per-rank list."""
     return value[rank] if isinstance(value, list) else value
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot run; the message is one line naming what is wrong."""
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def configured_profile(config: pytest.Config) -> str:
 
 
 def configured_world_sizes(config: pytest.Config) -> list[int]:
-    from .cli import world_sizes
+    from .options import world_sizes
 
     return list(world_sizes(config.getoption("--lifecycle-world-sizes")))
 
@@ -98,8 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def check_options(config: pytest.Config, impl: str) -> None:
     """Refuse a bad implementation or world size once, at start, instead of as an error of every test."""
-    from .adapter import AdapterLoadError
-    from .cli import UsageError
+    from .errors import AdapterLoadError, UsageError
 
     try:
         configured_world_sizes(config)

@@ -39,13 +39,14 @@ import multiprocess.forkserver
 from multiprocess.connection import wait
 
 from . import reaper
+from .errors import ScenarioError, WorldStartError
 from .locations import module
 from .messages import Ready
 from .proctree import descendants
 from .rank import rank_main
 from .ranklog import read_output
 from .report import RankOutcome, ScenarioResult
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario
 from .scratch import world_folder
 from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
 from .statuses import RankStatus
@@ -62,10 +63,6 @@ STOP_WAIT_S = 5.0
 PRELOAD = ["torch", "torch.distributed", "dill", *(module(name) for name in ("rank", "forkserver_init", "model_host"))]
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
-
-
-class WorldStartError(RuntimeError):
-    """The ranks could not form a world; the message carries each rank's output."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import tempfile
 
-from harness import cli
+from harness import cli, options
 from harness.spec.runner import ClauseOutcome
 from tests.harness_util import harness_command
 
@@ -71,16 +71,16 @@ def test_every_option_has_help_with_its_default():
 
 def test_reasons_are_cut_at_word_boundaries():
     reason = "the synced result differs from rank 0's decision on rank 3 " * 4
-    short = cli.shorten(reason, 40)
+    short = options.shorten(reason, 40)
     assert len(short) <= 40 and short.endswith("…")
     assert reason.startswith(short[:-1]) and reason[len(short) - 1] == " "
-    assert cli.shorten("short enough", 40) == "short enough"
+    assert options.shorten("short enough", 40) == "short enough"
 
 
 def test_one_scenario_is_singular(capsys):
     from harness.spec.clauses import REGISTRY
 
-    cli.print_clause(ClauseOutcome(REGISTRY[0], "pass", scenarios=1))
-    cli.print_clause(ClauseOutcome(REGISTRY[0], "pass", scenarios=2))
+    options.print_clause(ClauseOutcome(REGISTRY[0], "pass", scenarios=1))
+    options.print_clause(ClauseOutcome(REGISTRY[0], "pass", scenarios=2))
     first, second = capsys.readouterr().out.splitlines()
     assert first.rstrip().endswith(" 1 scenario") and second.rstrip().endswith(" 2 scenarios")

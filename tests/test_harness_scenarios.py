@@ -8,7 +8,8 @@ import threading
 import dill
 import pytest
 
-from harness import Op, Scenario, ScenarioError, WorldPool
+from harness import Op, Scenario, WorldPool
+from harness.errors import ScenarioError
 from harness.statuses import RankStatus
 from tests.harness_util import REFERENCE, comparable, ranks_table, simple
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from ..scenario import Scenario, ScenarioError
+from ..errors import ScenarioError
+from ..scenario import Scenario
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
 RECORDED = ("clause", "implementation", "pythonpath")

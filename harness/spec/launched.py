@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 
-from ..cli import UsageError, print_clause, world_sizes
-from ..launcher import BACKENDS, EnvWorld, WorldLost, join
+from ..errors import UsageError, WorldLost
+from ..launcher import BACKENDS, EnvWorld, join
+from ..options import print_clause, world_sizes
 from .certificate import EXIT_CODES
 from .certify import CertifyOptions, certify
 from .runner import DEFAULT_CORPUS

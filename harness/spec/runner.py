@@ -26,13 +26,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..adapter import AdapterLoadError, check_adapter, load_adapter_factory
-from ..launcher import ScenarioSkipped
+from ..adapter import check_adapter, load_adapter_factory
+from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import REFERENCE
 from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
 from ..statuses import ClauseStatus
-from ..world import WorldStartError
 from .checks import Judgement, Violation, error_line
 from .clauses import Clause, Plan
 from .evidence import evidence_file
@@ -156,7 +155,7 @@ class ClauseRunner:
             except ScenarioSkipped as exc:
                 outcome.skipped.append(f"{scenario.name}: {exc}")
                 continue
-            except WorldStartError as exc:
+            except (WorldStartError, WorldLost) as exc:
                 outcome.scenarios += 1
                 unevaluated.append(f"{scenario.name}: {str(exc).splitlines()[0]}")
                 continue
@@ -221,7 +220,7 @@ class ClauseRunner:
     def _run_fresh(self, impl: str, scenario: Scenario) -> ScenarioResult | None:
         try:
             result = self.pool.run(impl, scenario)
-        except (ScenarioSkipped, WorldStartError):
+        except (ScenarioSkipped, WorldStartError, WorldLost):
             return None
         return None if unusable(result) else result
 

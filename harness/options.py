@@ -1,0 +1,68 @@
+"""Command-line option helpers shared by `python -m harness` and its launcher mode: parsing world
+sizes and the stall timeout, and the one line a certification prints per clause."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .spec.runner import ClauseOutcome
+
+MAX_CERTIFY_WORLD_SIZE = 8
+REASON_WIDTH = 100
+
+
+def world_sizes(text: str) -> tuple[int, ...]:
+    sizes = []
+    for part in text.split(","):
+        try:
+            size = int(part.strip())
+        except ValueError:
+            raise UsageError(f"world sizes must be integers, got {part.strip()!r}") from None
+        if not 1 <= size <= MAX_CERTIFY_WORLD_SIZE:
+            raise UsageError(f"world sizes must be from 1 to {MAX_CERTIFY_WORLD_SIZE}, got {size}")
+        sizes.append(size)
+    return tuple(dict.fromkeys(sizes))
+
+
+def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end a scenario when no rank made progress for this long (default: from the calls seen so far)",
+    )
+
+
+def stall_timeout(args: argparse.Namespace) -> float | None:
+    if args.stall_timeout is not None and not args.stall_timeout > 0:
+        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
+    return args.stall_timeout
+
+
+def print_clause(outcome: ClauseOutcome) -> None:
+    """Print one line of the clause table a certification prints as it goes."""
+    print(clause_line(outcome), flush=True)
+
+
+def clause_line(outcome: ClauseOutcome) -> str:
+    clause, status, count = outcome.clause, outcome.status, outcome.scenarios
+    noun = "scenario" if count == 1 else "scenarios"
+    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} {noun}"
+    if outcome.judged or outcome.unjudged:
+        line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
+    return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")
+
+
+def shorten(text: str, width: int = REASON_WIDTH) -> str:
+    """`text` cut at a word boundary to at most `width` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,;:") + "…"
