@@ -117,8 +117,13 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="two gloo ranks with different gate inputs agree on rank 0's decision",
         description="Run two gloo ranks with different gate inputs and show that they agree on rank 0's decision.",
+        formatter_class=HelpFormatter,
     )
-    demo.add_argument("--ddp", action="store_true", help="BUG-030's defect next to the reference, training a DDP model")
+    demo.add_argument(
+        "--ddp",
+        action="store_true",
+        help="local gate decisions applied (the bug) next to the reference, each training a real DDP model",
+    )
     bench = commands.add_parser(
         "bench",
         help="time warm and fresh worlds, hang reports, sync rounds and certify",
@@ -211,7 +216,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.maxfail is not None and args.maxfail < 1:
         raise UsageError(f"--maxfail takes a positive integer, got {args.maxfail}")
     if args.launcher == "env":
-        from .spec.launched import certify_under_launcher
+        from .spec.under_launcher import certify_under_launcher
 
         return certify_under_launcher(args)
     if args.backend not in (None, "gloo"):

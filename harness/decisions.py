@@ -91,8 +91,8 @@ PAYLOADS: dict[str, Callable[[dict, int, int], dict]] = {
 
 def local_decision(scenario: Scenario, op: Op, rank: int, call: int, target: int) -> dict:
     """The gate-result fields rank `rank` evaluates locally, or a `{"fault": ...}` to run instead."""
-    if scenario.gate is not None:
-        value = scenario.gate(GateQuery(rank=rank, call=call, slot=op.slot or "", target=target))
+    if scenario.decide is not None:
+        value = scenario.decide(GateQuery(rank=rank, call=call, slot=op.slot or "", target=target))
     else:
         value = per_rank(op.local, rank)
     if value is None:

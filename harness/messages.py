@@ -9,6 +9,7 @@ place that folds them into a rank's outcome. Every record stays JSON-able throug
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -34,6 +35,18 @@ def error_info(exc: BaseException, in_collective: bool = False) -> ErrorInfo:
         traceback="".join(traceback.format_exception(kind, exc, exc.__traceback__)),
         in_collective=in_collective,
     )
+
+
+SOURCE_LOCATION = re.compile(r"^\[[^]]*\]\s*")
+ERROR_LINE_LIMIT = 200
+
+
+def error_line(error: ErrorInfo, limit: int = ERROR_LINE_LIMIT) -> str:
+    """The one line users read for an error: its type and message, whitespace collapsed, without the
+    C++ source location gloo puts first, cut to `limit` characters."""
+    message = SOURCE_LOCATION.sub("", " ".join(str(error["message"]).split()))
+    line = f"{error['type']}: {message}"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass

@@ -61,7 +61,6 @@ def rank_main(
     stack_path: str,
     pg_timeout_s: float,
     process_group: bool,
-    backend: str,
 ) -> None:
     notices = os.dup(2)  # the harness's own stderr, for what the user must see while it happens
     try:
@@ -83,7 +82,7 @@ def rank_main(
     if process_group:
         os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
         dist.init_process_group(
-            backend,
+            "gloo",
             store=dist.FileStore(store_path, world_size),
             rank=rank,
             world_size=world_size,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, error_line
 from .scenario import Scenario
 from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
 from .statuses import RankStatus
+
+REPORT_LINE_LIMIT = 160
 
 
 @dataclass
@@ -121,7 +123,7 @@ def _detail(result: ScenarioResult, outcome: RankOutcome, cause: Cause | None) -
     ops = result.scenario.ops_for(outcome.rank)
     if outcome.status == RankStatus.RAISED and outcome.failure:
         where = _where(ops, len(outcome.records) - 1) if outcome.records else "setup"
-        return f"{outcome.failure['type']}: {_one_line(outcome.failure['message'])} [{where}]"
+        return f"{error_line(outcome.failure, REPORT_LINE_LIMIT)} [{where}]"
     if outcome.status == RankStatus.HUNG:
         call = outcome.current_call
         if result.stall is not None:
@@ -143,11 +145,6 @@ def _where(ops: list, call: int | None) -> str:
     op = ops[call]
     what = f"{op.op} {op.slot!r}" if op.slot else op.op
     return f"call #{call} {what}"
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def render_report(result: ScenarioResult, output: bool = True) -> str:

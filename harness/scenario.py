@@ -8,7 +8,7 @@ An `advance` op carries each rank's local gate decision in `local`: omitted (eve
 one value for every rank, or a list with one value per rank. A value is a bool (`passed`), a dict
 of gate-result fields (the rest filled in per rank and call, see `harness.decisions`), or a fault
 to run inside the gate evaluation (`{"fault": "kill"}`). With `gates: "real"` the implementation's
-own gates decide, from per-rank `metrics`. `Scenario.gate`, a Python callable, is the one input that
+own gates decide, from per-rank `metrics`. `Scenario.decide`, a Python callable, is the one input that
 does not serialise: it may be any closure or lambda (the ranks receive it through dill).
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`).
@@ -42,7 +42,7 @@ def per_rank(value: Any, rank: int) -> Any:
 
 @dataclass(frozen=True)
 class GateQuery:
-    """What a `Scenario.gate` callable is asked: whose gate, for which call and target."""
+    """What a `Scenario.decide` callable is asked: whose gate, for which call and target."""
 
     rank: int
     call: int
@@ -87,7 +87,7 @@ class Scenario:
     process_group: bool = True
     deadline_s: float | None = None
     model: bool = False
-    gate: Callable[[GateQuery], Any] | None = None
+    decide: Callable[[GateQuery], Any] | None = None
 
     def ops_for(self, rank: int) -> list[Op]:
         return self.rank_ops.get(rank, self.ops)
@@ -139,7 +139,7 @@ class Scenario:
             _check_decision(decision, where)
 
     def to_dict(self) -> dict:
-        if self.gate is not None:
+        if self.decide is not None:
             raise ScenarioError(f"scenario {self.name!r} has a Python gate callable, which JSON cannot hold")
         out: dict[str, Any] = {
             "name": self.name,

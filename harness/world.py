@@ -71,7 +71,6 @@ class WorldConfig:
     process_group: bool = True
     pg_timeout_s: float = DEFAULT_PG_TIMEOUT_S
     start_method: str = "forkserver"
-    backend: str = "gloo"
 
 
 @dataclass
@@ -122,7 +121,7 @@ class World:
                 target=rank_main,
                 name=f"lifecycle-rank{rank}",
                 args=(rank, size, store, child_conn, lifeline_read, self.shared, log_path, stack_path)
-                + (self.config.pg_timeout_s, self.config.process_group, self.config.backend),
+                + (self.config.pg_timeout_s, self.config.process_group),
                 daemon=True,
             )
             process.start()
@@ -173,7 +172,7 @@ class World:
             raise RuntimeError("this world is closed or broken; the pool starts a new one")
         try:
             # dill only for a gate callable: it costs ~0.25 ms more than pickle per scenario, ~15% of a warm round trip.
-            payload = (pickle.dumps if scenario.gate is None else dill.dumps)((impl, scenario))
+            payload = (pickle.dumps if scenario.decide is None else dill.dumps)((impl, scenario))
         except Exception as exc:
             raise ScenarioError(
                 f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"

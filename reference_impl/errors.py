@@ -17,7 +17,8 @@ class DecisionMismatchError(LifecycleSyncError):
 
 
 class EarlyExitDisagreementError(DecisionMismatchError):
-    """Ranks disagree on whether the slot has a seed or a transition to take (JANK-003)."""
+    """Ranks disagree on whether the slot has a seed or a transition to take: an early return before
+    the collective would leave a rank waiting for a round the others never join."""
 
 
 class CollectiveFailedError(LifecycleSyncError):

@@ -8,7 +8,7 @@ instead of hanging or diverging (see `reference_impl.sync` for the round itself)
 * Under a process group the early exits (`no_active_seed`, `no_valid_transition`) still take part
   in the round, carrying their outcome in the frame. Ranks that disagree about a seed then get
   `EarlyExitDisagreementError` at that call, instead of one rank waiting in a broadcast the others
-  never join (JANK-003) or pairing with a later, unrelated call.
+  never join (a deadlock) or pairing with a later, unrelated call.
 
 A default target with no gate (RESETTING -> DORMANT) is reported as `no_valid_transition`: the
 cool-down pipeline is driven by the epoch clock, never by a gate decision.

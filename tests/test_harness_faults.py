@@ -29,7 +29,7 @@ class _Slot:
 
 
 class SkippingAdapter:
-    """An upstream-style implementation with the JANK-003 shape: every rank evaluates its gate, then
+    """An upstream-style implementation with the early-exit deadlock shape: every rank evaluates its gate, then
     rank 0's result is shared with `broadcast_object_list`, except that rank 1 takes an early return
     and never joins the broadcast, so the other ranks wait in it for ever."""
 
@@ -296,7 +296,7 @@ def test_run_interrupted_by_an_exception_closes_the_world(pool, tmp_path):
             return {"fault": "sleep", "seconds": 300}
         return True
 
-    scenario = Scenario("interrupted", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+    scenario = Scenario("interrupted", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=gate)
     world, watched = world_procs(pool, scenario)
     main = threading.main_thread().ident
 

@@ -78,7 +78,7 @@ def make_gate(marker):
 
 
 def hanging(marker):
-    return Scenario("hang", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=make_gate(marker))
+    return Scenario("hang", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=make_gate(marker))
 '''
 
 CHILD = (
@@ -104,7 +104,7 @@ def main(mode, start_method, info, marker):
     if mode in ("normal-end", "main-closure"):
         pool = WorldPool(start_method=start_method)
         gate = (lambda q: decide(q) and os.getpid() > 0) if mode == "main-closure" else None
-        scenario = Scenario("fine", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+        scenario = Scenario("fine", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=gate)
         write_info(info, pool.world_for(scenario))
         await_go(info)
         result = pool.run(REFERENCE, scenario)

@@ -88,7 +88,7 @@ def test_replayed_scenario_behaves_like_the_original(pool):
 
 def test_scenario_with_a_gate_callable_does_not_serialise():
     scenario = simple(2)
-    scenario.gate = lambda q: True
+    scenario.decide = lambda q: True
     with pytest.raises(ScenarioError, match="gate callable"):
         scenario.to_json()
 
@@ -189,7 +189,7 @@ def test_gate_that_dill_cannot_pickle_is_a_scenario_error(pool):
     assert pool.run(REFERENCE, good).ok
     world = pool.world_for(good)
     pids = world.pids()
-    scenario = Scenario("unpicklable", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+    scenario = Scenario("unpicklable", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=gate)
     with pytest.raises(ScenarioError) as exc_info:
         pool.run(REFERENCE, scenario)
     message = _one_line(exc_info)
@@ -209,14 +209,14 @@ def test_gate_capturing_a_lock_is_picklable_by_dill_and_runs(pool):
             return query.rank == 0
 
     dill.dumps(gate)
-    scenario = Scenario("lock", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+    scenario = Scenario("lock", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=gate)
     result = pool.run(REFERENCE, scenario)
     assert result.ok, ranks_table(result)
     assert [o.records[1].local[0]["passed"] for o in result.outcomes] == [True, False]
 
 
 def test_gate_returning_a_bad_decision_is_reported_by_the_rank(pool):
-    scenario = Scenario("bad-decision", 1, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=lambda q: 42)
+    scenario = Scenario("bad-decision", 1, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=lambda q: 42)
     result = pool.run(REFERENCE, scenario)
     outcome = result.outcomes[0]
     assert outcome.status == RankStatus.RAISED, ranks_table(result)

@@ -115,7 +115,7 @@ def test_gate_closure_decides_per_rank_and_call(pool, n):
         n,
         ["a", "b"],
         [Op("germinate", "a"), Op("germinate", "b"), Op("advance", "a"), Op("advance", "b")],
-        gate=gate,
+        decide=gate,
     )
     result = pool.run(REFERENCE, scenario, deadline_s=30)
     assert result.ok, ranks_table(result)
@@ -137,7 +137,7 @@ def test_gate_lambda(pool, n):
         n,
         ["a"],
         [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")],
-        gate=lambda q: q.call == 1 and q.rank != n - 1,
+        decide=lambda q: q.call == 1 and q.rank != n - 1,
     )
     result = pool.run(REFERENCE, scenario, deadline_s=30)
     assert result.ok, ranks_table(result)
@@ -261,7 +261,7 @@ def test_rank_output_is_captured_and_shown_on_failure():
         return {"fault": "exit", "code": 5} if query.rank == 1 else True
 
     with WorldPool() as pool:
-        scenario = Scenario("output", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], gate=gate)
+        scenario = Scenario("output", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")], decide=gate)
         result, world, watched = run_watched(pool, REFERENCE, scenario)
         assert result.outcomes[1].status == RankStatus.EXITED and result.outcomes[1].exitcode == 5, ranks_table(result)
         assert "hello from rank 1 call 1" in result.outcomes[1].output

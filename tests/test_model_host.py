@@ -8,7 +8,7 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
-from harness.launcher import EnvWorld
+from harness.env_world import EnvWorld
 from harness.messages import CallRecord
 from harness.model_host import DDP, FAILED, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
 from harness.report import RankOutcome, ScenarioResult

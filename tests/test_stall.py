@@ -90,7 +90,7 @@ def test_rank_that_exits_is_named_with_its_line_and_the_others_follow():
 
 def test_rank_killed_by_a_fatal_signal_is_named_with_its_line():
     scenario = Scenario("abort", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")])
-    scenario.gate = abort_on_rank_1
+    scenario.decide = abort_on_rank_1
     with WorldPool() as pool:
         result, world, watched = run_watched(pool, REFERENCE, scenario, LONG_DEADLINE_S)
     assert result.outcomes[1].status == RankStatus.KILLED and result.outcomes[1].signal == "SIGABRT", ranks_table(
@@ -105,7 +105,7 @@ def test_rank_killed_by_a_fatal_signal_is_named_with_its_line():
 def test_slow_calls_are_not_stalls():
     rule = StallRule()
     slow = Scenario("slow-gates", 2, ["a"], [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")])
-    slow.gate = slow_gate_on_rank_1
+    slow.decide = slow_gate_on_rank_1
     with WorldPool(stall_rule=rule) as pool:
         for attempt in range(2):
             result = pool.run(REFERENCE, slow, deadline_s=LONG_DEADLINE_S)
@@ -164,10 +164,11 @@ def test_stall_timeout_on_replay_fixes_the_window(tmp_path):
     )
     path = tmp_path / "sleeps.json"
     path.write_text(scenario.to_json())
-    command = [sys.executable, "-m", "harness", "replay", str(path), "--stall-timeout", "0.5"]
+    command = [sys.executable, "-m", "harness", "replay", str(path), "--impl", REFERENCE, "--stall-timeout", "0.5"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
-    first = done.stdout.splitlines()[0]
+    assert done.stdout.splitlines()[0] == f"replaying 'sleeps' with {REFERENCE}"
+    first = done.stdout.splitlines()[1]
     assert first == "rank 1 stalled in call #1 fault: no unfinished rank made progress for 0.5s", done.stdout
 
 

@@ -3,7 +3,7 @@
 An interrupted run (SIGINT or SIGTERM) stops within seconds: its worlds are closed, clauses it had
 not finished are reported as not checked, and the verdict is `inconclusive`.
 
-Under a launcher (`launcher="env"`, see `harness.spec.launched`) rank 0 runs this with the launcher's
+Under a launcher (`launcher="env"`, see `harness.spec.under_launcher`) rank 0 runs this with the launcher's
 world, which its caller joined and ends, in place of a pool of spawned worlds.
 """
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import Stage, default_target, expected_transition, stage_name
+from ..messages import error_line
 from ..report import ScenarioResult, failure_cause
 from ..scenario import Op
 from ..statuses import RankStatus
@@ -567,10 +568,6 @@ def _clip(value: Any, limit: int = 60) -> str:
         return text
     size = f"{len(value)} items" if isinstance(value, list) else f"{len(value)} chars" if isinstance(value, str) else ""
     return f"{text[: limit // 2]}...{text[-limit // 4 :]} ({size or f'{len(text)} chars'})"
-
-
-def error_line(error: dict) -> str:
-    return f"{error['type']}: {' '.join(str(error['message']).split())[:200]}"
 
 
 def _names(stages: list) -> list[str]:

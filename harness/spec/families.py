@@ -150,7 +150,7 @@ def lifecycle(world_size: int) -> list[Scenario]:
             slot = f"{source.name.lower()}-to-{target.name.lower()}"
             slots.append(slot)
             ops += _drive_to(slot, source)
-            ops.append(Op("advance", slot, target=int(target), continue_on_error=True))
+            ops.append(Op("advance", slot, target=int(target)))
         slot = f"{source.name.lower()}-default"
         slots.append(slot)
         ops += _drive_to(slot, source)

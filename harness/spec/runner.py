@@ -12,7 +12,7 @@ clauses read is run once. A clause's status comes from what its check could judg
   before them. Reported with both counts; it keeps the verdict from `certified`.
 * `pass`: every call the clause reads was judged, and none broke it.
 
-A world that cannot run a scenario (a launcher's world: `harness.launcher.ScenarioSkipped`) skips
+A world that cannot run a scenario (a launcher's world: `harness.errors.ScenarioSkipped`) skips
 it; the clause lists it, and a clause whose every scenario was skipped is `skipped`, which like
 `not_claimed` is reported but does not count towards the verdict.
 """
@@ -29,10 +29,11 @@ from typing import Protocol
 from ..adapter import check_adapter, load_adapter_factory
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import REFERENCE
+from ..messages import error_line
 from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
 from ..statuses import ClauseStatus
-from .checks import Judgement, Violation, error_line
+from .checks import Judgement, Violation
 from .clauses import Clause, Plan
 from .evidence import evidence_file
 from .shrink import shrink

@@ -13,8 +13,8 @@ import argparse
 import os
 import sys
 
+from ..env_world import BACKENDS, EnvWorld, join
 from ..errors import UsageError, WorldLost
-from ..launcher import BACKENDS, EnvWorld, join
 from ..options import print_clause, world_sizes
 from .certificate import EXIT_CODES
 from .certify import CertifyOptions, certify

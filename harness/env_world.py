@@ -29,7 +29,6 @@ import contextlib
 import datetime
 import os
 import pickle
-import re
 import time
 from typing import Any
 
@@ -37,6 +36,7 @@ import dill
 
 from .collectives import CollectiveMonitor
 from .errors import ScenarioError, ScenarioSkipped, WorldLost, WorldStartError
+from .messages import error_info, error_line
 from .rank import RankRun
 from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario
@@ -46,7 +46,6 @@ from .world import reusable
 BACKENDS = ("gloo", "nccl")
 CONTROL_MARGIN_S = 60.0
 LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-SOURCE_LOCATION = re.compile(r"^\[[^]]*\]\s*")
 
 
 class _Inbox:
@@ -77,7 +76,9 @@ def join(backend: str, pg_timeout_s: float) -> EnvWorld:
         dist.init_process_group(backend, init_method="env://", timeout=timeout)
         control = dist.new_group(backend="gloo", timeout=timeout + datetime.timedelta(seconds=CONTROL_MARGIN_S))
     except Exception as exc:
-        raise WorldStartError(f"could not join the launcher's process group ({backend}): {_first_line(exc)}") from exc
+        raise WorldStartError(
+            f"could not join the launcher's process group ({backend}): {error_line(error_info(exc))}"
+        ) from exc
     return EnvWorld(dist.get_rank(), dist.get_world_size(), backend, control)
 
 
@@ -182,7 +183,10 @@ class EnvWorld:
         try:
             collective(*args, **kwargs)
         except Exception as exc:
-            self.lost = self.lost or f"rank {self.rank}: the harness's {collective.__name__} failed: {_first_line(exc)}"
+            self.lost = (
+                self.lost
+                or f"rank {self.rank}: the harness's {collective.__name__} failed: {error_line(error_info(exc))}"
+            )
             self.control_lost = True
             raise WorldLost(self.lost) from exc
 
@@ -193,10 +197,3 @@ def _outcome(rank: int, messages: list[bytes]) -> RankOutcome:
     for data in messages:
         outcome.apply(pickle.loads(data))
     return outcome
-
-
-def _first_line(exc: BaseException) -> str:
-    """The exception in one line, without the C++ source location gloo puts first."""
-    lines = str(exc).strip().splitlines()
-    first = SOURCE_LOCATION.sub("", lines[0]) if lines else ""
-    return f"{type(exc).__name__}: {first}"

@@ -6,7 +6,7 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
-from harness.launcher import _Inbox, _outcome
+from harness.env_world import _Inbox, _outcome
 from harness.rank import RankRun
 from harness.report import RankOutcome
 from tests.harness_util import REFERENCE, comparable
