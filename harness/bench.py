@@ -35,9 +35,9 @@ from typing import Any
 import multiprocess
 from multiprocess.connection import wait
 
+from . import proctree
 from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE
 from .pool import WorldPool
-from .proctree import descendants
 from .scenario import Op, Scenario
 from .scratch import folder_bytes, run_folders
 from .statuses import RankStatus
@@ -428,15 +428,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _tree_rss(pid: int) -> int:
     """Summed resident bytes of `pid` and its descendants (shared pages count once per process)."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
-    for current in [pid, *descendants(pid)]:
-        try:
-            with open(f"/proc/{current}/statm") as f:
-                total += int(f.read().split()[1]) * page
-        except OSError:
-            continue
-    return total
+    return sum(proctree.resident_bytes(current) for current in [pid, *proctree.descendants(pid)])
 
 
 def render_table(figures: dict) -> str:

@@ -28,7 +28,7 @@ import os
 import signal
 import time
 
-from .proctree import descendants
+from . import proctree
 
 TOKEN_VARIABLE = "LIFECYCLE_WORLD_TOKEN"
 PR_SET_CHILD_SUBREAPER = 36
@@ -52,7 +52,7 @@ def mark_environment(token: str) -> None:
 
 def living(pids: list[int]) -> list[int]:
     """The pids of `pids` that exist and are not zombies."""
-    return [pid for pid in pids if _state(pid) not in (None, "Z", "X", "x")]
+    return [pid for pid in pids if proctree.state(pid) not in (None, "Z", "X", "x")]
 
 
 def end_subtree(pid: int | None = None, timeout_s: float = END_TIMEOUT_S) -> None:
@@ -62,7 +62,7 @@ def end_subtree(pid: int | None = None, timeout_s: float = END_TIMEOUT_S) -> Non
     pid = os.getpid() if pid is None else pid
     end = time.monotonic() + timeout_s
     while True:
-        left = living(descendants(pid))
+        left = living(proctree.descendants(pid))
         for child in left:
             _kill(child)
         if pid == os.getpid():
@@ -76,7 +76,7 @@ def end_processes(pids: list[int], timeout_s: float = END_TIMEOUT_S) -> None:
     """SIGKILL `pids` and everything below them, re-reading the trees until none is alive."""
     end = time.monotonic() + timeout_s
     while True:
-        left = living(pids + [d for pid in pids for d in descendants(pid)])
+        left = living(pids + [d for pid in pids for d in proctree.descendants(pid)])
         for pid in left:
             _kill(pid)
         if not left or time.monotonic() >= end:
@@ -90,24 +90,14 @@ def end_forkserver_orphans(forkserver_pid: int | None, started: set[int]) -> Non
     The forkserver is a subreaper, so those are the orphans of ranks that were killed outright."""
     if forkserver_pid is None or not living([forkserver_pid]):
         return
-    orphans = [pid for pid in _children(forkserver_pid) if pid not in started]
+    orphans = [pid for pid in proctree.children(forkserver_pid) if pid not in started]
     if orphans:
         end_processes(orphans)
 
 
 def marked(token: str) -> list[int]:
     """Live processes whose environment carries this world's `token`."""
-    needle = f"{TOKEN_VARIABLE}={token}\0".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if needle in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return living(found)
+    return living(proctree.with_environment(f"{TOKEN_VARIABLE}={token}\0".encode()))
 
 
 def end_marked(token: str, timeout_s: float = END_TIMEOUT_S) -> None:
@@ -115,32 +105,6 @@ def end_marked(token: str, timeout_s: float = END_TIMEOUT_S) -> None:
     pids = marked(token)
     if pids:
         end_processes(pids, timeout_s)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return [d for d in descendants(pid) if _parent(d) == pid]
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    return int(text[text.rindex(")") + 2 :].split()[1])
-
-
-def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2]
 
 
 def _kill(pid: int) -> None:

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 
+from . import proctree
 from .reaper import end_marked
 
 PREFIX = "lifecycle-run-"
@@ -92,13 +93,8 @@ def _stale(folder: str) -> bool:
 
 def _identity(pid: int) -> str | None:
     """`pid` and its start time, which together name one process even after the pid is reused."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else f"{pid} {fields[19]}"
+    started = proctree.start_time(pid)
+    return None if started is None else f"{pid} {started}"
 
 
 def _place_multiprocess_files(folder: str) -> None:

@@ -1,19 +1,20 @@
-"""Helpers shared by the harness tests: process liveness from /proc, bounded polling, small scenarios.
+"""Helpers shared by the harness tests: process liveness, bounded polling, small scenarios.
 
-A process counts as alive only while its /proc entry exists, its start time is the one recorded when
-it was first seen (so a recycled pid is not mistaken for it), and it is not a zombie: an orphaned
-rank is reparented to a PID 1 that, in this container, never reaps it.
+A process counts as alive only while it exists, its start time is the one recorded when it was first
+seen (so a recycled pid is not mistaken for it), and it is not a zombie: an orphaned rank is
+reparented to a PID 1 that, in this container, never reaps it. psutil reads the process table.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import psutil
 
 from harness import Op, Scenario, World, WorldPool
 from harness.messages import CallRecord
@@ -37,34 +38,24 @@ def harness_command(*args: str) -> list[str]:
 @dataclass(frozen=True)
 class Proc:
     pid: int
-    start: int | None
+    start: float | None
 
     def __str__(self) -> str:
         return f"pid {self.pid} ({_cmdline(self.pid)!r})"
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in clock ticks) of `pid`, or None when it has no /proc entry."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return fields[0], int(fields[19])
-
-
 def _cmdline(pid: int) -> str:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:120]
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())[:120]
+    except psutil.Error:
         return "<gone>"
 
 
 def proc(pid: int) -> Proc:
-    stat = _stat(pid)
-    return Proc(pid, None if stat is None else stat[1])
+    try:
+        return Proc(pid, psutil.Process(pid).create_time())
+    except psutil.Error:
+        return Proc(pid, None)
 
 
 def procs(pids: Iterable[int]) -> list[Proc]:
@@ -73,16 +64,35 @@ def procs(pids: Iterable[int]) -> list[Proc]:
 
 def alive(p: Proc) -> bool:
     try:
-        os.kill(p.pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(p.pid)
+        started, status = process.create_time(), process.status()
+    except psutil.Error:
         return False
-    except PermissionError:
-        pass
-    stat = _stat(p.pid)
-    if stat is None:
-        return False
-    state, start = stat
-    return state not in ("Z", "X", "x") and (p.start is None or start == p.start)
+    return status not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and (p.start is None or started == p.start)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def parent(pid: int) -> int:
+    return psutil.Process(pid).ppid()
+
+
+def marked(mark: str) -> list[int]:
+    """Live processes whose environment carries `mark`: a run's whole process tree, reparented or not."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if mark in "\0".join(f"{k}={v}" for k, v in process.environ().items()) and alive(proc(process.pid)):
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.05) -> Any:

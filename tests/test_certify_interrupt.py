@@ -13,8 +13,7 @@ import uuid
 
 import pytest
 
-from tests.harness_util import harness_command, wait_until
-from tests.test_cli_bad_input import marked
+from tests.harness_util import harness_command, marked, wait_until
 
 STOP_WITHIN_S = 10.0
 

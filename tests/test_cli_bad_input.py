@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.harness_util import alive, proc, wait_until
+from tests.harness_util import marked, wait_until
 
 CERTIFY = ["certify", "--world-sizes", "2", "--profile", "core", "--corpus", "2"]
 
@@ -92,20 +92,6 @@ def test_adapter_method_that_raises_fails_its_clauses_with_the_traceback(tmp_pat
     assert termination["status"] == "fail"
     tracebacks = [r["error"]["traceback"] for r in termination["evidence"]["ranks"] if r["error"]]
     assert any("advance is not wired up yet" in t for t in tracebacks)
-
-
-def marked(mark: str) -> list[int]:
-    """Live processes whose environment carries `mark`: a run's whole process tree, reparented or not."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if mark.encode() in f.read() and alive(proc(int(entry))):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
 
 
 def test_bad_input_leaves_no_process_behind(tmp_path):

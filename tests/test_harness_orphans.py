@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness_util import Proc, alive, assert_gone, proc, wait_until
+from tests.harness_util import Proc, alive, assert_gone, parent, proc, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -244,9 +244,9 @@ def test_parent_sigkilled(child, start_method, when):
     watched = c.await_info()
     if start_method == "forkserver":
         assert c.info["forkserver"]
-        assert all(_ppid(pid) == c.info["forkserver"] for pid in c.info["ranks"])
+        assert all(parent(pid) == c.info["forkserver"] for pid in c.info["ranks"])
     else:
-        assert all(_ppid(pid) == c.info["parent"] for pid in c.info["ranks"])
+        assert all(parent(pid) == c.info["parent"] for pid in c.info["ranks"])
     if when == "running":
         c.await_running()
     c.process.send_signal(signal.SIGKILL)
@@ -315,9 +315,3 @@ def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
         assert_gone(watched)
     finally:
         c.finish()
-
-
-def _ppid(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    return int(text[text.rindex(")") + 2 :].split()[1])

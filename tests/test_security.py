@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import struct
+
+import psutil
 
 from harness import Op, Scenario
 from harness.spec import certificate
 from tests.harness_util import REFERENCE
 
-LISTEN = "0A"
-
 
 def listening_addresses(pids: list[int]) -> list[str]:
-    """The local addresses of the TCP sockets the processes `pids` listen on, from /proc."""
-    inodes = set()
-    for pid in pids:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    addresses = []
-    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[3] == LISTEN and fields[9] in inodes:
-                    addresses.append(_address(fields[1], family))
-    return addresses
-
-
-def _address(hex_address: str, family: int) -> str:
-    host = bytes.fromhex(hex_address.split(":")[0])
-    words = struct.unpack(f"<{len(host) // 4}I", host)
-    return socket.inet_ntop(family, struct.pack(f">{len(words)}I", *words))
+    """The local addresses of the TCP sockets the processes `pids` listen on."""
+    return [
+        connection.laddr.ip
+        for pid in pids
+        for connection in psutil.Process(pid).net_connections(kind="tcp")
+        if connection.status == psutil.CONN_LISTEN
+    ]
 
 
 def test_every_listening_socket_of_the_ranks_is_loopback(world_pool):

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.proctree import descendants
 from harness.rank import loopback_interface
-from tests.harness_util import REFERENCE, Proc, alive, proc, procs, survivors
+from tests.harness_util import REFERENCE, Proc, alive, descendants, proc, procs, survivors
 
 pytestmark = pytest.mark.timeout(240)
 
