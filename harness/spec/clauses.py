@@ -380,7 +380,7 @@ REGISTRY: tuple[Clause, ...] = (
             " with the host network trained after every call."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.with_model(corpus(plan)),
+        scenarios=lambda plan: model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities),
         check=model_checks.model,
     ),
 )

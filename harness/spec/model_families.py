@@ -87,7 +87,16 @@ def lifecycle(world_size: int) -> list[Scenario]:
     return [blend(world_size), fossilize_then_prune(world_size), regrow(world_size)]
 
 
-def with_model(scenarios: list[Scenario]) -> list[Scenario]:
+def with_model(scenarios: list[Scenario], epoch_clock: bool) -> list[Scenario]:
     """The first `MODEL_CORPUS` scenarios, each with a host network trained after every call (renamed,
-    since the runner memoises results by name)."""
-    return [dataclasses.replace(s, name=f"{s.name}-model", model=True) for s in scenarios[:MODEL_CORPUS]]
+    since the runner memoises results by name). With the epoch clock, every advance is followed by a
+    tick of its slot, so a blend that started on some ranks only moves alpha there and reaches the
+    model's output, as it would within a training epoch."""
+    return [
+        dataclasses.replace(s, name=f"{s.name}-model", model=True, ops=_ticked(s.ops) if epoch_clock else s.ops)
+        for s in scenarios[:MODEL_CORPUS]
+    ]
+
+
+def _ticked(ops: list[Op]) -> list[Op]:
+    return [tick for op in ops for tick in ([op, Op("step_epoch", op.slot)] if op.op == "advance" else [op])]
