@@ -1,7 +1,8 @@
 """What a rank sends its parent, as typed records: the one vocabulary of rank.py, world.py, the launcher
 and the checks.
 
-A rank sends `Ready` once its world is up, then per scenario one `CallRecord` per call as soon as the
+A rank sends `Ready` once its world is up, then per scenario `SetUp` once its adapter and slots are
+built, one `CallRecord` per call as soon as the
 call ends (so a rank that later hangs or dies still leaves its history), a `RankExiting` when the
 implementation exits the process, and a `RankEnd`. `RankOutcome.apply` (harness.report) is the one
 place that folds them into a rank's outcome. Every record stays JSON-able through `dataclasses.asdict`.
@@ -57,6 +58,11 @@ class Ready:
 
 
 @dataclass
+class SetUp:
+    """The rank built the adapter and the scenario's slots: from here, silence is a stall."""
+
+
+@dataclass
 class CallRecord:
     """One call of one rank: what it was asked, what the adapter reported, what it cost.
 
@@ -101,4 +107,4 @@ class RankEnd:
     collective_failed: bool
 
 
-Message = Ready | CallRecord | RankExiting | RankEnd
+Message = Ready | SetUp | CallRecord | RankExiting | RankEnd

@@ -37,7 +37,7 @@ from .adapter import (
 )
 from .collectives import CollectiveMonitor
 from .decisions import local_decision
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, error_info
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, SetUp, error_info
 from .ranklog import BoundedLog, flush_current
 from .reaper import become_subreaper, end_subtree, mark_environment
 from .scenario import Op, Scenario, per_rank
@@ -184,6 +184,7 @@ class RankRun:
         except Exception as exc:
             self._end(RankStatus.RAISED, {}, error_info(exc))
             return
+        _send(self.conn, SetUp())
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
             if self.host is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, error_line
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, SetUp, error_line
 from .scenario import Scenario
 from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
 from .statuses import RankStatus
@@ -27,10 +27,13 @@ class RankOutcome:
     collective_totals: dict = field(default_factory=dict)
     collective_failed: bool = False
     exit_error: ErrorInfo | None = None
+    set_up: bool = False
 
     def apply(self, message: Message) -> bool:
         """Fold one message from the rank into this outcome; True once the rank reported its end."""
-        if isinstance(message, CallRecord):
+        if isinstance(message, SetUp):
+            self.set_up = True
+        elif isinstance(message, CallRecord):
             self.records.append(message)
         elif isinstance(message, RankExiting):
             self.exit_error = message.error

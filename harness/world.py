@@ -258,7 +258,10 @@ class World:
                 elif time.monotonic() - settle[0] >= DEADLOCK_SETTLE_S:
                     return True, None
             quiet_s = watch.update(self._progress(outcomes, pending), time.monotonic())
-            if pending and stall_window is not None and quiet_s >= (window := stall_window()):
+            # A rank still importing or constructing its adapter is slow, not stuck: the slow-start
+            # notices say so while it lasts, and the deadline bounds it.
+            set_up = all(outcomes[i].set_up for i in pending)
+            if pending and stall_window is not None and set_up and quiet_s >= (window := stall_window()):
                 shared = self.shared
                 waiting = {i: bool(shared[2 * i]) for i in pending}
                 entered = {i: shared[2 * i + 1] for i in pending}
@@ -270,7 +273,8 @@ class World:
         """What changes whenever a rank makes progress: its calls reported, its collective flag and count."""
         shared = self.shared
         return tuple(
-            (i in pending, len(outcomes[i].records), shared[2 * i], shared[2 * i + 1]) for i in range(len(self.ranks))
+            (i in pending, outcomes[i].set_up, len(outcomes[i].records), shared[2 * i], shared[2 * i + 1])
+            for i in range(len(self.ranks))
         )
 
     def _collective_state(self, pending: set[int]) -> tuple | None:

@@ -143,6 +143,11 @@ def to_markdown(certificate: dict) -> str:
         lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
         if evidence["scenario_file"]:
             lines.append(f"Replay: `{replay_command(evidence, c['id'])}`")
+        if evidence.get("reproduces_alone") is False:
+            lines.append(
+                "This violation shows only after earlier scenarios ran in the same rank processes (the"
+                " implementation keeps state across them): a replay of this file alone may pass."
+            )
         total, shown = evidence.get("violations_total", 0), len(evidence["violations"])
         more = [f"... and {total - shown} more violations"] if total > shown else []
         lines += ["", "```", *evidence["violations"], *more, "", evidence["report"], "```"]

@@ -66,9 +66,10 @@ def certify(
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         stall_rule = StallRule(fixed_s=options.stall_timeout_s)
+        alone = WorldPool(fresh=True, stall_rule=stall_rule) if world is None else None
         with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
             executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
-            runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir)
+            runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
             for clause in clauses:
                 if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
                     outcomes.append(

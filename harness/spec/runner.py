@@ -112,6 +112,7 @@ class ClauseRunner:
         corpus: int = DEFAULT_CORPUS,
         evidence_dir: str | None = None,
         reference: str = REFERENCE,
+        alone: Executor | None = None,
     ) -> None:
         self.implementation = implementation
         self.pool = pool
@@ -119,6 +120,7 @@ class ClauseRunner:
         self.corpus = corpus
         self.evidence_dir = evidence_dir
         self.reference = reference
+        self.alone = alone
         self.results: dict[str, ScenarioResult] = {}
 
     def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
@@ -213,10 +215,28 @@ class ClauseRunner:
             return found
 
         small, small_result = shrink(scenario, result, accept)
+        reproduces_alone = self._reproduces_alone(clause, small, first.kind)
+        if reproduces_alone is False and self._reproduces_alone(clause, scenario, first.kind):
+            small, small_result, reproduces_alone = scenario, result, True
         violations = judge(clause, small_result).violations
         ordered = [v for v in violations if v.kind == first.kind] + [v for v in violations if v.kind != first.kind]
         shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
-        return self._evidence(clause, small, small_result, ordered, shrunk=shrunk)
+        evidence = self._evidence(clause, small, small_result, ordered, shrunk=shrunk)
+        evidence["reproduces_alone"] = reproduces_alone
+        return evidence
+
+    def _reproduces_alone(self, clause: Clause, scenario: Scenario, kind: str) -> bool | None:
+        """Whether `scenario` shows the violation in a world of its own, with no scenario run before it
+        in the same rank processes (None when this runner cannot start such a world). An
+        implementation that keeps state across scenarios can fail only after others: its evidence
+        then says so, instead of claiming a replay that would pass."""
+        if self.alone is None:
+            return None
+        try:
+            found = self.alone.run(self.implementation.spec, scenario)
+            return kind in judge(clause, found).kinds
+        except (ScenarioSkipped, WorldStartError, WorldLost, UnreadableResult):
+            return False
 
     def _run_fresh(self, impl: str, scenario: Scenario) -> ScenarioResult | None:
         try:
