@@ -144,6 +144,19 @@ def _exact(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def judged_calls(result: ScenarioResult, judgement: Judgement, broken_unjudged: bool = False) -> Iterator[Call]:
+    """The symmetric calls every rank reported, each counted judged; the other symmetric calls are
+    counted unjudged (and, with `broken_unjudged`, those ended by a failed collective)."""
+    for call in calls(result):
+        if not call.symmetric:
+            continue
+        if not call.reported or (broken_unjudged and call.collective_failed):
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        yield call
+
+
 def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[Call, int, dict, dict]]:
     """(call, rank, that rank's record, rank 0's local result) for every symmetric gate round every
     rank returned a result for, counting the other rounds as unjudged. A round refused by the
@@ -164,13 +177,7 @@ def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[C
 
 def agreement(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
-    for call in calls(result):
-        if not call.symmetric:
-            continue
-        if not call.reported or call.collective_failed:
-            judgement.unjudged += 1
-            continue
-        judgement.judged += 1
+    for call in judged_calls(result, judgement, broken_unjudged=True):
         stages = [r.stage_after for r in call.records]
         if len(set(stages)) > 1:
             by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
@@ -521,13 +528,7 @@ def misapplied(result: ScenarioResult, all_calls: list[Call]) -> list[Violation]
 
 def side_effects(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
-    for call in calls(result):
-        if not call.symmetric:
-            continue
-        if not call.reported:
-            judgement.unjudged += 1
-            continue
-        judgement.judged += 1
+    for call in judged_calls(result, judgement):
         snapshots = [r.snapshot for r in call.records]
         if any(s != snapshots[0] for s in snapshots):
             judgement.add("side_effects_differ", f"{call.label}: {_diff(snapshots)}", call.index)

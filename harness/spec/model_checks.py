@@ -11,7 +11,7 @@ from ..contract import stage_name
 from ..model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
 from ..report import ScenarioResult
 from ..statuses import RankStatus
-from .checks import Call, Judgement, calls
+from .checks import Call, Judgement, calls, judged_calls
 
 MODEL_FRAME = "model_host.py"
 SHOWN_PARAMS = 4
@@ -29,13 +29,7 @@ def _where(call: Call) -> str:
 def completion(result: ScenarioResult) -> Judgement:
     """D1: every rank built the model and trained it after every call; no mismatch, failure or hang."""
     judgement = Judgement()
-    for call in calls(result):
-        if not call.symmetric:
-            continue
-        if not call.reported:
-            judgement.unjudged += 1
-            continue
-        judgement.judged += 1
+    for call in judged_calls(result, judgement):
         steps = _steps(call)
         if any(step is not None and step.status == MISMATCH for step in steps):
             judgement.add("param_sets_differ", f"{_where(call)}: {_param_set_difference(steps)}", call.index)
