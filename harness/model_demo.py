@@ -41,7 +41,8 @@ def run_demo(say: Callable[[str], None] = print) -> int:
                 say(f"--- {scenario.name}")
                 for line in _calls(result):
                     say(line)
-                problems = completion(result) + identity(result) + ([] if result.ok else [result.render()])
+                violations = completion(result).violations + identity(result).violations
+                problems = [str(v) for v in violations] + ([] if result.ok else [result.render()])
                 broken[spec] += problems
                 say("  => " + (problems[0] if problems else "identical on every rank after every step"))
     ok = bool(broken[DEFECT]) and not broken[REFERENCE]
