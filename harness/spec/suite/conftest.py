@@ -1,11 +1,16 @@
-"""Makes the suite work vendored (copied into another repository, not installed): when the
-`lifecycle_harness` plugin did not come in through its entry point, register it here. pytest calls
-the historic `pytest_addoption` hook for a plugin registered this late, so its options still exist."""
+"""Makes the suite work vendored (copied into another repository, not installed): when no route into
+the plugin registered `harness.testing` already, register this copy's. pytest calls the historic
+`pytest_addoption` hook for a plugin registered this late, so the suite's options still exist."""
 
-import importlib
+from __future__ import annotations
+
+import pytest
+
+from ... import testing
+from ...pytest_options import PLUGIN_NAME
 
 
-def pytest_addoption(parser, pluginmanager):  # noqa: ANN001, ANN201 - pytest hook signature
-    if not pluginmanager.has_plugin("lifecycle_harness"):
-        suite = __name__.rpartition(".")[0] if "." in __name__ else "harness.spec.suite"
-        pluginmanager.register(importlib.import_module(suite.rsplit(".", 2)[0] + ".testing"), "lifecycle_harness")
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    already = any(getattr(plugin, "SUITE_DIR", None) is not None for plugin in pluginmanager.get_plugins())
+    if not already:
+        pluginmanager.register(testing, PLUGIN_NAME)
