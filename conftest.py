@@ -1,6 +1,7 @@
-"""Project-wide pytest setup: the harness's fixtures and markers for the project's own tests.
+"""Project-wide pytest setup: the harness's fixtures and markers, and pytester for the plugin's own tests.
 
-A downstream test suite gets the same fixtures with the same line in its own top-level conftest.py.
+A downstream test suite gets the harness's fixtures with `pytest_plugins = ["harness.testing"]` in its
+own top-level conftest.py.
 """
 
-pytest_plugins = ["harness.testing"]
+pytest_plugins = ["harness.testing", "pytester"]

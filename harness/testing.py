@@ -100,6 +100,11 @@ def check_options(config: pytest.Config, impl: str) -> None:
         raise pytest.UsageError(f"lifecycle-spec: {exc}") from None
 
 
+def suite_asked_for(config: pytest.Config) -> bool:
+    """An implementation was chosen, or the suite was named on the command line (then it skips without one)."""
+    return configured_impl(config) is not None or any(_names_suite(arg) for arg in config.args)
+
+
 def _names_suite(arg: str) -> bool:
     if arg.split("::")[0] == SUITE_PACKAGE:
         return True
