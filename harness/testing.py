@@ -16,6 +16,7 @@ suite's tests (`harness/spec/suite`) are added to the run, one per clause and wo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 
 from .locations import SUITE_PACKAGE
 from .pool import WorldPool
-from .pytest_options import IMPL_OPTION, IMPL_VARIABLE, add_options, configured_impl
+from .pytest_options import IMPL_OPTION, IMPL_VARIABLE, PLUGIN_NAME, add_options, configured_impl
 from .report import ScenarioResult
 from .scenario import Scenario
 from .spec.clauses import PROFILES
@@ -41,6 +42,15 @@ def assert_completed(result: ScenarioResult) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def register_unless_present(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Register this module as the plugin unless a route into it (this copy or another) already did.
+
+    For conftest files: pytest calls the historic `pytest_addoption` of a plugin registered this late.
+    """
+    if not any(getattr(plugin, "SUITE_DIR", None) is not None for plugin in pluginmanager.get_plugins()):
+        pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
 
 
 OUTCOMES = pytest.StashKey[list]()
