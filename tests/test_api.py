@@ -81,3 +81,18 @@ def test_import_harness_stays_light():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_runtime_modules_do_not_import_pytest():
+    code = """
+import pkgutil, sys, importlib, harness, reference_impl
+pytest_route = ("harness.testing", "harness.pytest_options", "harness.spec.suite")
+for package in (harness, reference_impl):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if not module.name.startswith(pytest_route):
+            importlib.import_module(module.name)
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("pytest", "_pytest", "pytest_timeout")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
