@@ -36,17 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the suite's plugin when the suite is asked for and no route into it did so already."""
-    if OPTIONS.configured_impl(config) is None or _suite_plugin_registered(config.pluginmanager):
+    if OPTIONS.configured_impl(config) is None or OPTIONS.suite_plugin_registered(config.pluginmanager):
         return
     _check_harness_is_ours()
-    testing = importlib.import_module("harness.testing")
-    if not config.pluginmanager.is_registered(testing):
-        config.pluginmanager.register(testing, OPTIONS.PLUGIN_NAME)
-
-
-def _suite_plugin_registered(pluginmanager: pytest.PytestPluginManager) -> bool:
-    """True once `harness.testing` (or a vendored copy of it) is registered under any name."""
-    return any(getattr(plugin, "SUITE_DIR", None) is not None for plugin in pluginmanager.get_plugins())
+    config.pluginmanager.register(importlib.import_module("harness.testing"), OPTIONS.PLUGIN_NAME)
 
 
 def _check_harness_is_ours() -> None:

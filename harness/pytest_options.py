@@ -42,3 +42,8 @@ def add_options(parser: pytest.Parser) -> None:
 def configured_impl(config: pytest.Config) -> str | None:
     """The implementation chosen for the session: `--lifecycle-impl`, else LIFECYCLE_SPEC_IMPL, else None."""
     return config.getoption(IMPL_OPTION) or os.environ.get(IMPL_VARIABLE) or None
+
+
+def suite_plugin_registered(pluginmanager: pytest.PytestPluginManager) -> bool:
+    """True once `harness.testing` (this copy or a vendored one) is registered, under whatever name."""
+    return any(getattr(plugin, "SUITE_DIR", None) is not None for plugin in pluginmanager.get_plugins())

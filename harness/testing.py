@@ -24,14 +24,21 @@ import pytest
 
 from .locations import SUITE_PACKAGE
 from .pool import WorldPool
-from .pytest_options import IMPL_OPTION, IMPL_VARIABLE, PLUGIN_NAME, add_options, configured_impl
+from .pytest_options import (
+    IMPL_OPTION,
+    IMPL_VARIABLE,
+    PLUGIN_NAME,
+    add_options,
+    configured_impl,
+    suite_plugin_registered,
+)
 from .report import ScenarioResult
 from .scenario import Scenario
 from .spec.clauses import PROFILES
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 
 TEST_DEADLINE_S = 20.0
-SUITE_DIR = Path(__file__).parent / "spec" / "suite"
+SUITE_DIR = Path(__file__).parent / "spec" / "suite"  # also how a route into the plugin recognises it registered
 
 
 def assert_completed(result: ScenarioResult) -> None:
@@ -49,7 +56,7 @@ def register_unless_present(pluginmanager: pytest.PytestPluginManager) -> None:
 
     For conftest files: pytest calls the historic `pytest_addoption` of a plugin registered this late.
     """
-    if not any(getattr(plugin, "SUITE_DIR", None) is not None for plugin in pluginmanager.get_plugins()):
+    if not suite_plugin_registered(pluginmanager):
         pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
 
 
