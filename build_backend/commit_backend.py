@@ -19,13 +19,21 @@ COMMIT_FILE = ROOT / "harness" / "BUILD_COMMIT"
 
 
 def _git_commit() -> str | None:
+    """HEAD of the checkout being built; None outside one (an sdist unpacked inside another repository too)."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+            ["git", "-C", str(ROOT), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != ROOT:
+        return None
+    return lines[1]
 
 
 @contextlib.contextmanager
