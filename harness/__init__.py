@@ -2,7 +2,11 @@
 
 Data flows one way: a `Scenario` goes to the ranks of a `World`, each rank's history comes back in a
 `ScenarioResult`, the spec's checks read it, and a report or certificate is written from them.
+The public API for certifying an implementation is `certify` and `read_certificate` (`harness.api`),
+imported on first use so that `import harness` stays light.
 """
+
+from typing import Any
 
 from .errors import ScenarioError, WorldStartError
 from .pool import WorldPool
@@ -12,7 +16,11 @@ from .world import World, WorldConfig
 
 __version__ = "0.1.0"
 
+_LAZY = {"certify": "api", "read_certificate": "api"}
+
 __all__ = [
+    "certify",
+    "read_certificate",
     "GateQuery",
     "Op",
     "RankOutcome",
@@ -24,3 +32,13 @@ __all__ = [
     "WorldPool",
     "WorldStartError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,35 +1,44 @@
-"""pytest integration of the harness: a session-wide pool of warm worlds and a world-size marker.
+"""pytest integration of the harness: a session-wide pool of warm worlds, fixtures and a world-size marker.
 
     @pytest.mark.world_sizes(2, 3)
     def test_ranks_agree(run_scenario, world_size):
         ops = [Op("germinate", "a"), Op("advance", "a", local=[r == 0 for r in range(world_size)])]
         assert_completed(run_scenario(Scenario("agree", world_size, ["a"], ops)))
 
-`run_scenario` uses a deadline well inside pytest-timeout's, so a hang is reported by the harness,
-with every rank's stack, before pytest-timeout would have to kill anything.
+`run_scenario` runs the implementation chosen for the session (`--lifecycle-impl` or LIFECYCLE_SPEC_IMPL)
+unless a test names one with `impl=`, and uses a deadline well inside pytest-timeout's, so a hang is
+reported by the harness, with every rank's stack, before pytest-timeout would have to kill anything.
 
-The same plugin carries the specification suite's options. It stays inert unless
-`--lifecycle-impl MODULE:ATTR` (or the `LIFECYCLE_SPEC_IMPL` variable) is given; then the suite's
-tests (`harness/spec/suite`) are added to the run, one per clause and world size.
+Loaded from `pytest_plugins = ["harness.testing"]`, with `-p harness.testing`, by the entry point
+`ddp_lifecycle_spec_pytest` or by a vendored suite's conftest. With an implementation chosen, the
+suite's tests (`harness/spec/suite`) are added to the run, one per clause and world size.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .locations import REFERENCE, SUITE_PACKAGE
+from .locations import SUITE_PACKAGE
 from .pool import WorldPool
+from .pytest_options import (
+    IMPL_OPTION,
+    IMPL_VARIABLE,
+    PLUGIN_NAME,
+    add_options,
+    configured_impl,
+    suite_plugin_registered,
+)
 from .report import ScenarioResult
 from .scenario import Scenario
 from .spec.clauses import PROFILES
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 
 TEST_DEADLINE_S = 20.0
-SUITE_DIR = Path(__file__).parent / "spec" / "suite"
+SUITE_DIR = Path(__file__).parent / "spec" / "suite"  # also how a route into the plugin recognises it registered
 
 
 def assert_completed(result: ScenarioResult) -> None:
@@ -39,20 +48,16 @@ def assert_completed(result: ScenarioResult) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lifecycle-spec", "DDP lifecycle specification suite")
-    group.addoption("--lifecycle-impl", default=None, help="MODULE:ATTR of the adapter to certify")
-    group.addoption("--lifecycle-world-sizes", default="1,2,3,4", help="world sizes, e.g. 1,2,3,4")
-    group.addoption("--lifecycle-seed", type=int, default=0, help="seed of the generated scenarios")
-    group.addoption(
-        "--lifecycle-profile",
-        default="all",
-        choices=("all", *PROFILES),
-        help="the clauses to run: one profile, or all (default); the same as -m PROFILE",
-    )
+    add_options(parser)
 
 
-def configured_impl(config: pytest.Config) -> str | None:
-    return config.getoption("--lifecycle-impl") or os.environ.get("LIFECYCLE_SPEC_IMPL") or None
+def register_unless_present(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Register this module as the plugin unless a route into it (this copy or another) already did.
+
+    For conftest files: pytest calls the historic `pytest_addoption` of a plugin registered this late.
+    """
+    if not suite_plugin_registered(pluginmanager):
+        pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
 
 
 OUTCOMES = pytest.StashKey[list]()
@@ -85,7 +90,7 @@ def configured_world_sizes(config: pytest.Config) -> list[int]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "world_sizes(*sizes): run the test once per world size, as the `world_size` fixture"
+        "markers", "world_sizes(*sizes): run the test once per world size, given as the `world_size` fixture"
     )
     for profile in PROFILES:
         config.addinivalue_line("markers", f"{profile}: a clause of the specification's `{profile}` profile")
@@ -102,9 +107,18 @@ def check_options(config: pytest.Config, impl: str) -> None:
 
     try:
         configured_world_sizes(config)
+        if configured_profile(config) not in ("all", *PROFILES):
+            raise UsageError(
+                f"--lifecycle-profile must be all or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
+            )
         describe_implementation(impl)
     except (AdapterLoadError, UsageError) as exc:
         raise pytest.UsageError(f"lifecycle-spec: {exc}") from None
+
+
+def suite_asked_for(config: pytest.Config) -> bool:
+    """An implementation was chosen, or the suite was named on the command line (then it skips without one)."""
+    return configured_impl(config) is not None or any(_names_suite(arg) for arg in config.args)
 
 
 def _names_suite(arg: str) -> bool:
@@ -122,14 +136,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def world_pool() -> Iterator[WorldPool]:
+    """A pool of warm worlds (ranks started once, reused while healthy) shared by the whole session."""
     with WorldPool() as pool:
         yield pool
 
 
 @pytest.fixture
-def run_scenario(world_pool: WorldPool) -> Callable[..., ScenarioResult]:
-    def run(scenario: Scenario, impl: str = REFERENCE, deadline_s: float = TEST_DEADLINE_S) -> ScenarioResult:
-        return world_pool.run(impl, scenario, deadline_s=deadline_s)
+def run_scenario(world_pool: WorldPool, request: pytest.FixtureRequest) -> Callable[..., ScenarioResult]:
+    """run_scenario(scenario, impl=None, deadline_s=20.0) -> ScenarioResult: run one scenario in a warm world.
+
+    The implementation is `impl` (MODULE:ATTR) when given, else the session's (--lifecycle-impl or
+    LIFECYCLE_SPEC_IMPL); with neither the test fails rather than run something it did not choose.
+    """
+    session_impl = configured_impl(request.config)
+
+    def run(scenario: Scenario, impl: str | None = None, deadline_s: float = TEST_DEADLINE_S) -> ScenarioResult:
+        chosen = impl or session_impl
+        if chosen is None:
+            pytest.fail(
+                f"run_scenario: no implementation chosen: pass impl='MODULE:ATTR', {IMPL_OPTION} MODULE:ATTR "
+                f"or set {IMPL_VARIABLE}",
+                pytrace=False,
+            )
+        return world_pool.run(chosen, scenario, deadline_s=deadline_s)
 
     return run
 
@@ -138,9 +167,10 @@ def run_scenario(world_pool: WorldPool) -> Callable[..., ScenarioResult]:
 def lifecycle_runner(
     world_pool: WorldPool, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> ClauseRunner:
+    """Judges the specification's clauses against the session's implementation; skips the test without one."""
     impl = configured_impl(request.config)
     if impl is None:
-        pytest.skip("no implementation given: pass --lifecycle-impl MODULE:ATTR or set LIFECYCLE_SPEC_IMPL")
+        pytest.skip(f"no implementation given: pass {IMPL_OPTION} MODULE:ATTR or set {IMPL_VARIABLE}")
     return ClauseRunner(
         describe_implementation(impl),
         world_pool,

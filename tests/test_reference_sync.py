@@ -14,6 +14,7 @@ import pytest
 import torch.distributed as dist
 
 from harness.contract import Stage
+from harness.locations import REFERENCE
 from harness.scenario import Op, Scenario
 from harness.testing import assert_completed
 from reference_impl import CallableGates, CallIdentity, GateLevel, GateResult, SeedSlot, sync_gate_decision
@@ -47,7 +48,7 @@ def without_message(fields: dict) -> dict:
 
 @pytest.mark.world_sizes(2, 3)
 def test_divergent_local_decisions_follow_rank0(run_scenario, world_size):
-    result = run_scenario(divergent_scenario(world_size))
+    result = run_scenario(divergent_scenario(world_size), impl=REFERENCE)
     assert_completed(result)
     for records, pattern in zip(calls(result), itertools.product([True, False], repeat=world_size), strict=True):
         assert [r.local[0]["passed"] for r in records] == list(pattern)
@@ -61,7 +62,7 @@ def test_divergent_local_decisions_follow_rank0(run_scenario, world_size):
 @pytest.mark.world_sizes(2, 3)
 def test_divergence_suffix_only_where_local_differed(run_scenario, world_size):
     """Rank 0's message, plus the suffix only on a rank other than 0 whose own decision differed."""
-    result = run_scenario(divergent_scenario(world_size))
+    result = run_scenario(divergent_scenario(world_size), impl=REFERENCE)
     assert_completed(result)
     for records in calls(result):
         decided = records[0].local[0]
@@ -81,7 +82,7 @@ def test_real_gates_with_divergent_metrics_follow_rank0(run_scenario, world_size
     metrics = [GOOD_G2 if good else BAD_G2] + [BAD_G2 if good else GOOD_G2] * (world_size - 1)
     ops = [Op("germinate", "a"), Op("advance", "a")] + [Op("step_epoch", "a")] * 3
     ops.append(Op("advance", "a", metrics=metrics))
-    result = run_scenario(Scenario("real-gates", world_size, ["a"], ops, gates="real"))
+    result = run_scenario(Scenario("real-gates", world_size, ["a"], ops, gates="real"), impl=REFERENCE)
     assert_completed(result)
     records = calls(result)[-1]
     expected_stage = Stage.BLENDING if good else Stage.TRAINING
@@ -116,7 +117,7 @@ def test_without_process_group_advance_returns_the_gate_object():
 def test_without_process_group_no_collective_is_counted(run_scenario):
     """The same passthrough in a rank process, where the harness counts every collective entered."""
     ops = [Op("advance", "a"), Op("germinate", "a"), Op("advance", "a", local=False), Op("advance", "a")]
-    result = run_scenario(Scenario("passthrough", 1, ["a"], ops, process_group=False))
+    result = run_scenario(Scenario("passthrough", 1, ["a"], ops, process_group=False), impl=REFERENCE)
     assert_completed(result)
     records = result.outcomes[0].records
     assert [r.collectives for r in records] == [{}] * len(ops)
@@ -140,7 +141,7 @@ def test_slot_mismatch_raises_on_the_detecting_rank(run_scenario, world_size):
         setup + [Op("advance", "a")],
         rank_ops={1: setup + [Op("advance", "b")]},
     )
-    result = run_scenario(scenario)
+    result = run_scenario(scenario, impl=REFERENCE)
     assert result.completed, result.render()
     expected = [("ok", None), ("raised", "DecisionMismatchError")] + [("ok", None)] * (world_size - 2)
     assert statuses_and_errors(result) == expected
@@ -169,7 +170,7 @@ def early_exit_scenario(world_size: int, kind: str, odd_rank: int) -> Scenario:
 @pytest.mark.parametrize("odd_rank", [0, 1], ids=["rank0-differs", "rank1-differs"])
 def test_early_exit_disagreement_raises_on_the_detecting_ranks(run_scenario, world_size, kind, odd_rank):
     """When rank 0 differs every other rank detects it; when rank 1 differs, only rank 1 does."""
-    result = run_scenario(early_exit_scenario(world_size, kind, odd_rank))
+    result = run_scenario(early_exit_scenario(world_size, kind, odd_rank), impl=REFERENCE)
     assert result.completed, result.render()
     detecting = set(range(1, world_size)) if odd_rank == 0 else {odd_rank}
     expected = [
@@ -191,7 +192,7 @@ def test_call_number_disagreement_raises(run_scenario, world_size):
     ops = [Op("germinate", "a"), Op("advance", "a")]
     extra = Op("advance", "a", local={"fault": "raise"}, continue_on_error=True)
     scenario = Scenario("call-mismatch", world_size, ["a"], ops, rank_ops={1: [ops[0], extra, Op("advance", "a")]})
-    result = run_scenario(scenario)
+    result = run_scenario(scenario, impl=REFERENCE)
     assert result.completed, result.render()
     expected = [("ok", None), ("raised", "DecisionMismatchError")] + [("ok", None)] * (world_size - 2)
     assert statuses_and_errors(result) == expected
@@ -228,7 +229,7 @@ def test_long_decisions_survive_the_broadcast_intact(run_scenario, world_size):
             + [True] * (world_size - 1),
         )
     )
-    result = run_scenario(Scenario("long-decisions", world_size, ["a"], ops))
+    result = run_scenario(Scenario("long-decisions", world_size, ["a"], ops), impl=REFERENCE)
     assert_completed(result)
     broadcasts = set()
     for records in calls(result):
@@ -269,7 +270,7 @@ def test_collectives_per_call_are_equal_across_ranks(run_scenario, world_size):
         (Op("step_epoch", "b"), False, None),
     ]
     ops = [op for op, _, _ in plan]
-    result = run_scenario(Scenario("collectives", world_size, ["a", "b"], ops))
+    result = run_scenario(Scenario("collectives", world_size, ["a", "b"], ops), impl=REFERENCE)
     assert_completed(result)
     for index, (_, in_round, check) in enumerate(plan):
         records = [o.records[index] for o in result.outcomes]

@@ -1,59 +1,54 @@
-"""The pytest route: installed (--pyargs and the entry-point plugin) and vendored (copied, not installed)."""
+"""The pytest route, run as an installed plugin: the entry point module loaded with `-p`, this checkout's
+code first on PYTHONPATH, autoloading off so that another installed copy of the plugin cannot interfere."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
-from pathlib import Path
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .downstream_util import ROOT
+
 REFERENCE = "reference_impl.adapter:Adapter"
+TIMEOUT_S = 300
 
 
-def pytest_run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+@pytest.fixture
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Run pytest in a subprocess in pytester's folder with the plugin as installed (entry point given by -p)."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.delenv("LIFECYCLE_SPEC_IMPL", raising=False)
+
+    def run_pytest(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-p", "ddp_lifecycle_spec_pytest", *args, timeout=TIMEOUT_S)
+
+    return run_pytest
 
 
-def junit_cases(junit: Path) -> dict[str, str]:
-    """Test name -> "passed", "failed" or "skipped", from a JUnit report."""
-    cases = {}
-    for case in ET.parse(junit).iter("testcase"):
-        kinds = {child.tag for child in case}
-        cases[case.get("name")] = "failed" if kinds & {"failure", "error"} else "skipped" if kinds else "passed"
-    return cases
+def suite_args(impl: str, world_sizes: str) -> list[str]:
+    return ["--pyargs", "harness.spec.suite", "--lifecycle-impl", impl, "--lifecycle-world-sizes", world_sizes]
 
 
-def test_pyargs_suite_certifies_the_reference_clause_by_clause(tmp_path):
-    junit = tmp_path / "spec.xml"
-    args = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", REFERENCE, "--lifecycle-world-sizes", "1,2"]
-    done = pytest_run([*args, f"--junitxml={junit}"], tmp_path)
-    assert done.returncode == 0, done.stdout[-3000:]
-    cases = junit_cases(junit)
-    assert cases["test_clause[C1-agreement-2-ranks]"] == "passed"
-    assert "test_clause[S1-slot-and-order-safety-1-rank]" not in cases, "S1 has no scenario at one rank"
-    assert [name for name in cases if name.startswith("test_clause[C5")] == ["test_clause[C5-single-process-1-rank]"]
-    assert {name.split("-")[0] for name in cases} >= {"test_clause[C1", "test_clause[S4"}
-    assert set(cases.values()) == {"passed"}
+def collected_clauses(result: pytest.RunResult) -> set[str]:
+    return {line.split("[")[1].split("-")[0] for line in result.outlines if "test_clause[" in line}
 
 
-def test_profiles_and_clause_ids_select_exactly(tmp_path):
-    base = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", REFERENCE, "--lifecycle-world-sizes", "1,2"]
-    base += ["--collect-only", "-q"]
+def test_pyargs_suite_certifies_the_reference_clause_by_clause(run):
+    result = run(*suite_args(REFERENCE, "1,2"), "-v")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert set(result.parseoutcomes()) == {"passed"}
+    result.stdout.fnmatch_lines(["*test_clause?C1-agreement-2-ranks? PASSED*", "*test_clause?S4-*-2-ranks? PASSED*"])
+    result.stdout.no_fnmatch_line("*test_clause?S1-slot-and-order-safety-1-rank?*")
+    result.stdout.no_fnmatch_line("*test_clause?C5-*-2-ranks?*")
+    result.stdout.fnmatch_lines(["*test_clause?C5-single-process-1-rank? PASSED*"])
+
+
+def test_profiles_and_clause_ids_select_exactly(run):
+    base = [*suite_args(REFERENCE, "1,2"), "--collect-only", "-q"]
 
     def collected(*extra: str) -> set[str]:
-        done = pytest_run([*base, *extra], tmp_path)
-        assert done.returncode == 0, done.stdout[-2000:]
-        return {line.split("[")[1].split("-")[0] for line in done.stdout.splitlines() if "test_clause[" in line}
+        result = run(*base, *extra)
+        assert result.ret == 0, result.stdout.str()[-2000:]
+        return collected_clauses(result)
 
     assert collected("-k", "S1") == {"S1"}
     assert collected("-k", "C5") == {"C5"}
@@ -61,37 +56,77 @@ def test_profiles_and_clause_ids_select_exactly(tmp_path):
     assert collected("--lifecycle-profile", "core") == {f"C{i}" for i in range(1, 9)}
 
 
-def test_known_bad_implementation_fails_only_its_clauses(tmp_path):
-    junit = tmp_path / "spec.xml"
-    impl = "tests.bad_impls.passed_only:Adapter"
-    args = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", impl, "--lifecycle-world-sizes", "2"]
-    done = pytest_run([*args, f"--junitxml={junit}"], ROOT)
-    assert done.returncode == 1, done.stdout[-3000:]
-    failed = {name for name, status in junit_cases(junit).items() if status == "failed"}
-    assert failed == {"test_clause[C3-integrity-2-ranks]"}
-    assert "replay: " in done.stdout and "evidence: " in done.stdout
+def test_known_bad_implementation_fails_only_its_clauses(run):
+    result = run(*suite_args("tests.bad_impls.passed_only:Adapter", "2"), "-rf")
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=result.parseoutcomes()["passed"], failed=1)
+    result.stdout.fnmatch_lines(["FAILED *test_clause?C3-integrity-2-ranks?*"])
+    result.stdout.fnmatch_lines(["*evidence: *", "*replay: *"])
 
 
-def test_plugin_is_inert_without_an_implementation_and_adds_the_suite_with_one(tmp_path):
-    (tmp_path / "test_own.py").write_text("def test_own():\n    assert True\n")
-    inert = pytest_run(["-q"], tmp_path)
-    assert inert.returncode == 0 and "1 passed" in inert.stdout, inert.stdout
-    added = pytest_run(["-q", "--lifecycle-world-sizes", "2"], tmp_path, LIFECYCLE_SPEC_IMPL=REFERENCE)
-    assert added.returncode == 0, added.stdout[-3000:]
-    assert "1 passed" not in added.stdout and "passed" in added.stdout
+def test_plugin_is_inert_without_an_implementation_and_adds_the_suite_with_one(run, pytester, monkeypatch):
+    pytester.makepyfile(test_own="def test_own():\n    assert True\n")
+    run("-q").assert_outcomes(passed=1)
+    monkeypatch.setenv("LIFECYCLE_SPEC_IMPL", REFERENCE)
+    added = run("-q", "--lifecycle-world-sizes", "2", "--lifecycle-profile", "core")
+    assert added.ret == 0, added.stdout.str()[-3000:]
+    assert added.parseoutcomes()["passed"] == 1 + len(range(1, 9))
 
 
-def test_vendored_copy_runs_without_being_installed(tmp_path):
-    vendor = tmp_path / "third_party" / "ddp_lifecycle"
-    for package in ("harness", "reference_impl"):
-        shutil.copytree(ROOT / package, vendor / package, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "conftest.py").write_text(
-        "def pytest_report_header():\n    import harness\n    return f'harness from {harness.__file__}'\n"
+def test_bad_options_are_one_usage_error(run):
+    result = run(*suite_args(REFERENCE, "2"), "--lifecycle-profile", "nosuch")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: lifecycle-spec: --lifecycle-profile must be all or one of *, got 'nosuch'"])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    "extra", [["-p", "harness.testing"], ["--import-mode=importlib"]], ids=["p-testing", "importlib"]
+)
+def test_suite_runs_with_the_testing_module_named_or_imported_by_importlib(run, extra):
+    result = run(*extra, "--lifecycle-impl", REFERENCE, "--lifecycle-world-sizes", "2", "--lifecycle-profile", "core")
+    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-2000:]
+    result.assert_outcomes(passed=len(range(1, 9)))
+
+
+def test_run_scenario_runs_the_session_implementation_or_says_none_was_chosen(run, pytester):
+    pytester.makepyfile(
+        broken_impl="""
+        from reference_impl.adapter import Adapter as Reference
+
+        class Adapter(Reference):
+            def germinate(self, slot, seed_id, blueprint_id):
+                raise RuntimeError("the session's implementation ran")
+        """,
+        test_own="""
+        from harness.scenario import Op, Scenario
+
+        def test_own_scenario(run_scenario):
+            result = run_scenario(Scenario("own", 1, ["a"], [Op("germinate", "a")]))
+            assert not result.ok
+            assert "the session's implementation ran" in result.render()
+        """,
     )
-    junit = tmp_path / "spec.xml"
-    suite = vendor / "harness" / "spec" / "suite"
-    args = [str(suite), "--lifecycle-impl", REFERENCE, "--lifecycle-world-sizes", "2", f"--junitxml={junit}"]
-    done = pytest_run(args, tmp_path, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert f"harness from {vendor / 'harness' / '__init__.py'}" in done.stdout
-    assert junit_cases(junit)["test_clause[C2-authority-2-ranks]"] == "passed"
+    chosen = run("-p", "harness.testing", "--lifecycle-impl", "broken_impl:Adapter", "-k", "test_own_scenario")
+    chosen.assert_outcomes(passed=1, deselected=chosen.parseoutcomes()["deselected"])
+    unchosen = run("-p", "harness.testing", "-k", "test_own_scenario")
+    unchosen.assert_outcomes(failed=1)
+    unchosen.stdout.fnmatch_lines(["*run_scenario: no implementation chosen: pass impl='MODULE:ATTR'*"])
+
+
+def test_fixtures_markers_and_options_are_documented(run):
+    fixtures = run("-p", "harness.testing", "--fixtures").outlines
+    for name in ("world_pool", "run_scenario", "lifecycle_runner"):
+        at = next(i for i, line in enumerate(fixtures) if line.startswith(f"{name} "))
+        assert "no docstring available" not in fixtures[at + 1], fixtures[at : at + 2]
+    run("-p", "harness.testing", "--markers").stdout.fnmatch_lines(
+        ["@pytest.mark.world_sizes(*sizes): run the test once per world size*", "@pytest.mark.core: *"]
+    )
+    run("--help").stdout.fnmatch_lines(
+        [
+            "*--lifecycle-impl=MODULE:ATTR*",
+            "*--lifecycle-world-sizes=SIZES*",
+            "*--lifecycle-seed=LIFECYCLE_SEED*",
+            "*--lifecycle-profile=PROFILE*",
+        ]
+    )

@@ -36,14 +36,31 @@ def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
 
 
 def suite_commit() -> str:
-    here = os.path.dirname(os.path.abspath(__file__))
+    """The suite's git commit: recorded in the package when a wheel was built (`BUILD_COMMIT`), else the
+    checkout's own, else "unknown" (a copy vendored into another repository is not that repository's commit)."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        with open(os.path.join(package_dir, "BUILD_COMMIT")) as recorded:
+            return recorded.read().strip() or "unknown"
+    except OSError:
+        pass
+    checkout = os.path.dirname(package_dir)
+    if not os.path.exists(os.path.join(checkout, "pyproject.toml")):
+        return "unknown"
     try:
         done = subprocess.run(
-            ["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", checkout, "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return done.stdout.strip() if done.returncode == 0 else "unknown"
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2 or os.path.realpath(lines[0]) != os.path.realpath(checkout):
+        return "unknown"
+    return lines[1]
 
 
 def environment(backend: str) -> dict:

@@ -1,11 +1,21 @@
-"""Makes the suite work vendored (copied into another repository, not installed): when the
-`lifecycle_harness` plugin did not come in through its entry point, register it here. pytest calls
-the historic `pytest_addoption` hook for a plugin registered this late, so its options still exist."""
+"""Makes the suite work vendored (copied into another repository, not installed): when no route into
+the plugin registered `harness.testing` already, this copy's is registered.
 
-import importlib
+A downstream repository's own test run passes through a vendored copy without collecting it, unless
+the suite is asked for (an implementation chosen, or the suite's folder named)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ... import testing
 
 
-def pytest_addoption(parser, pluginmanager):  # noqa: ANN001, ANN201 - pytest hook signature
-    if not pluginmanager.has_plugin("lifecycle_harness"):
-        suite = __name__.rpartition(".")[0] if "." in __name__ else "harness.spec.suite"
-        pluginmanager.register(importlib.import_module(suite.rsplit(".", 2)[0] + ".testing"), "lifecycle_harness")
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    testing.register_unless_present(pluginmanager)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    return None if testing.suite_asked_for(config) else True
