@@ -7,8 +7,9 @@ less than `STALL_FLOOR_S`, never more than the scenario deadline. Until a whole 
 implementation has completed, the window is at least `UNPROVEN_WINDOW_S`: nothing yet says how slow
 its setup or its gates are, and calling a correct implementation hung is worse than waiting.
 Once an implementation has stalled (a full window with no progress, so it is not certified whatever
-follows), its floor drops to `STALLED_FLOOR_S`: its later stalls, in each rebuilt world, cost a fraction
-of a second while the factor still covers every quiet gap its healthy scenarios showed.
+follows), its floor drops to `STALLED_FLOOR_S`, the unproven window included (an implementation that
+never completes a scenario would otherwise pay it in every rebuilt world): its later stalls cost a
+fraction of a second while the factor still covers every quiet gap its healthy scenarios showed.
 `--stall-timeout` replaces the rule with a fixed window.
 
 The rank blamed for a stall is the one outside any collective (a rank waiting in one waits for a peer);
@@ -77,7 +78,7 @@ class StallRule:
         proven = self.slowest_gap_s.get(impl)
         gap = max(proven or 0.0, gap_in_scenario_s)
         window = max(STALLED_FLOOR_S if impl in self.stalled else STALL_FLOOR_S, STALL_FACTOR * gap)
-        if proven is None:
+        if proven is None and impl not in self.stalled:
             window = max(window, UNPROVEN_WINDOW_S)
         return min(window, deadline_s)
 

@@ -112,3 +112,13 @@ SystemExit: 3
 """
     frame = frame_in_traceback(text)
     assert frame is not None and (frame.file, frame.line) == ("/opt/mypkg/slot.py", 351)
+
+
+def test_an_implementation_that_stalled_pays_no_unproven_window_again():
+    """One that never completes a scenario would otherwise wait the unproven window in every world."""
+    from harness.stall import STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule
+
+    rule = StallRule()
+    assert rule.window("impl", 60.0) == UNPROVEN_WINDOW_S
+    rule.record_stall("impl", UNPROVEN_WINDOW_S)
+    assert rule.window("impl", 60.0) == STALLED_FLOOR_S
