@@ -302,7 +302,18 @@ def test_gate_closure_defined_in_a_script_sees_the_script_globals(child, start_m
 def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
     test_file = tmp_path / "test_generated_hang.py"
     test_file.write_text(PYTEST_CHILD)
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "harness.testing",
+        "--rootdir",
+        str(tmp_path),
+    ]
     env = {"HANG_INFO": str(tmp_path / "info.json"), "HANG_MARKER": str(tmp_path / "running")}
     c = Child(tmp_path, [*argv, str(test_file)], env=env)
     try:
