@@ -128,10 +128,12 @@ def test_printed_replay_command_works_from_another_folder(tmp_path):
     assert evidence["shrunk"] and len(evidence["scenario"]["ops"]) <= 3
     markdown = (tmp_path / "cert" / "certificate.md").read_text()
     command = next(line for line in markdown.splitlines() if line.startswith("Replay: `"))[len("Replay: `") : -1]
-    assert command.startswith(f"PYTHONPATH={ROOT} ") and os.path.isabs(evidence["scenario_file"])
+    assert command.startswith(f"PYTHONPATH={ROOT} {sys.executable} -m harness replay ") and os.path.isabs(
+        evidence["scenario_file"]
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
-        command.replace("python ", f"{sys.executable} ", 1),
+        command,
         shell=True,
         cwd=tmp_path,
         env=env,

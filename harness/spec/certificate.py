@@ -11,7 +11,9 @@ import os
 import platform
 import shlex
 import subprocess
+import sys
 
+from ..locations import HARNESS
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
 from .clauses import MUST
@@ -175,9 +177,10 @@ def to_markdown(certificate: dict) -> str:
 
 
 def replay_command(evidence: dict, clause_id: str) -> str:
-    """A command that replays the evidence from any folder: absolute paths, and the PYTHONPATH the
-    adapter was imported through when certification found it that way."""
-    command = f"python -m harness replay {shlex.quote(evidence['scenario_file'])} --clause {clause_id}"
+    """A command that replays the evidence from any folder: the interpreter that certified, absolute
+    paths, and the PYTHONPATH the adapter was imported through when certification found it that way."""
+    python = shlex.quote(sys.executable)
+    command = f"{python} -m {HARNESS} replay {shlex.quote(evidence['scenario_file'])} --clause {clause_id}"
     if evidence.get("pythonpath"):
         command = f"PYTHONPATH={shlex.quote(os.pathsep.join(evidence['pythonpath']))} {command}"
     return command
