@@ -182,22 +182,12 @@ def _median_peer_spawn(size: int, runs: int) -> float:
 
 def peer_rank(rank: int, size: int, store: str) -> None:
     """One rank of a spawned world: join it, germinate a seed, advance it through one gate round, leave."""
-    import datetime
 
     import torch.distributed as dist
 
-    from .rank import loopback_interface
-
     Adapter = importlib.import_module(f"{REFERENCE_PACKAGE}.adapter").Adapter
 
-    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
-    dist.init_process_group(
-        "gloo",
-        store=dist.FileStore(store, size),
-        rank=rank,
-        world_size=size,
-        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
-    )
+    _join_gloo(store, size, rank)
     adapter = Adapter()
     slot = adapter.make_slot("a")
     adapter.germinate(slot, "seed-a", "blueprint")
@@ -310,25 +300,15 @@ def sync_rank(rank: int, size: int, store: str, rounds: int, conn: Any, lifeline
     """One measuring rank: each round times the three methods (in rotating order) after a barrier."""
     threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
     import dataclasses
-    import datetime
 
     import torch
     import torch.distributed as dist
-
-    from .rank import loopback_interface
 
     gates, stages, sync = (importlib.import_module(f"{REFERENCE_PACKAGE}.{m}") for m in ("gates", "stages", "sync"))
     GateLevel, GateResult, SeedStage = gates.GateLevel, gates.GateResult, stages.SeedStage
     CallIdentity, sync_gate_decision = sync.CallIdentity, sync.sync_gate_decision
 
-    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
-    dist.init_process_group(
-        "gloo",
-        store=dist.FileStore(store, size),
-        rank=rank,
-        world_size=size,
-        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
-    )
+    _join_gloo(store, size, rank)
     local = GateResult(
         gate=GateLevel.G2,
         passed=True,
@@ -465,3 +445,21 @@ def render_table(figures: dict) -> str:
         met = value >= float(limit) if op == ">=" else value <= float(limit)
         lines.append(f"  {name:<42} {value:>10.3g} {bound:<6} {'met' if met else 'MISSED'}")
     return "\n".join(lines)
+
+
+def _join_gloo(store: str, size: int, rank: int) -> None:
+    """Join a gloo process group of `size` ranks through the file `store`, on loopback only."""
+    import datetime
+
+    import torch.distributed as dist
+
+    from .rank import loopback_interface
+
+    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
+    dist.init_process_group(
+        "gloo",
+        store=dist.FileStore(store, size),
+        rank=rank,
+        world_size=size,
+        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
+    )
