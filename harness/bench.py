@@ -38,6 +38,7 @@ from multiprocess.connection import wait
 from . import proctree
 from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE
 from .pool import WorldPool
+from .rank import join_gloo
 from .scenario import Op, Scenario
 from .scratch import folder_bytes, run_folders
 from .statuses import RankStatus
@@ -187,7 +188,7 @@ def peer_rank(rank: int, size: int, store: str) -> None:
 
     Adapter = importlib.import_module(f"{REFERENCE_PACKAGE}.adapter").Adapter
 
-    _join_gloo(store, size, rank)
+    join_gloo(store, size, rank, SYNC_PG_TIMEOUT_S)
     adapter = Adapter()
     slot = adapter.make_slot("a")
     adapter.germinate(slot, "seed-a", "blueprint")
@@ -308,7 +309,7 @@ def sync_rank(rank: int, size: int, store: str, rounds: int, conn: Any, lifeline
     GateLevel, GateResult, SeedStage = gates.GateLevel, gates.GateResult, stages.SeedStage
     CallIdentity, sync_gate_decision = sync.CallIdentity, sync.sync_gate_decision
 
-    _join_gloo(store, size, rank)
+    join_gloo(store, size, rank, SYNC_PG_TIMEOUT_S)
     local = GateResult(
         gate=GateLevel.G2,
         passed=True,
@@ -445,21 +446,3 @@ def render_table(figures: dict) -> str:
         met = value >= float(limit) if op == ">=" else value <= float(limit)
         lines.append(f"  {name:<42} {value:>10.3g} {bound:<6} {'met' if met else 'MISSED'}")
     return "\n".join(lines)
-
-
-def _join_gloo(store: str, size: int, rank: int) -> None:
-    """Join a gloo process group of `size` ranks through the file `store`, on loopback only."""
-    import datetime
-
-    import torch.distributed as dist
-
-    from .rank import loopback_interface
-
-    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
-    dist.init_process_group(
-        "gloo",
-        store=dist.FileStore(store, size),
-        rank=rank,
-        world_size=size,
-        timeout=datetime.timedelta(seconds=SYNC_PG_TIMEOUT_S),
-    )

@@ -80,14 +80,7 @@ def rank_main(
     import torch.distributed as dist
 
     if process_group:
-        os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
-        dist.init_process_group(
-            "gloo",
-            store=dist.FileStore(store_path, world_size),
-            rank=rank,
-            world_size=world_size,
-            timeout=datetime.timedelta(seconds=pg_timeout_s),
-        )
+        join_gloo(store_path, world_size, rank, pg_timeout_s)
     _adopt_main_module()
     _send(conn, Ready(os.getpid()))
     while True:
@@ -100,6 +93,20 @@ def rank_main(
     if process_group:
         dist.destroy_process_group()
     end_subtree()
+
+
+def join_gloo(store_path: str, world_size: int, rank: int, timeout_s: float) -> None:
+    """Join a gloo process group through the file store at `store_path`, listening on loopback only."""
+    import torch.distributed as dist
+
+    os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
+    dist.init_process_group(
+        "gloo",
+        store=dist.FileStore(store_path, world_size),
+        rank=rank,
+        world_size=world_size,
+        timeout=datetime.timedelta(seconds=timeout_s),
+    )
 
 
 def loopback_interface() -> str:
