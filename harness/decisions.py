@@ -6,13 +6,15 @@ decision from a rank's own, or from a decision made for another call.
 
 A scenario names a payload (`{"passed": true, "payload": "long"}`) rather than spelling it out, so a
 saved scenario stays small while the result it stands for may carry a 64 KiB message, hundreds of
-checks or an infinite score. Every payload keeps the result unique to its rank and call.
+checks or an infinite score; a generated payload (`harness.payloads`, e.g. `bytes:7:4097`) draws every
+field from a seed. Every payload keeps the result unique to its rank and call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import payloads
 from .contract import GATE_LEVEL, Stage
 from .errors import ScenarioError
 from .scenario import GateQuery, Op, Scenario, per_rank
@@ -105,6 +107,9 @@ def local_decision(scenario: Scenario, op: Op, rank: int, call: int, target: int
         explicit = {k: v for k, v in value.items() if k != "payload"}
         base = default_fields(rank, call, target, bool(value.get("passed", True)))
         payload = value.get("payload", "plain")
+        generated = payloads.parse(payload) if isinstance(payload, str) else None
+        if generated is not None:
+            return {**payloads.generated(base, rank, call, *generated), **explicit}
         if payload not in PAYLOADS:
             raise ScenarioError(f"rank {rank} call {call}: unknown payload {payload!r} (known: {', '.join(PAYLOADS)})")
         return {**PAYLOADS[payload](base, rank, call), **explicit}

@@ -36,6 +36,7 @@ from .adapter import (
     result_dict,
 )
 from .collectives import CollectiveMonitor
+from .contract import Stage
 from .decisions import local_decision
 from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, SetUp, error_info
 from .ranklog import BoundedLog, flush_current
@@ -293,7 +294,13 @@ class RankRun:
             return adapter.advance(slot, op.target)
         if op.op == "prune":
             return adapter.prune(slot)
-        return adapter.step_epoch(slot)
+        if op.until_empty is None:
+            return adapter.step_epoch(slot)
+        for _ in range(op.until_empty):
+            if checked_stage(adapter.stage(slot), "stage") in (None, Stage.DORMANT):
+                break
+            adapter.step_epoch(slot)
+        return None
 
     def _snapshots(self) -> dict:
         snapshots = {}

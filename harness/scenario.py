@@ -10,6 +10,10 @@ of gate-result fields (the rest filled in per rank and call, see `harness.decisi
 to run inside the gate evaluation (`{"fault": "kill"}`). With `gates: "real"` the implementation's
 own gates decide, from per-rank `metrics`. `Scenario.decide`, a Python callable, is the one input that
 does not serialise: it may be any closure or lambda (the ranks receive it through dill).
+A `step_epoch` op with `until_empty: N` ticks the slot's epoch clock until it holds no seed (or a
+DORMANT one), at most N times, as one call: a scenario that needs an empty slot after a prune
+observes the cool-down instead of assuming its length (every rank stops at the same tick, since
+the cool-down is part of the lifecycle every rank shares).
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`).
 """
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import payloads
 from .contract import Stage, parse_stage
 from .errors import ScenarioError
 
@@ -32,6 +37,7 @@ FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 GATE_MODES = ("scripted", "real")
 PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
 MAX_SECONDS = 3600.0
+MAX_UNTIL_EMPTY = 1000
 FAULT_PARAMETERS = {"seconds", "code", "message", "kind", "fault"}
 
 
@@ -62,6 +68,7 @@ class Op:
     fault: dict | None = None
     ranks: list[int] | None = None
     continue_on_error: bool = False
+    until_empty: int | None = None
 
     def applies_to(self, rank: int) -> bool:
         return self.ranks is None or rank in self.ranks
@@ -225,6 +232,11 @@ def _check_op_types(op: Op, where: str) -> None:
     ranks = op.ranks
     if ranks is not None and (not isinstance(ranks, list) or not all(_is_rank(r) for r in ranks)):
         raise ScenarioError(f"{where}: ranks must be a list of rank numbers, got {ranks!r}")
+    bound = op.until_empty
+    if bound is not None and (not _is_rank(bound) or not 1 <= bound <= MAX_UNTIL_EMPTY or op.op != "step_epoch"):
+        raise ScenarioError(
+            f"{where}: until_empty must be a step_epoch's tick bound from 1 to {MAX_UNTIL_EMPTY}, got {bound!r}"
+        )
     if op.fault is not None and not isinstance(op.fault, dict):
         raise ScenarioError(f"{where}: fault must be an object, got {op.fault!r}")
     for metrics in op.metrics if isinstance(op.metrics, list) else [op.metrics]:
@@ -246,8 +258,15 @@ def _check_decision(decision: Any, where: str) -> None:
         _check_fault(decision, decision["fault"], where)
     elif "passed" in decision and not isinstance(decision["passed"], bool):
         raise ScenarioError(f"{where}: passed must be true or false, got {decision['passed']!r}")
-    elif decision.get("payload", "plain") not in PAYLOAD_NAMES:
-        raise ScenarioError(f"{where}: unknown payload {decision['payload']!r} (known: {', '.join(PAYLOAD_NAMES)})")
+    elif not _known_payload(decision.get("payload", "plain")):
+        raise ScenarioError(
+            f"{where}: unknown payload {decision['payload']!r} (known: {', '.join(PAYLOAD_NAMES)}, or generated"
+            f" as bytes:SEED:LENGTH or chars:SEED:LENGTH, LENGTH up to {payloads.MAX_LENGTH})"
+        )
+
+
+def _known_payload(payload: Any) -> bool:
+    return payload in PAYLOAD_NAMES or (isinstance(payload, str) and payloads.parse(payload) is not None)
 
 
 def _check_fault(fault: dict, kind: Any, where: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from harness import Op, Scenario, WorldPool
 from harness.errors import ScenarioError
 from harness.statuses import RankStatus
+from tests.good_impls import variants
 from tests.harness_util import REFERENCE, comparable, ranks_table, simple
 
 pytestmark = pytest.mark.timeout(240)
@@ -86,6 +87,23 @@ def test_replayed_scenario_behaves_like_the_original(pool):
     assert last.op == "fault" and last.error["message"] == "last"
 
 
+def test_tick_until_empty_observes_any_embargo_and_stops_at_its_bound(pool):
+    """A scenario that needs an empty slot ticks until it is empty, whatever the embargo's length."""
+    impl = variants.impl("upstream_embargo_conv")  # embargo of 5 epochs: 7 ticks from PRUNED to empty
+    setup = [Op("germinate", "a"), Op("germinate", "b"), Op("prune", "a"), Op("prune", "b")]
+    ticks = [Op("step_epoch", "a", until_empty=42), Op("step_epoch", "b", until_empty=6)]
+    again = Op("germinate", "a", seed_id="again")
+    scenario = Scenario("until-empty", 2, ["a", "b"], [*setup, *ticks, again])
+    assert Scenario.from_json(scenario.to_json()) == scenario
+    result = pool.run(impl, scenario)
+    assert result.statuses() == [RankStatus.OK, RankStatus.OK], ranks_table(result)
+    for outcome in result.outcomes:
+        emptied, bounded, regrown = outcome.records[4:]
+        assert (emptied.stage_before, emptied.stage_after) == (8, None)
+        assert bounded.stage_after == 10  # six ticks reach RESETTING only: the bound holds
+        assert regrown.error is None and regrown.stage_after == 2
+
+
 def test_scenario_with_a_gate_callable_does_not_serialise():
     scenario = simple(2)
     scenario.decide = lambda q: True
@@ -124,6 +142,9 @@ def test_validate_names_stages_by_name_or_value():
         (lambda s: setattr(s, "process_group", False), "without a process group"),
         (lambda s: setattr(s, "ops", [Op("advance", "a", target=5)]), "unknown stage value 5"),
         (lambda s: setattr(s, "ops", [Op("advance", "a", target="SPROUTED")]), "unknown stage 'SPROUTED'"),
+        (lambda s: setattr(s, "ops", [Op("advance", "a", until_empty=3)]), "until_empty must be a step_epoch's"),
+        (lambda s: setattr(s, "ops", [Op("step_epoch", "a", until_empty=0)]), "from 1 to 1000, got 0"),
+        (lambda s: setattr(s, "ops", [Op("step_epoch", "a", until_empty=True)]), "got True"),
     ],
 )
 def test_validate_gives_one_line_errors(change, expected):

@@ -13,10 +13,11 @@ import pytest
 
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, REGISTRY
+from harness.spec.coverage import ALL_STEPS
 from harness.spec.evidence import read_scenario_file
 from harness.spec.runner import REFERENCE, judge
 from tests.bad_impls import EXPECTED_FAILURES
-from tests.good_impls import MUST_CERTIFY
+from tests.good_impls import GENERATED, MUST_CERTIFY
 
 BAD_WORLD_SIZES = (1, 2, 3)
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +36,12 @@ def test_reference_is_certified_at_world_sizes_1_to_4(tmp_path):
     assert written["verdict"] == "certified" and written["world_sizes"] == [1, 2, 3, 4]
     markdown = (tmp_path / "certificate.md").read_text()
     assert "| C1 | MUST | core | Agreement | pass |" in markdown and "## Coverage" in markdown
-    steps = written["coverage"]["4"]["steps"]
-    assert steps["GERMINATED->TRAINING"] == {"pass": 8, "fail": 8}, steps
+    for world_size in ("1", "2", "3", "4"):
+        entry = written["coverage"][world_size]
+        possible = entry["dissent_sets_possible"]
+        assert set(entry["steps"]) == set(ALL_STEPS)
+        assert all(seen == {"pass": possible, "fail": possible} for seen in entry["steps"].values()), entry
+    assert "HOLDING->BLENDING (backward)" in ALL_STEPS and "TRAINING->FOSSILIZED (forbidden)" in ALL_STEPS
     assert set(written["coverage"]["2"]["rank0_payloads"]) >= {"empty", "long", "unicode", "many_checks", "score"}
 
 
@@ -48,6 +53,19 @@ def test_legitimate_variant_is_certified(name):
         CertifyOptions(impl=f"tests.good_impls.{name}:Adapter", profile=profile, world_sizes=(1, 2, 3), out_dir=None)
     )
     assert cert["verdict"] == "certified", {c["id"]: (c["status"], c["reason"]) for c in cert["clauses"]}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("impl", sorted(GENERATED))
+def test_generated_variant_is_certified_on_its_profiles_at_world_sizes_1_to_4(impl):
+    profiles = GENERATED[impl]
+    profile = "all" if set(profiles) == {"core", "strict", "ddp"} else profiles[0]
+    assert profile == "all" or len(profiles) == 1
+    cert = certify(CertifyOptions(impl=impl, profile=profile, world_sizes=(1, 2, 3, 4), out_dir=None))
+    assert cert["verdict"] == "certified", {c["id"]: (c["status"], c["reason"]) for c in cert["clauses"]}
+    claimed = [c for c in cert["clauses"] if c["profile"] in profiles and c["status"] != "not_claimed"]
+    assert claimed and all(c["status"] == "pass" and c["unjudged"] == 0 for c in claimed)
+    assert {c["profile"] for c in claimed} == set(profiles)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))

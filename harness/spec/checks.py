@@ -218,7 +218,7 @@ def integrity(result: ScenarioResult) -> Judgement:
         returned = record.result
         fields = differing_fields(returned, local0)
         if fields:
-            detail = "; ".join(f"{k}: got {_clip(returned[k])}, rank 0 decided {_clip(local0[k])}" for k in fields)
+            detail = "; ".join(f"{k}: {first_difference(returned[k], local0[k])}" for k in fields)
             judgement.add(
                 "fields:" + ",".join(fields),
                 f"{call.label}: rank {rank} returned {', '.join(fields)} not from rank 0's result ({detail})",
@@ -560,6 +560,28 @@ def _diff(snapshots: list[dict]) -> str:
     keys = sorted({k for s in snapshots if s for k in s})
     differing = [k for k in keys if len({repr((s or {}).get(k)) for s in snapshots}) > 1]
     return "; ".join(f"{k}: {[(s or {}).get(k) for s in snapshots]}" for k in differing)
+
+
+def first_difference(got: Any, decided: Any) -> str:
+    """Where `got` first differs from rank 0's `decided` and both values there: for a text or a list the
+    first differing position (index, with both items, or where one ends), for a score its bit pattern."""
+    if isinstance(got, (str, list)) and isinstance(decided, (str, list)) and type(got) is type(decided):
+        unit = "character" if isinstance(got, str) else "item"
+        shorter = min(len(got), len(decided))
+        index = next((i for i in range(shorter) if got[i] != decided[i]), shorter)
+        mine = _clip(got[index]) if index < len(got) else "the end"
+        theirs = _clip(decided[index]) if index < len(decided) else "the end"
+        return (
+            f"first differs at {unit} {index} of {len(got)} (rank 0's has {len(decided)}): got {mine}, rank 0"
+            f" decided {theirs}"
+        )
+    if isinstance(got, float) and isinstance(decided, float):
+        return f"got {got!r} ({_bits(got)}), rank 0 decided {decided!r} ({_bits(decided)})"
+    return f"got {_clip(got)}, rank 0 decided {_clip(decided)}"
+
+
+def _bits(value: float) -> str:
+    return "0x" + struct.pack(">d", value).hex()
 
 
 def _clip(value: Any, limit: int = 60) -> str:

@@ -52,6 +52,9 @@ def corpus(plan: Plan) -> list[Scenario]:
     scenarios = (
         families.generated(plan.world_size, plan.seed, plan.corpus)
         + families.payloads(plan.world_size)
+        + families.generated_payloads(
+            plan.world_size, plan.seed, plan.world_sizes.index(plan.world_size), len(plan.world_sizes)
+        )
         + families.divergence_matrix(plan.world_size)
     )
     missing = tuple(op for op, cap in (("prune", PRUNE), ("step_epoch", EPOCH_CLOCK)) if cap not in plan.capabilities)
@@ -234,8 +237,8 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         rationale="A slot that never leaves its cool-down is lost capacity; one that skips it reuses state.",
         method=(
-            "Prune from each stage, then forty epoch ticks (any embargo up to that long passes) and a new"
-            " germination, at world sizes 1 and 2"
+            f"Prune from each stage, then {families.COOLDOWN_TICKS} epoch ticks (any embargo of up to"
+            f" {families.MAX_EMBARGO_EPOCHS} epochs passes) and a new germination, at world sizes 1 and 2"
             " (or the smallest size of the run)."
         ),
         requires=frozenset({SCRIPTED_GATES, PRUNE, EPOCH_CLOCK}),
@@ -339,7 +342,9 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         method=(
             "Lifecycles where rank 0 alone decides to blend, to fossilize before a prune, and a seed regrown"
-            " from another blueprint; before each step the ranks exchange a digest of their parameter names"
+            f" from another blueprint once the epoch clock has emptied its slot (ticked until the slot is empty,"
+            f" up to {families.COOLDOWN_TICKS} ticks: any embargo of up to {families.MAX_EMBARGO_EPOCHS} epochs"
+            " passes); before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
             " world size 1 the plain module is trained, without DDP."
         ),

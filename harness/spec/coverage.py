@@ -1,19 +1,43 @@
 """What a certification covered, read from the results it judged, so `certified` has a stated scope.
 
-For every world size and every gated step of the lifecycle: how many distinct sets of dissenting ranks
-(ranks whose local decision differed from rank 0's) were judged with rank 0 passing and with rank 0
-failing, out of how many there are; and which payloads rank 0 sent in judged gate rounds.
+For every world size and every gated step of the table (`families.gated_steps`: forward through the
+default and an explicit target, backward HOLDING -> BLENDING, gated targets the table forbids): how
+many distinct sets of dissenting ranks (ranks whose local decision differed from rank 0's) were judged
+with rank 0 passing and with rank 0 failing, out of how many there are, a step never judged showing 0;
+and which payloads rank 0 sent in judged gate rounds.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from ..contract import default_target, stage_name
+from ..contract import ALLOWED, GATED_TARGETS, Stage, default_target, stage_name
 from ..report import ScenarioResult
 from .checks import calls
+from .families import LIFECYCLE_SOURCES, gated_steps
 
 PAYLOAD_KEY = "payload"
+
+
+def step_name(source: int, target: int, via: str) -> str:
+    return f"{stage_name(source)}->{stage_name(target)} ({via})"
+
+
+ALL_STEPS = tuple(step_name(source, target, via) for source in LIFECYCLE_SOURCES for target, via in gated_steps(source))
+
+
+def _step(source: int, target: int | None) -> str | None:
+    """The gated step an advance from `source` to `target` takes, None for an ungated one."""
+    if source not in Stage._value2member_map_:
+        return None
+    forward = default_target(source)
+    if target is None:
+        return None if forward is None else step_name(source, forward, "default")
+    if target not in GATED_TARGETS:
+        return None
+    if target == forward:
+        return step_name(source, target, "explicit")
+    return step_name(source, target, "backward" if target in ALLOWED[Stage(source)] else "forbidden")
 
 
 def summarize(results: list[ScenarioResult]) -> dict:
@@ -22,16 +46,15 @@ def summarize(results: list[ScenarioResult]) -> dict:
     for result in results:
         world_size = result.world_size
         for call in calls(result):
-            if not call.same_everywhere or call.ops[0].op != "advance" or call.ops[0].target is not None:
+            if not call.same_everywhere or call.ops[0].op != "advance":
                 continue
             locals_ = [r.local[-1] if r.local else None for r in call.records]
             before = call.records[0].stage_before
             if None in locals_ or before is None or any(r.error for r in call.records):
                 continue
-            target = default_target(before)
-            if target is None:
+            step = _step(before, call.ops[0].target)
+            if step is None:
                 continue
-            step = f"{before:02d} {stage_name(before)}->{stage_name(target)}"
             rank0 = locals_[0]["passed"]
             dissent = tuple(rank for rank, local in enumerate(locals_) if local["passed"] != rank0)
             dissents[world_size][step]["pass" if rank0 else "fail"].add(dissent)
@@ -42,8 +65,8 @@ def summarize(results: list[ScenarioResult]) -> dict:
         str(world_size): {
             "dissent_sets_possible": 2 ** (world_size - 1),
             "steps": {
-                step[3:]: {outcome: len(seen[outcome]) for outcome in ("pass", "fail")}
-                for step, seen in sorted(dissents[world_size].items())
+                step: {outcome: len(dissents[world_size][step][outcome]) for outcome in ("pass", "fail")}
+                for step in ALL_STEPS
             },
             "rank0_payloads": sorted(payloads[world_size]),
         }
@@ -68,6 +91,7 @@ def to_markdown(coverage: dict) -> list[str]:
         possible = entry["dissent_sets_possible"]
         shown = ", ".join(entry["rank0_payloads"])
         for step, seen in entry["steps"].items():
-            lines.append(f"| {world_size} | {step} | {seen['pass']}/{possible} | {seen['fail']}/{possible} | {shown} |")
+            cells = [f"{seen[outcome]}/{possible}" if seen[outcome] else "not judged" for outcome in ("pass", "fail")]
+            lines.append(f"| {world_size} | {step} | {cells[0]} | {cells[1]} | {shown} |")
             shown = ""
     return lines

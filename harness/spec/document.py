@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..adapter import CAPABILITIES
+from . import variation
 from .clauses import PROFILES, REGISTRY
 
 HEADER = """# DDP lifecycle specification
@@ -39,9 +40,15 @@ clauses are listed and do not count.
 
 ## Gate results: what must round-trip
 
-The corpus gives every rank its own local result per call, and varies every field: messages from
-empty to over 64 KiB with non-ASCII text, newlines and NUL; check lists from empty to hundreds of
-entries, duplicated, in no sorted order; scores 0.0, -0.0, 1.0, subnormal, 1e308, inf and NaN. Every
+The corpus gives every rank its own local result per call, and varies every field: named edge
+cases (messages from empty to over 64 KiB with non-ASCII text, newlines and NUL; check lists from
+empty to hundreds of entries, duplicated, in no sorted order; scores 0.0, -0.0, 1.0, subnormal,
+1e308, inf and NaN) mixed with results drawn by a seeded generator over each field's whole space:
+messages of any Unicode scalar value (control characters, whitespace and combining marks favoured at
+both ends), at every length from 0 to beyond 1 KiB and two either side of every power of two up to
+64 KiB, counted in code points and in UTF-8 bytes (the framing boundaries of any implementation; the
+dense sweep is shared out among the world sizes of a run); check lists of any length, order and
+duplication; scores of any float64 bit pattern (NaNs with payloads included). Every
 rank must return rank 0's `gate`, `passed`, both check lists (in order, duplicates kept) and score
 (bit for bit: -0.0 is not 0.0; a NaN must arrive as a NaN, any NaN) exactly, and rank 0's message
 character for character, possibly followed by one parenthesised suffix, which on an overruled rank
@@ -50,15 +57,19 @@ and call, so any returned result is traced to the rank and call that decided it.
 
 ## Coverage
 
-Besides the random corpus, at every world size the suite judges every gated step of the lifecycle
-path with rank 0 passing and failing, against every set of dissenting ranks (the empty set
-included), and every payload from rank 0; the certificate states what was judged in a coverage
-table.
+Besides the random corpus, at every world size the suite judges every gated step of the transition
+table from every gate-reachable stage: the forward step through the default target and through an
+explicit one, the backward step HOLDING -> BLENDING, and every gated target the table forbids from
+that stage (which must fail on every rank after its round), each with rank 0 passing and failing,
+against every set of dissenting ranks (the empty set included), and every payload from rank 0. The
+certificate's coverage table lists every such step at every world size, `not judged` where none was.
+A violation of C3 names the first differing position of a text or list (or a score's bit pattern)
+and both values there.
 """
 
 
 def render() -> str:
-    lines = [HEADER, "## Capabilities", ""]
+    lines = [HEADER, *variation.render(), "", "## Capabilities", ""]
     lines += [f"- `{name}`: {text}" for name, text in CAPABILITIES.items()]
     for profile in PROFILES:
         lines += ["", f"## Profile `{profile}`"]

@@ -10,13 +10,15 @@ import dataclasses
 import itertools
 import random
 
-from ..contract import Stage, default_target
+from .. import payloads as payload_space
+from ..contract import ALLOWED, GATED_TARGETS, Stage, default_target
 from ..scenario import PAYLOAD_NAMES, Op, Scenario
 
 SLOT_NAMES = ("a", "b", "c")
 PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)
 LIFECYCLE_SOURCES = (Stage.GERMINATED, *PATH)
-COOLDOWN_TICKS = 40
+MAX_EMBARGO_EPOCHS = 40
+COOLDOWN_TICKS = MAX_EMBARGO_EPOCHS + 2  # entering EMBARGOED and leaving RESETTING take one tick each
 A, B = "slot-alpha", "slot-beta"  # distinctive, so an error "naming the slot" cannot name it by accident
 PRUNABLE = (Stage.GERMINATED, Stage.TRAINING, Stage.BLENDING, Stage.HOLDING)
 
@@ -93,20 +95,76 @@ def payloads(world_size: int) -> list[Scenario]:
     return [Scenario(f"payloads-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
 
 
+ROUNDS_PER_SLOT = 32
+
+
+def generated_payloads(world_size: int, seed: int, share: int = 0, shares: int = 1) -> list[Scenario]:
+    """Rank 0's result drawn from the whole space of every field (`harness.payloads`), at every message
+    length of `harness.payloads.lengths()`: the lengths around powers of two at every world size, the dense
+    sweep below them shared out among the run's world sizes (`share` of `shares`). Rank 0 fails all but
+    the last round of each slot (so a slot takes many rounds); the other ranks dissent at random with
+    short generated results of their own."""
+    rng = random.Random(f"payloads:{seed}:{world_size}")
+    around = {(1 << k) + d for k in range(1, 17) for d in (-2, -1, 0, 1, 2)}
+    chosen = [n for i, n in enumerate(payload_space.lengths()) if n in around or i % shares == share]
+    slots, ops = [], []
+    for start in range(0, len(chosen), ROUNDS_PER_SLOT):
+        slot = f"generated-payload-{start // ROUNDS_PER_SLOT}"
+        slots.append(slot)
+        ops.append(Op("germinate", slot))
+        batch = chosen[start : start + ROUNDS_PER_SLOT]
+        for position, length in enumerate(batch):
+            rank0_passes = position == len(batch) - 1
+            unit = payload_space.UNITS[(start + position) % 2]
+            local = [{"passed": rank0_passes, "payload": payload_space.name(unit, rng.randrange(1 << 20), length)}]
+            for _ in range(1, world_size):
+                own = payload_space.name(unit, rng.randrange(1 << 20), rng.randrange(64))
+                local.append({"passed": rng.random() < 0.5, "payload": own})
+            ops.append(Op("advance", slot, local=local))
+    name = f"generated-payloads-ws{world_size}-s{seed}-{share}of{shares}"
+    return [Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))]
+
+
+def gated_steps(source: Stage) -> list[tuple[Stage, str]]:
+    """Every gated target an advance from `source` can name, with how it is reached: `default` (no
+    target), `explicit` (the same target named), `backward` (HOLDING -> BLENDING) or `forbidden` (a gated
+    target the table forbids from `source`, which must fail on every rank after its round)."""
+    forward = default_target(source)
+    steps = [(target, "forbidden") for target in GATED_TARGETS if target not in ALLOWED[source]]
+    if forward is not None:
+        steps += [(forward, "default"), (forward, "explicit")]
+    steps += [(target, "backward") for target in ALLOWED[source] if target in GATED_TARGETS and target != forward]
+    return steps
+
+
 def divergence_matrix(world_size: int) -> list[Scenario]:
-    """Every gated step of the lifecycle path, with rank 0 passing and failing, against every set of
-    dissenting ranks (the empty set included): one slot per pattern, driven there by passing gates."""
+    """Every gated step of the table from every gate-reachable stage (see `gated_steps`), with rank 0
+    passing and failing, against every set of dissenting ranks (the empty set included). Per source and
+    pattern, one slot takes every forbidden target (none moves the stage) and then the explicit forward
+    step; the default and backward steps each take a slot of their own."""
     scenarios = []
     others = list(range(1, world_size))
     dissents = [list(c) for size in range(len(others) + 1) for c in itertools.combinations(others, size)]
-    for source, target in zip(LIFECYCLE_SOURCES, PATH, strict=False):
+    for source in LIFECYCLE_SOURCES:
+        steps = gated_steps(source)
+        forbidden = [target for target, via in steps if via == "forbidden"]
+        moving = [(target, via) for target, via in steps if via != "forbidden"]
+        groups = [(via, [*forbidden, target] if via == "explicit" else [target]) for target, via in moving]
+        if not any(via == "explicit" for via, _ in groups):
+            groups.append(("forbidden", forbidden))
         slots, ops = [], []
         for rank0_passes in (True, False):
             for dissent in dissents:
-                slot = f"{target.name.lower()}-{'pass' if rank0_passes else 'fail'}-d{''.join(map(str, dissent))}"
-                slots.append(slot)
                 local = [rank0_passes != (rank in dissent) for rank in range(world_size)]
-                ops += [*_drive_to(slot, source), Op("advance", slot, local=local)]
+                outcome = f"{'pass' if rank0_passes else 'fail'}-d{''.join(map(str, dissent))}"
+                for via, targets in groups:
+                    slot = f"{source.name.lower()}-{via}-{outcome}"
+                    slots.append(slot)
+                    ops += _drive_to(slot, source)
+                    ops += [
+                        Op("advance", slot, target=None if via == "default" else int(target), local=local)
+                        for target in targets
+                    ]
         name = f"divergence-{source.name.lower()}-ws{world_size}"
         scenarios.append(Scenario(name, world_size, slots, ops, process_group=_process_group(world_size)))
     return scenarios

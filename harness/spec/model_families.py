@@ -13,9 +13,9 @@ import dataclasses
 
 from ..contract import Stage
 from ..scenario import Op, Scenario
+from .families import COOLDOWN_TICKS
 
 MODEL_CORPUS = 2
-EMBARGO_TICKS = 4
 
 
 def _process_group(world_size: int) -> bool:
@@ -68,13 +68,14 @@ def fossilize_then_prune(world_size: int) -> Scenario:
 
 
 def regrow(world_size: int) -> Scenario:
-    """A seed pruned, cooled down and grown again from another blueprint: DDP must be rebuilt twice."""
+    """A seed pruned, cooled down and grown again from another blueprint: DDP must be rebuilt twice. The
+    epoch clock ticks until the slot is empty (up to `COOLDOWN_TICKS`), whatever the embargo's length."""
     ops = [
         Op("germinate", "a", blueprint_id="normed"),
         Op("germinate", "c", blueprint_id="residual"),
         Op("advance", "a"),
         Op("prune", "c"),
-        *[Op("step_epoch", "c") for _ in range(EMBARGO_TICKS)],
+        Op("step_epoch", "c", until_empty=COOLDOWN_TICKS),
         Op("germinate", "c", seed_id="seed-c-again", blueprint_id="bottleneck"),
         Op("advance", "c", local=rank0_alone(world_size, False)),
         Op("advance", "a", local=rank0_alone(world_size, True)),

@@ -7,8 +7,9 @@ Every pass keeps two rules, so the evidence always shows the defect the clause i
 * the reference implementation passes the clause on the candidate, so the evidence never rests on a
   call the specification leaves open.
 
-Passes: drop one call from every rank's sequence (last first), plain payloads for named ones, passing
-defaults for explicit per-rank decisions, unused slots. They repeat until a whole round makes no
+Passes: drop every call of one slot, drop one call from every rank's sequence (last first), plain
+payloads for named ones, passing defaults for explicit per-rank decisions, simpler generated payloads
+of the same length (`shrink_payloads`), unused slots. They repeat until a whole round makes no
 progress, within a budget of candidate runs and of time, so a shrink always ends.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 from ..report import ScenarioResult
 from ..scenario import Op, Scenario
+from .shrink_payloads import simpler_payloads
 
 SHRINK_BUDGET_S = 8.0
 SHRINK_MAX_RUNS = 80
@@ -56,6 +58,16 @@ def _drops(scenario: Scenario) -> Iterator[Scenario]:
             yield candidate
 
 
+def _slots_dropped(scenario: Scenario) -> Iterator[Scenario]:
+    """Every call of one slot removed at once: a scenario of many slots shrinks in a few runs."""
+    if scenario.rank_ops or len(scenario.slots) < 2:
+        return
+    for slot in scenario.slots:
+        ops = [op for op in scenario.ops if op.slot != slot]
+        if ops and len(ops) < len(scenario.ops):
+            yield dataclasses.replace(scenario, ops=ops, slots=[s for s in scenario.slots if s != slot])
+
+
 def _plain(value: object) -> object:
     if isinstance(value, dict) and set(value) <= {"passed", "payload"}:
         return bool(value.get("passed", True))
@@ -80,7 +92,7 @@ def _fewer_slots(scenario: Scenario) -> Iterator[Scenario]:
         yield dataclasses.replace(scenario, slots=[s for s in scenario.slots if s in used])
 
 
-PASSES = (_drops, _simpler_decisions, _fewer_slots)
+PASSES = (_slots_dropped, _drops, _simpler_decisions, simpler_payloads, _fewer_slots)
 
 
 def shrink(

@@ -3,8 +3,14 @@
 A clause forbids only what breaks DDP lifecycle correctness or the documented contract; the self-test
 certifies every implementation here on its profiles and fails on any rejection, so a rule that
 rejects one of them is a false rejection, not a stricter spec. `slow_gates` (every gate takes 0.3 s)
-is certified by the stall tests, which check that slowness is not taken for a hang.
+is certified by the stall tests, which check that slowness is not taken for a hang. `variants`
+generates variants along the axes of legitimate variation (embargo, alpha ramp, blueprints and
+initialisation, module shape, capabilities); `GENERATED` lists each one's adapter and profiles.
 """
+
+from .variants import VARIANTS, impl
+
+GENERATED: dict[str, tuple[str, ...]] = {impl(variant.name): variant.profiles for variant in VARIANTS}
 
 MUST_CERTIFY: dict[str, tuple[str, ...]] = {
     "upstream_fixed": ("core",),

@@ -1,0 +1,113 @@
+"""Generated gate-result payloads: every field drawn from its whole space by a seeded generator.
+
+A generated payload is named `bytes:<seed>:<n>` (a message of exactly n UTF-8 bytes) or
+`chars:<seed>:<n>` (exactly n code points), so a saved scenario stays small and replays exactly. The
+message draws any Unicode scalar value (surrogates excepted: no UTF-8 encoder carries them), with
+control characters, whitespace and combining marks favoured at both ends; the check lists have any
+length, order and duplication; the score is any float64 bit pattern (NaNs with payloads, subnormals,
+infinities, both zeros). Every rank and call draws its own values, and one check names the rank and
+call, so a returned result is traced to the rank and call that decided it.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+UNITS = ("bytes", "chars")
+MAX_LENGTH = 64 * 1024 + 1024
+CONTROL = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+WHITESPACE = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2028, 0x2029, 0x3000, 0xFEFF]
+COMBINING = [*range(0x0300, 0x0370), *range(0x20D0, 0x20F1), 0xFE20, 0x1AB0]
+SPECIAL_BITS = (
+    0x0000000000000000,  # +0
+    0x8000000000000000,  # -0
+    0x0000000000000001,  # smallest subnormal
+    0x800FFFFFFFFFFFFF,  # largest negative subnormal
+    0x7FF0000000000000,  # +inf
+    0xFFF0000000000000,  # -inf
+    0x7FF8000000000000,  # quiet NaN
+    0x7FF0000000000001,  # signalling NaN with a payload
+    0xFFFFFFFFFFFFFFFF,  # negative NaN, all payload bits set
+)
+
+
+def parse(name: str) -> tuple[str, int, int] | None:
+    """(unit, seed, length) of a generated payload name, None for any other name."""
+    parts = name.split(":")
+    if len(parts) != 3 or parts[0] not in UNITS or not all(p.isdigit() for p in parts[1:]):
+        return None
+    unit, seed, length = parts[0], int(parts[1]), int(parts[2])
+    return (unit, seed, length) if length <= MAX_LENGTH else None
+
+
+def name(unit: str, seed: int, length: int) -> str:
+    return f"{unit}:{seed}:{length}"
+
+
+def _code_point(rng: random.Random, edge: bool) -> str:
+    """One code point: at an end of the text, mostly a control, whitespace or combining one."""
+    pick = rng.random()
+    if edge and pick < 0.75:
+        return chr(rng.choice((CONTROL, WHITESPACE, COMBINING)[int(pick * 4)]))
+    if pick < 0.4:
+        return chr(rng.randrange(0x20, 0x7F))
+    if pick < 0.55:
+        return chr(rng.choice(CONTROL + WHITESPACE + COMBINING))
+    while True:
+        value = rng.randrange(0x110000)
+        if not 0xD800 <= value <= 0xDFFF:
+            return chr(value)
+
+
+def text(rng: random.Random, unit: str, length: int) -> str:
+    """A string of exactly `length` code points, or of exactly `length` UTF-8 bytes."""
+    out: list[str] = []
+    left = length
+    while left > 0:
+        char = _code_point(rng, edge=not out or left <= 4)
+        size = 1 if unit == "chars" else len(char.encode())
+        if size > left:
+            char, size = chr(rng.randrange(0x20, 0x7F)) if rng.random() < 0.5 else chr(rng.choice(CONTROL[:32])), 1
+        out.append(char)
+        left -= size
+    return "".join(out)
+
+
+def any_float(rng: random.Random) -> float:
+    bits = rng.choice(SPECIAL_BITS) if rng.random() < 0.3 else rng.getrandbits(64)
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]
+
+
+def _checks(rng: random.Random) -> list[str]:
+    """Any length (mostly short), any order, duplicates likely: drawn from a small pool of short texts."""
+    pool = [text(rng, "chars", rng.randrange(0, 12)) for _ in range(rng.randrange(1, 6))]
+    return [rng.choice(pool) for _ in range(rng.choice((0, 1, 2, 3, rng.randrange(0, 64))))]
+
+
+def generated(fields: dict, rank: int, call: int, unit: str, seed: int, length: int) -> dict:
+    """`fields` with message, checks and score drawn for this rank and call from `seed`."""
+    rng = random.Random(f"{seed}:{rank}:{call}")
+    checks_failed = _checks(rng)
+    checks_failed.insert(rng.randrange(len(checks_failed) + 1), f"r{rank}c{call}")
+    return {
+        **fields,
+        "message": text(rng, unit, length),
+        "checks_passed": _checks(rng),
+        "checks_failed": checks_failed,
+        "score": any_float(rng),
+    }
+
+
+def lengths() -> list[int]:
+    """Every length from 0 to beyond 1 KiB, and two either side of every power of two up to 64 KiB."""
+    around = {(1 << k) + d for k in range(1, 17) for d in (-2, -1, 0, 1, 2)}
+    return sorted(set(range(0, 1100)) | around)
+
+
+def simpler(name_: str) -> str | None:
+    """The same payload from seed 0 (the shrinker's simpler candidate), None when there is none."""
+    parsed = parse(name_)
+    if parsed is None or parsed[1] == 0:
+        return None
+    return name(parsed[0], 0, parsed[2])
