@@ -52,13 +52,20 @@ def corpus(plan: Plan) -> list[Scenario]:
     scenarios = (
         families.generated(plan.world_size, plan.seed, plan.corpus)
         + families.payloads(plan.world_size)
-        + families.generated_payloads(
-            plan.world_size, plan.seed, plan.world_sizes.index(plan.world_size), len(plan.world_sizes)
-        )
+        + _generated_payloads(plan)
         + families.divergence_matrix(plan.world_size)
     )
     missing = tuple(op for op, cap in (("prune", PRUNE), ("step_epoch", EPOCH_CLOCK)) if cap not in plan.capabilities)
     return families.generated_without(missing, scenarios) if missing else scenarios
+
+
+def _generated_payloads(plan: Plan) -> list[Scenario]:
+    """The generated payloads, shared out among the run's distributed world sizes (where a sync round
+    carries them); at world size 1 only when the run has no other."""
+    sharing = [size for size in plan.world_sizes if size > 1] or [plan.world_size]
+    if plan.world_size not in sharing:
+        return []
+    return families.generated_payloads(plan.world_size, plan.seed, sharing.index(plan.world_size), len(sharing))
 
 
 def corpus_and_real_gates(plan: Plan) -> list[Scenario]:

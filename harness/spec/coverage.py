@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .. import payloads as payload_space
 from ..contract import ALLOWED, GATED_TARGETS, Stage, default_target, stage_name
 from ..report import ScenarioResult
 from .checks import calls
@@ -40,6 +41,12 @@ def _step(source: int, target: int | None) -> str | None:
     return step_name(source, target, "backward" if target in ALLOWED[Stage(source)] else "forbidden")
 
 
+def _payload_label(name: str) -> str:
+    """A named payload by its name; a generated one by its kind (`bytes:SEED:LENGTH`)."""
+    parsed = payload_space.parse(name)
+    return name if parsed is None else f"{parsed[0]}:SEED:LENGTH"
+
+
 def summarize(results: list[ScenarioResult]) -> dict:
     dissents: dict[int, dict[str, dict[str, set]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
     payloads: dict[int, set[str]] = defaultdict(set)
@@ -60,7 +67,9 @@ def summarize(results: list[ScenarioResult]) -> dict:
             dissents[world_size][step]["pass" if rank0 else "fail"].add(dissent)
             value = call.ops[0].local
             first = value[0] if isinstance(value, list) else value
-            payloads[world_size].add(first.get(PAYLOAD_KEY, "plain") if isinstance(first, dict) else "plain")
+            payloads[world_size].add(
+                _payload_label(first.get(PAYLOAD_KEY, "plain") if isinstance(first, dict) else "plain")
+            )
     return {
         str(world_size): {
             "dissent_sets_possible": 2 ** (world_size - 1),

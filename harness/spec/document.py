@@ -46,9 +46,9 @@ empty to hundreds of entries, duplicated, in no sorted order; scores 0.0, -0.0, 
 1e308, inf and NaN) mixed with results drawn by a seeded generator over each field's whole space:
 messages of any Unicode scalar value (control characters, whitespace and combining marks favoured at
 both ends), at every length from 0 to beyond 1 KiB and two either side of every power of two up to
-64 KiB, counted in code points and in UTF-8 bytes (the framing boundaries of any implementation; the
-dense sweep is shared out among the world sizes of a run); check lists of any length, order and
-duplication; scores of any float64 bit pattern (NaNs with payloads included). Every
+64 KiB, counted in code points and in UTF-8 bytes (the framing boundaries of any implementation;
+the lengths are shared out among the distributed world sizes of a run, each judged once); check
+lists of any length, order and duplication; scores of any float64 bit pattern (NaNs with payloads included). Every
 rank must return rank 0's `gate`, `passed`, both check lists (in order, duplicates kept) and score
 (bit for bit: -0.0 is not 0.0; a NaN must arrive as a NaN, any NaN) exactly, and rank 0's message
 character for character, possibly followed by one parenthesised suffix, which on an overruled rank

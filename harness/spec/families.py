@@ -99,14 +99,13 @@ ROUNDS_PER_SLOT = 32
 
 
 def generated_payloads(world_size: int, seed: int, share: int = 0, shares: int = 1) -> list[Scenario]:
-    """Rank 0's result drawn from the whole space of every field (`harness.payloads`), at every message
-    length of `harness.payloads.lengths()`: the lengths around powers of two at every world size, the dense
-    sweep below them shared out among the run's world sizes (`share` of `shares`). Rank 0 fails all but
-    the last round of each slot (so a slot takes many rounds); the other ranks dissent at random with
-    short generated results of their own."""
+    """Rank 0's result drawn from the whole space of every field (`harness.payloads`), at the message
+    lengths of `harness.payloads.lengths()` shared out among the run's world sizes (`share` of `shares`),
+    so every length is judged once per run whatever its number of world sizes. Rank 0 fails all but the
+    last round of each slot (so a slot takes many rounds); the other ranks dissent at random with short
+    generated results of their own."""
     rng = random.Random(f"payloads:{seed}:{world_size}")
-    around = {(1 << k) + d for k in range(1, 17) for d in (-2, -1, 0, 1, 2)}
-    chosen = [n for i, n in enumerate(payload_space.lengths()) if n in around or i % shares == share]
+    chosen = payload_space.lengths()[share::shares]
     slots, ops = [], []
     for start in range(0, len(chosen), ROUNDS_PER_SLOT):
         slot = f"generated-payload-{start // ROUNDS_PER_SLOT}"
@@ -139,35 +138,36 @@ def gated_steps(source: Stage) -> list[tuple[Stage, str]]:
 
 def divergence_matrix(world_size: int) -> list[Scenario]:
     """Every gated step of the table from every gate-reachable stage (see `gated_steps`), with rank 0
-    passing and failing, against every set of dissenting ranks (the empty set included). Per source and
-    pattern, one slot takes every forbidden target (none moves the stage) and then the explicit forward
-    step; the default and backward steps each take a slot of their own."""
+    passing and failing, against every set of dissenting ranks (the empty set included). A round rank 0
+    fails, or one for a forbidden target, leaves the stage alone, so one slot per source takes all of
+    those in a row; only a step that moves (rank 0 passing, a target the table allows) needs a slot of
+    its own, driven to the source first."""
     scenarios = []
     others = list(range(1, world_size))
     dissents = [list(c) for size in range(len(others) + 1) for c in itertools.combinations(others, size)]
     for source in LIFECYCLE_SOURCES:
         steps = gated_steps(source)
-        forbidden = [target for target, via in steps if via == "forbidden"]
         moving = [(target, via) for target, via in steps if via != "forbidden"]
-        groups = [(via, [*forbidden, target] if via == "explicit" else [target]) for target, via in moving]
-        if not any(via == "explicit" for via, _ in groups):
-            groups.append(("forbidden", forbidden))
-        slots, ops = [], []
+        slots = [f"{source.name.lower()}-staying"]
+        ops = _drive_to(slots[0], source)
         for rank0_passes in (True, False):
             for dissent in dissents:
                 local = [rank0_passes != (rank in dissent) for rank in range(world_size)]
-                outcome = f"{'pass' if rank0_passes else 'fail'}-d{''.join(map(str, dissent))}"
-                for via, targets in groups:
-                    slot = f"{source.name.lower()}-{via}-{outcome}"
+                staying = steps if not rank0_passes else [step for step in steps if step not in moving]
+                ops += [_step_op(slots[0], target, via, local) for target, via in staying]
+                if not rank0_passes:
+                    continue
+                for target, via in moving:
+                    slot = f"{source.name.lower()}-{via}-pass-d{''.join(map(str, dissent))}"
                     slots.append(slot)
-                    ops += _drive_to(slot, source)
-                    ops += [
-                        Op("advance", slot, target=None if via == "default" else int(target), local=local)
-                        for target in targets
-                    ]
+                    ops += [*_drive_to(slot, source), _step_op(slot, target, via, local)]
         name = f"divergence-{source.name.lower()}-ws{world_size}"
         scenarios.append(Scenario(name, world_size, slots, ops, process_group=_process_group(world_size)))
     return scenarios
+
+
+def _step_op(slot: str, target: Stage, via: str, local: list[bool]) -> Op:
+    return Op("advance", slot, target=None if via == "default" else int(target), local=local)
 
 
 def generated_without(ops_kinds: tuple[str, ...], scenarios: list[Scenario]) -> list[Scenario]:

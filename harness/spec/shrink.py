@@ -7,10 +7,10 @@ Every pass keeps two rules, so the evidence always shows the defect the clause i
 * the reference implementation passes the clause on the candidate, so the evidence never rests on a
   call the specification leaves open.
 
-Passes: drop every call of one slot, drop one call from every rank's sequence (last first), plain
-payloads for named ones, passing defaults for explicit per-rank decisions, simpler generated payloads
-of the same length (`shrink_payloads`), unused slots. They repeat until a whole round makes no
-progress, within a budget of candidate runs and of time, so a shrink always ends.
+Passes: keep one slot's calls alone, drop every call of one slot, drop one call from every rank's
+sequence (last first), plain payloads for named ones, passing defaults for explicit per-rank
+decisions, simpler generated payloads of the same length (`shrink_payloads`), unused slots. They
+repeat until a whole round makes no progress, within a budget of candidate runs and of time, so a shrink always ends.
 """
 
 from __future__ import annotations
@@ -59,13 +59,16 @@ def _drops(scenario: Scenario) -> Iterator[Scenario]:
 
 
 def _slots_dropped(scenario: Scenario) -> Iterator[Scenario]:
-    """Every call of one slot removed at once: a scenario of many slots shrinks in a few runs."""
+    """One slot's calls alone (last slot first), then every call of one slot removed: a scenario of many
+    independent slots shrinks in a few runs."""
     if scenario.rank_ops or len(scenario.slots) < 2:
         return
-    for slot in scenario.slots:
-        ops = [op for op in scenario.ops if op.slot != slot]
-        if ops and len(ops) < len(scenario.ops):
-            yield dataclasses.replace(scenario, ops=ops, slots=[s for s in scenario.slots if s != slot])
+    for keep in (True, False):
+        for slot in reversed(scenario.slots) if keep else scenario.slots:
+            ops = [op for op in scenario.ops if (op.slot == slot) == keep]
+            if ops and len(ops) < len(scenario.ops):
+                slots = [s for s in scenario.slots if (s == slot) == keep]
+                yield dataclasses.replace(scenario, ops=ops, slots=slots)
 
 
 def _plain(value: object) -> object:
