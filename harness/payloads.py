@@ -99,10 +99,23 @@ def generated(fields: dict, rank: int, call: int, unit: str, seed: int, length: 
     }
 
 
+AROUND_POWERS = frozenset((1 << k) + d for k in range(1, 17) for d in (-2, -1, 0, 1, 2))
+DENSE_UP_TO = 1100
+
+
 def lengths() -> list[int]:
     """Every length from 0 to beyond 1 KiB, and two either side of every power of two up to 64 KiB."""
-    around = {(1 << k) + d for k in range(1, 17) for d in (-2, -1, 0, 1, 2)}
-    return sorted(set(range(0, 1100)) | around)
+    return sorted(set(range(0, DENSE_UP_TO)) | AROUND_POWERS)
+
+
+def sweep() -> list[tuple[str, int]]:
+    """(unit, length) of every generated message of a run: lengths around a power of two in both units
+    (where framings have their boundaries), the others in one unit, alternating."""
+    out: list[tuple[str, int]] = []
+    for index, length in enumerate(lengths()):
+        units = UNITS if length in AROUND_POWERS else (UNITS[index % 2],)
+        out += [(unit, length) for unit in units]
+    return out
 
 
 def simpler(name_: str) -> str | None:

@@ -35,11 +35,14 @@ def test_lengths_are_dense_to_beyond_one_kib_and_around_every_power_of_two():
 
 @pytest.mark.parametrize("world_sizes", [(1,), (2, 3), (1, 2, 3, 4)])
 def test_a_run_judges_every_length_once_whatever_its_world_sizes(world_sizes):
-    seen: list[int] = []
+    seen: list[tuple[str, int]] = []
     for share, world_size in enumerate(world_sizes):
         scenario = generated_payloads(world_size, 0, share, len(world_sizes))[0].validate()
-        seen += [payloads.parse(op.local[0]["payload"])[2] for op in scenario.ops if op.op == "advance"]
-    assert sorted(seen) == payloads.lengths()
+        parsed = [payloads.parse(op.local[0]["payload"]) for op in scenario.ops if op.op == "advance"]
+        seen += [(unit, length) for unit, _, length in parsed]
+    assert sorted(seen) == sorted(payloads.sweep())
+    assert {("bytes", 4097), ("chars", 4097), ("bytes", 65538)} <= set(seen)
+    assert {length for _, length in seen} == set(payloads.lengths())
 
 
 def test_messages_reach_every_kind_of_code_point_at_both_ends():

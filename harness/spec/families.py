@@ -100,21 +100,20 @@ ROUNDS_PER_SLOT = 32
 
 def generated_payloads(world_size: int, seed: int, share: int = 0, shares: int = 1) -> list[Scenario]:
     """Rank 0's result drawn from the whole space of every field (`harness.payloads`), at the message
-    lengths of `harness.payloads.lengths()` shared out among the run's world sizes (`share` of `shares`),
+    lengths and units of `harness.payloads.sweep()` shared out among the run's world sizes (`share` of `shares`),
     so every length is judged once per run whatever its number of world sizes. Rank 0 fails all but the
     last round of each slot (so a slot takes many rounds); the other ranks dissent at random with short
     generated results of their own."""
     rng = random.Random(f"payloads:{seed}:{world_size}")
-    chosen = payload_space.lengths()[share::shares]
+    chosen = payload_space.sweep()[share::shares]
     slots, ops = [], []
     for start in range(0, len(chosen), ROUNDS_PER_SLOT):
         slot = f"generated-payload-{start // ROUNDS_PER_SLOT}"
         slots.append(slot)
         ops.append(Op("germinate", slot))
         batch = chosen[start : start + ROUNDS_PER_SLOT]
-        for position, length in enumerate(batch):
+        for position, (unit, length) in enumerate(batch):
             rank0_passes = position == len(batch) - 1
-            unit = payload_space.UNITS[(start + position) % 2]
             local = [{"passed": rank0_passes, "payload": payload_space.name(unit, rng.randrange(1 << 20), length)}]
             for _ in range(1, world_size):
                 own = payload_space.name(unit, rng.randrange(1 << 20), rng.randrange(64))
