@@ -27,6 +27,7 @@ def statuses(cert: dict) -> dict[str, str]:
     return {c["id"]: c["status"] for c in cert["clauses"]}
 
 
+@pytest.mark.timeout(400)
 def test_reference_is_certified_at_world_sizes_1_to_4(tmp_path):
     cert = certify(CertifyOptions(world_sizes=(1, 2, 3, 4), out_dir=str(tmp_path)))
     assert cert["verdict"] == "certified", json.dumps(cert["clauses"], indent=1)
@@ -68,6 +69,7 @@ def test_generated_variant_is_certified_on_its_profiles_at_world_sizes_1_to_4(im
     assert {c["profile"] for c in claimed} == set(profiles)
 
 
+@pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
 def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, world_pool):
     impl = f"tests.bad_impls.{name}:Adapter"
