@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
 from ..report import ScenarioResult
 from ..scenario import Scenario
-from . import checks, families, model_checks, model_families
+from . import checks, families, misalign, model_checks, model_families
 from .checks import Judgement
 
 CORE = "core"
@@ -257,13 +257,20 @@ REGISTRY: tuple[Clause, ...] = (
             " receives another slot's decision."
         ),
         method=(
-            "Asymmetric scenarios: the odd rank advances another slot, rank 0 alone advances another"
-            " slot, two slots in swapped order. Every returned result is traced to the rank and call"
-            " that decided it. A rank still waiting at a later call is allowed: rank 0 learns of a"
-            " mismatch at its next collective."
+            f"Generated misalignments: symmetric base sequences of {misalign.BASE_LENGTH} advances with"
+            " explicit targets (one slot with a failing gate first, and two slots), and at every position,"
+            " on rank 0, on the last rank or (from world size 3) on every rank but 0, one deviation: an"
+            " extra call (a retry of the call before, or a call of the other slot), a dropped call, two"
+            " adjacent calls swapped, another target, another slot. Every case is kept where the ranks'"
+            " calls differ at an index every rank reaches (a rank that only makes one call more at the end"
+            " cannot be told from a slow one), once per distinct sequence; above world size 2, every"
+            " (world size - 1)-th case. Also by hand: the odd rank advances another slot, rank 0 alone"
+            " advances another slot, two slots in swapped order. Every returned result is traced to the"
+            " rank and call that decided it. A rank still waiting at a later call is allowed: rank 0 learns"
+            " of a mismatch at its next collective."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=lambda plan: families.slot_mismatch(plan.world_size),
+        scenarios=lambda plan: misalign.s1(plan.world_size) + families.slot_mismatch(plan.world_size),
         check=checks.disagreement_safety,
     ),
     Clause(
@@ -281,11 +288,17 @@ REGISTRY: tuple[Clause, ...] = (
             " join (a deadlock), or pairs it with a later, unrelated call."
         ),
         method=(
-            "A seed on some ranks only (the odd rank, or rank 0, lacks it), with and without later calls,"
-            " and with `prune` a seed pruned on the odd rank only; checked as S1."
+            "Generated: before the first call of each slot of the two-slot base sequence of S1, the seed"
+            " is missing (and, with `prune`, pruned) on rank 0, on the last rank or (from world size 3) on"
+            " every rank but 0, the call targeting the next stage explicitly. By hand: a seed on some ranks"
+            " only (the odd rank, or rank 0, lacks it), with and without later calls, and with `prune` a"
+            " seed pruned on the odd rank only; checked as S1."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=lambda plan: families.early_exit(plan.world_size, PRUNE in plan.capabilities),
+        scenarios=lambda plan: (
+            misalign.s2(plan.world_size, PRUNE in plan.capabilities)
+            + families.early_exit(plan.world_size, PRUNE in plan.capabilities)
+        ),
         check=checks.disagreement_safety,
     ),
     Clause(
