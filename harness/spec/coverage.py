@@ -14,7 +14,7 @@ from collections import defaultdict
 from ..contract import default_target, stage_name
 from ..report import ScenarioResult
 from .checks import calls, disagreement_safety
-from .misalign import BASE_LENGTH, kind_and_position
+from .misalign import BASE_LENGTH, kinds_and_position
 
 PAYLOAD_KEY = "payload"
 
@@ -80,13 +80,14 @@ def misalignments(results: list[ScenarioResult]) -> dict:
     """Per world size and kind of generated misalignment: the positions judged and how many cases."""
     seen: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: {"positions": set(), "cases": 0}))
     for result in results:
-        found = kind_and_position(result.scenario.name)
+        found = kinds_and_position(result.scenario.name)
         if found is None or not disagreement_safety(result).judged:
             continue
-        kind, position = found
-        entry = seen[result.world_size][kind]
-        entry["positions"].add(position)
-        entry["cases"] += 1
+        kinds, position = found
+        for kind in kinds:
+            entry = seen[result.world_size][kind]
+            entry["positions"].add(position)
+            entry["cases"] += 1
     return {
         str(world_size): {
             kind: {"positions": sorted(entry["positions"]), "cases": entry["cases"]}

@@ -15,13 +15,14 @@ makes the ranks part:
 
 A case is kept only when S1/S2's rules can judge it: every rank makes a call at the first index
 where the ranks' calls differ (a rank that merely makes one call more at the end cannot be told
-from a slow one), and no two cases give the same per-rank sequences. Above world size 2, S1 keeps
-every (world size - 1)-th case, to keep `certify` fast. One misalignment per scenario: the rank that
+from a slow one), and no two cases give the same per-rank sequences. Above world size 2, S1 uses the
+two-slot base only, to keep `certify` fast. One misalignment per scenario: the rank that
 detects it stops, so a second one in the same scenario would never be reached.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from .families import PATH, A, B
 BASE_LENGTH = 3
 S1_KINDS = ("insert", "drop", "swap", "target", "slot")
 S2_KINDS = ("no_seed", "pruned")
-NAME = re.compile(r"^misalign-(?P<kind>[a-z_]+)-p(?P<position>\d+)-")
+TWO_SLOTS = "aba"
+NAME = re.compile(r"^misalign-(?P<kinds>[a-z_+]+)-p(?P<position>\d+)-")
 
 # (slot, rank 0's gate passes) per call.
 BASES: dict[str, tuple[tuple[str, bool], ...]] = {
@@ -111,82 +113,99 @@ def _setup() -> list[Op]:
 
 
 def _key(op: Op) -> tuple:
-    return op.op, op.slot, op.target, op.ranks is None
+    return op.op, op.slot, op.target
 
 
-def _judgeable(sequences: list[list[Op]]) -> bool:
-    """The ranks' calls differ at some index, and every rank makes a call there."""
+def _parting(sequences: list[list[Op]]) -> int | None:
+    """The first index where the ranks' calls differ (an advance of a slot an earlier op touched on
+    some ranks only counts as differing), when every rank makes a call there; else None."""
+    uneven: set[str | None] = set()
     for index in range(max(map(len, sequences))):
         present = [seq[index] for seq in sequences if index < len(seq)]
         if len(present) < len(sequences):
-            return False
-        if len({_key(op) for op in present}) > 1 or any(op.ranks is not None for op in present):
-            return True
-    return False
+            return None
+        if len({_key(op) for op in present}) > 1:
+            return index
+        op = present[0]
+        if op.ranks is not None:
+            uneven.add(op.slot)
+        elif op.op == "advance" and op.slot in uneven:
+            return index
+    return None
+
+
+def _cases(world_size: int, variants: Iterator[tuple[Case, list[list[Op]]]]) -> list[Scenario]:
+    """One scenario per distinct judgeable case, every rank's sequence ending at the parting call, so no
+    rank waits past it and a correct implementation leaves the world reusable; cases that come out the
+    same there (a swap and a drop, say) are one scenario naming every kind."""
+    found: dict[str, tuple[list[Case], list[list[Op]]]] = {}
+    for case, sequences in variants:
+        parting = _parting(sequences)
+        if parting is None:
+            continue
+        cut = [seq[: parting + 1] for seq in sequences]
+        fingerprint = repr([[op.to_dict() for op in seq] for seq in cut])
+        found.setdefault(fingerprint, ([], cut))[0].append(case)
+    scenarios = []
+    for cases, cut in found.values():
+        kinds = "+".join(dict.fromkeys(case.kind for case in cases))
+        first = dataclasses.replace(cases[0], kind=kinds)
+        shared = cut[next(rank for rank in range(world_size) if rank not in first.ranks)]
+        rank_ops = {rank: seq for rank, seq in enumerate(cut) if seq != shared}
+        scenarios.append(Scenario(_name(first, world_size), world_size, [A, B], shared, rank_ops=rank_ops))
+    return scenarios
 
 
 def s1(world_size: int) -> list[Scenario]:
-    """Every S1 deviation at every position of every base, the deviating set of ranks taking turns;
-    above world size 2, every (world size - 1)-th of them, to keep `certify` fast."""
+    """Every S1 deviation at every position of every base (above world size 2, of the two-slot base
+    only, to keep `certify` fast), the deviating sets of ranks taking turns."""
     if world_size < 2:
         return []
-    scenarios: list[Scenario] = []
-    seen: set[str] = set()
     sets = deviating_sets(world_size)
-    turn = 0
-    for base_name, base in BASES.items():
-        ops = _calls(base)
-        for position in range(len(ops)):
-            for kind, deviated in _s1_variants(ops, position):
-                for ranks in (sets[turn % len(sets)],):
+
+    def variants() -> Iterator[tuple[Case, list[list[Op]]]]:
+        turn = 0
+        for base_name, base in BASES.items():
+            if world_size > 2 and base_name != TWO_SLOTS:
+                continue
+            ops = _calls(base)
+            for position in range(len(ops)):
+                for kind, deviated in _s1_variants(ops, position):
+                    ranks = sets[turn % len(sets)]
                     turn += 1
                     sequences = [[*_setup(), *(deviated if r in ranks else ops)] for r in range(world_size)]
-                    fingerprint = repr([[op.to_dict() for op in seq] for seq in sequences])
-                    if fingerprint in seen or not _judgeable(sequences):
-                        continue
-                    seen.add(fingerprint)
-                    case = Case(kind, position, base_name, ranks)
-                    scenarios.append(
-                        Scenario(
-                            _name(case, world_size),
-                            world_size,
-                            [A, B],
-                            [*_setup(), *ops],
-                            rank_ops={r: sequences[r] for r in ranks},
-                        )
-                    )
-    return scenarios[:: world_size - 1]
+                    yield Case(kind, position, base_name, ranks), sequences
+
+    return _cases(world_size, variants())
 
 
 def s2(world_size: int, prune: bool) -> list[Scenario]:
-    """A seed missing (or, with `prune`, pruned) on each deviating set of ranks, before each call of
-    the two-slot bases."""
+    """A seed missing (or, with `prune`, pruned) on the deviating ranks, before the first call of each
+    slot of the two-slot base, the deviating sets of ranks taking turns."""
     if world_size < 2:
         return []
-    scenarios = []
     sets = deviating_sets(world_size)
-    turn = 0
     kinds = S2_KINDS if prune else S2_KINDS[:1]
-    for base_name in ("aba",):
-        ops = _calls(BASES[base_name])
-        for position in range(len(ops)):
-            slot = ops[position].slot
-            if any(op.slot == slot for op in ops[:position]):
+
+    def variants() -> Iterator[tuple[Case, list[list[Op]]]]:
+        turn = 0
+        ops = _calls(BASES[TWO_SLOTS])
+        for position, at in enumerate(ops):
+            if any(op.slot == at.slot for op in ops[:position]):
                 continue
             for kind in kinds:
-                for ranks in (sets[turn % len(sets)],):
-                    turn += 1
-                    others = [r for r in range(world_size) if r not in ranks]
-                    if kind == "no_seed":
-                        setup = [Op("germinate", s, ranks=others if s == slot else None) for s in (A, B)]
-                        middle: list[Op] = []
-                    else:
-                        setup = _setup()
-                        middle = [Op("prune", slot, ranks=list(ranks))]
-                    case = Case(kind, position, base_name, ranks)
-                    body = [*ops[:position], *middle, *ops[position:]]
-                    scenarios.append(Scenario(_name(case, world_size), world_size, [A, B], [*setup, *body]))
-    return scenarios
+                ranks = sets[turn % len(sets)]
+                turn += 1
+                others = [r for r in range(world_size) if r not in ranks]
+                if kind == "no_seed":
+                    setup = [Op("germinate", s, ranks=others if s == at.slot else None) for s in (A, B)]
+                    middle: list[Op] = []
+                else:
+                    setup, middle = _setup(), [Op("prune", at.slot, ranks=list(ranks))]
+                sequence = [*setup, *ops[:position], *middle, *ops[position:]]
+                yield Case(kind, position, TWO_SLOTS, ranks), [sequence] * world_size
+
+    return _cases(world_size, variants())
 
 
 def _name(case: Case, world_size: int) -> str:
@@ -194,7 +213,7 @@ def _name(case: Case, world_size: int) -> str:
     return f"misalign-{case.kind}-p{case.position}-{case.base}-r{ranks}-ws{world_size}"
 
 
-def kind_and_position(scenario_name: str) -> tuple[str, int] | None:
-    """The deviation and position a generated scenario's name states (None for other scenarios)."""
+def kinds_and_position(scenario_name: str) -> tuple[list[str], int] | None:
+    """The deviations and position a generated scenario's name states (None for other scenarios)."""
     found = NAME.match(scenario_name)
-    return (found["kind"], int(found["position"])) if found else None
+    return (found["kinds"].split("+"), int(found["position"])) if found else None
