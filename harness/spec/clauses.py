@@ -257,17 +257,19 @@ REGISTRY: tuple[Clause, ...] = (
             " receives another slot's decision."
         ),
         method=(
-            f"Generated misalignments: symmetric base sequences of {misalign.BASE_LENGTH} advances with"
-            " explicit targets (one slot with a failing gate first, and two slots), and at every position,"
-            " on rank 0, on the last rank or (from world size 3) on every rank but 0, one deviation: an"
-            " extra call (a retry of the call before, or a call of the other slot), a dropped call, two"
-            " adjacent calls swapped, another target, another slot. Every case is kept where the ranks'"
-            " calls differ at an index every rank reaches (a rank that only makes one call more at the end"
-            " cannot be told from a slow one), once per distinct sequence; above world size 2, the two-slot"
-            " base only. Also by hand: the odd rank advances another slot, rank 0 alone"
-            " advances another slot, two slots in swapped order. Every returned result is traced to the"
-            " rank and call that decided it. A rank still waiting at a later call is allowed: rank 0 learns"
-            " of a mismatch at its next collective."
+            f"Generated misalignments, at every world size from 2: symmetric base sequences of"
+            f" {misalign.BASE_LENGTH} advances after both slots germinate, each call targeting its slot's"
+            " next stage explicitly (one slot whose first gate fails; two slots whose gates pass; above"
+            " world size 2, the two-slot one only). At every position, one deviation on rank 0, on the last"
+            " rank or (from world size 3) on every rank but 0, in turn: an extra call (a retry of the call"
+            " before, or a call of the other slot), a dropped call, two adjacent calls swapped, another"
+            " target, another slot. A case is kept when every rank makes a call where the ranks' calls first"
+            " differ (a rank with only one call more at the end cannot be told from a slow one); every"
+            " rank's sequence ends at that call, and cases that are the same there are judged once. The"
+            " certificate's misalignment coverage lists the kinds and positions judged. Also by hand: the"
+            " odd rank advances another slot, rank 0 alone advances another slot, two slots in swapped"
+            " order. Every returned result is traced to the rank and call that decided it. A rank still"
+            " waiting at a later call is allowed: rank 0 learns of a mismatch at its next collective."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: misalign.s1(plan.world_size) + families.slot_mismatch(plan.world_size),

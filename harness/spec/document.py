@@ -53,7 +53,8 @@ and call, so any returned result is traced to the rank and call that decided it.
 Besides the random corpus, at every world size the suite judges every gated step of the lifecycle
 path with rank 0 passing and failing, against every set of dissenting ranks (the empty set
 included), and every payload from rank 0; the certificate states what was judged in a coverage
-table.
+table. S1 and S2 judge generated misalignments (see their "Checked by"); the certificate's
+misalignment coverage states, per world size, the kinds judged and at which positions.
 """
 
 
