@@ -120,3 +120,49 @@ def test_shrink_keeps_only_candidates_the_judge_accepts():
     assert [op.op for op in small.ops] == ["advance"]
     assert small.ops[0].local is None and small.slots == ["a"] and small_result.scenario is small
     assert small.name == "big-shrunk"
+
+
+def _tracing_accept(keeps):
+    tried: list[list[str | None]] = []
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        tried.append([op.slot for op in candidate.ops])
+        return ScenarioResult(candidate, [], 0.0) if keeps(candidate) else None
+
+    return accept, tried
+
+
+def test_shrink_passes_keep_their_position_after_a_success():
+    ops = [Op("advance", "a"), Op("step_epoch", "a"), Op("step_epoch", "b")]
+    scenario = Scenario("keep", 2, ["a", "b"], ops)
+
+    def keeps(candidate: Scenario) -> bool:
+        return [op.op for op in candidate.ops].count("advance") == 1 and any(op.slot == "b" for op in candidate.ops)
+
+    accept, tried = _tracing_accept(keeps)
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    assert [(op.op, op.slot) for op in small.ops] == [("advance", "a"), ("step_epoch", "b")]
+    # Round one: drop #2 (refused), drop #1 (kept), then the same position of the smaller scenario:
+    # drop #0 (refused). Round two tries the two drops left, refused: no candidate is tried twice in a round.
+    assert tried == [["a", "a"], ["a", "b"], ["b"], ["a"], ["b"]]
+
+
+def test_shrink_budget_counts_candidate_runs_and_repeats_exactly():
+    ops = [Op("germinate", "a")] + [Op("step_epoch", "a") for _ in range(6)] + [Op("advance", "a")]
+    scenario = Scenario("budget", 2, ["a"], ops)
+    runs = []
+    for _ in range(2):
+        accept, tried = _tracing_accept(lambda c: any(op.op == "advance" for op in c.ops))
+        small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, max_runs=3)
+        runs.append((len(tried), small.to_dict()))
+    assert runs[0] == runs[1] and runs[0][0] == 3
+    assert len(runs[0][1]["ops"]) == len(ops) - 2  # the last call is needed; the two before it went
+
+
+def test_shrink_takes_away_ranks_deviations_after_calls():
+    base = [Op("germinate", "a"), Op("advance", "a")]
+    other = [Op("germinate", "a"), Op("advance", "a", target=4)]
+    scenario = Scenario("deviations", 3, ["a"], base, rank_ops={1: other, 2: other})
+    accept, _ = _tracing_accept(lambda c: bool(c.rank_ops))
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    assert list(small.rank_ops) == [2] and [op.op for op in small.ops] == ["advance"]

@@ -91,6 +91,7 @@ def build(
     suite_version: str,
     launcher: str = "spawn",
     coverage: dict | None = None,
+    misalignment: dict | None = None,
 ) -> dict:
     result = verdict(outcomes, interrupted)
     return {
@@ -125,6 +126,7 @@ def build(
             for o in outcomes
         ],
         "coverage": coverage or {},
+        "misalignment_coverage": misalignment or {},
         "duration_s": round(duration_s, 3),
     }
 
@@ -155,6 +157,8 @@ def to_markdown(certificate: dict) -> str:
         cells += (c["judged"], c["unjudged"], reason)
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", *coverage_table.to_markdown(certificate.get("coverage", {}))]
+    misaligned = coverage_table.misalignment_markdown(certificate.get("misalignment_coverage", {}))
+    lines += ["", *misaligned] if misaligned else []
     for c in certificate["clauses"]:
         evidence = c["evidence"]
         if not evidence:

@@ -102,6 +102,7 @@ def certify(
         suite_version=__version__,
         launcher=options.launcher,
         coverage=coverage.summarize(list(runner.results.values())) if runner else None,
+        misalignment=coverage.misalignments(list(runner.results.values())) if runner else None,
     )
     if options.out_dir:
         certificate.write(cert, options.out_dir)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
 from ..report import ScenarioResult
 from ..scenario import Scenario
-from . import checks, families, model_checks, model_families
+from . import checks, families, misalign, model_checks, model_families
 from .checks import Judgement
 
 CORE = "core"
@@ -267,13 +267,22 @@ REGISTRY: tuple[Clause, ...] = (
             " receives another slot's decision."
         ),
         method=(
-            "Asymmetric scenarios: the odd rank advances another slot, rank 0 alone advances another"
-            " slot, two slots in swapped order. Every returned result is traced to the rank and call"
-            " that decided it. A rank still waiting at a later call is allowed: rank 0 learns of a"
-            " mismatch at its next collective."
+            f"Generated misalignments, at every world size from 2: symmetric base sequences of"
+            f" {misalign.BASE_LENGTH} advances after both slots germinate, each call targeting its slot's"
+            " next stage explicitly (one slot whose first gate fails; two slots whose gates pass; above"
+            " world size 2, the two-slot one only). At every position, one deviation on rank 0, on the last"
+            " rank or (from world size 3) on every rank but 0, in turn: an extra call (a retry of the call"
+            " before, or a call of the other slot), a dropped call, two adjacent calls swapped, another"
+            " target, another slot. A case is kept when every rank makes a call where the ranks' calls first"
+            " differ (a rank with only one call more at the end cannot be told from a slow one); every"
+            " rank's sequence ends at that call, and cases that are the same there are judged once. The"
+            " certificate's misalignment coverage lists the kinds and positions judged. Also by hand: the"
+            " odd rank advances another slot, rank 0 alone advances another slot, two slots in swapped"
+            " order. Every returned result is traced to the rank and call that decided it. A rank still"
+            " waiting at a later call is allowed: rank 0 learns of a mismatch at its next collective."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=lambda plan: families.slot_mismatch(plan.world_size),
+        scenarios=lambda plan: misalign.s1(plan.world_size) + families.slot_mismatch(plan.world_size),
         check=checks.disagreement_safety,
     ),
     Clause(
@@ -291,11 +300,17 @@ REGISTRY: tuple[Clause, ...] = (
             " join (a deadlock), or pairs it with a later, unrelated call."
         ),
         method=(
-            "A seed on some ranks only (the odd rank, or rank 0, lacks it), with and without later calls,"
-            " and with `prune` a seed pruned on the odd rank only; checked as S1."
+            "Generated: before the first call of each slot of the two-slot base sequence of S1, the seed"
+            " is missing (and, with `prune`, pruned) on rank 0, on the last rank or (from world size 3) on"
+            " every rank but 0, the call targeting the next stage explicitly. By hand: a seed on some ranks"
+            " only (the odd rank, or rank 0, lacks it), with and without later calls, and with `prune` a"
+            " seed pruned on the odd rank only; checked as S1."
         ),
         requires=frozenset({SCRIPTED_GATES}),
-        scenarios=lambda plan: families.early_exit(plan.world_size, PRUNE in plan.capabilities),
+        scenarios=lambda plan: (
+            misalign.s2(plan.world_size, PRUNE in plan.capabilities)
+            + families.early_exit(plan.world_size, PRUNE in plan.capabilities)
+        ),
         check=checks.disagreement_safety,
     ),
     Clause(

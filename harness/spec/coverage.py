@@ -4,7 +4,9 @@ For every world size and every gated step of the table (`families.gated_steps`: 
 default and an explicit target, backward HOLDING -> BLENDING, gated targets the table forbids): how
 many distinct sets of dissenting ranks (ranks whose local decision differed from rank 0's) were judged
 with rank 0 passing and with rank 0 failing, out of how many there are, a step never judged showing 0;
-and which payloads rank 0 sent in judged gate rounds.
+and which payloads rank 0 sent in judged gate rounds. Separately,
+the generated misalignments (`harness.spec.misalign`) S1/S2's rules judged: per world size and kind of
+deviation, the positions and the number of cases.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections import defaultdict
 from .. import payloads as payload_space
 from ..contract import ALLOWED, GATED_TARGETS, Stage, default_target, stage_name
 from ..report import ScenarioResult
-from .checks import calls
+from .checks import calls, disagreement_safety
 from .families import LIFECYCLE_SOURCES, gated_steps
+from .misalign import BASE_LENGTH, kinds_and_position
 
 PAYLOAD_KEY = "payload"
 
@@ -103,4 +106,44 @@ def to_markdown(coverage: dict) -> list[str]:
             cells = [f"{seen[outcome]}/{possible}" if seen[outcome] else "not judged" for outcome in ("pass", "fail")]
             lines.append(f"| {world_size} | {step} | {cells[0]} | {cells[1]} | {shown} |")
             shown = ""
+    return lines
+
+
+def misalignments(results: list[ScenarioResult]) -> dict:
+    """Per world size and kind of generated misalignment: the positions judged and how many cases."""
+    seen: dict[int, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: {"positions": set(), "cases": 0}))
+    for result in results:
+        found = kinds_and_position(result.scenario.name)
+        if found is None or not disagreement_safety(result).judged:
+            continue
+        kinds, position = found
+        for kind in kinds:
+            entry = seen[result.world_size][kind]
+            entry["positions"].add(position)
+            entry["cases"] += 1
+    return {
+        str(world_size): {
+            kind: {"positions": sorted(entry["positions"]), "cases": entry["cases"]}
+            for kind, entry in sorted(kinds.items())
+        }
+        for world_size, kinds in sorted(seen.items())
+    }
+
+
+def misalignment_markdown(table: dict) -> list[str]:
+    """The misalignment coverage as a table: one row per world size and kind."""
+    if not table:
+        return []
+    lines = [
+        "## Misalignment coverage",
+        "",
+        f"Generated misalignments judged by S1/S2, per kind: positions (of {BASE_LENGTH} base calls) and cases.",
+        "",
+        "| world size | misalignment | positions | cases |",
+        "|---|---|---|---|",
+    ]
+    for world_size, kinds in table.items():
+        for kind, entry in kinds.items():
+            positions = ", ".join(map(str, entry["positions"]))
+            lines.append(f"| {world_size} | {kind} | {positions} | {entry['cases']} |")
     return lines

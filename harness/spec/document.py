@@ -65,6 +65,8 @@ against every set of dissenting ranks (the empty set included), and every payloa
 certificate's coverage table lists every such step at every world size, `not judged` where none was.
 A violation of C3 names the first differing position of a text or list (or a score's bit pattern)
 and both values there.
+S1 and S2 judge generated misalignments (see their "Checked by"); the certificate's misalignment
+coverage states, per world size, the kinds judged and at which positions.
 """
 
 

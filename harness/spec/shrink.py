@@ -7,23 +7,28 @@ Every pass keeps two rules, so the evidence always shows the defect the clause i
 * the reference implementation passes the clause on the candidate, so the evidence never rests on a
   call the specification leaves open.
 
-Passes: keep one slot's calls alone, drop every call of one slot, drop one call from every rank's
-sequence (last first), plain payloads for named ones, passing defaults for explicit per-rank
-decisions, simpler generated payloads of the same length (`shrink_payloads`), unused slots. They
-repeat until a whole round makes no progress, within a budget of candidate runs and of time, so a shrink always ends.
+"Simpler" is stated, and the passes run in its order: fewer calls (one slot's calls alone, or every
+call of one slot removed, so a scenario of many independent slots shrinks in a few runs; one call
+dropped from every rank's sequence, last first; unused slots), then fewer ranks' deviations (a rank
+with its own sequence follows the shared one), then simpler payloads (plain results for named
+payloads, passing defaults for explicit per-rank decisions, simpler generated payloads of the same
+length). A further simplification is one more pass at the end of `PASSES`.
+
+Shrinking is deterministic, so the same failure gives the same evidence on any machine: the budget
+counts candidate runs, never seconds, and a pass keeps its position after a success (the candidate at
+that position of the smaller scenario is tried next) instead of starting over. The passes repeat
+until a whole round makes no progress or the budget is spent.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 
 from ..report import ScenarioResult
 from ..scenario import Op, Scenario
 from .shrink_payloads import simpler_payloads
 
-SHRINK_BUDGET_S = 8.0
 SHRINK_MAX_RUNS = 80
 
 Accept = Callable[[Scenario], ScenarioResult | None]
@@ -95,39 +100,58 @@ def _fewer_slots(scenario: Scenario) -> Iterator[Scenario]:
         yield dataclasses.replace(scenario, slots=[s for s in scenario.slots if s in used])
 
 
-PASSES = (_slots_dropped, _drops, _simpler_decisions, simpler_payloads, _fewer_slots)
+def _fewer_deviations(scenario: Scenario) -> Iterator[Scenario]:
+    for rank in sorted(scenario.rank_ops):
+        yield dataclasses.replace(scenario, rank_ops={r: ops for r, ops in scenario.rank_ops.items() if r != rank})
+
+
+Pass = Callable[[Scenario], Iterator[Scenario]]
+PASSES: tuple[Pass, ...] = (
+    _slots_dropped,
+    _drops,
+    _fewer_slots,
+    _fewer_deviations,
+    _simpler_decisions,
+    simpler_payloads,
+)
 
 
 def shrink(
-    scenario: Scenario,
-    result: ScenarioResult,
-    accept: Accept,
-    budget_s: float = SHRINK_BUDGET_S,
-    max_runs: int = SHRINK_MAX_RUNS,
+    scenario: Scenario, result: ScenarioResult, accept: Accept, max_runs: int = SHRINK_MAX_RUNS
 ) -> tuple[Scenario, ScenarioResult]:
     """The smallest scenario reached by passes whose every step `accept` took.
 
     `accept(candidate)` runs a candidate and returns its result when the candidate keeps the defect
-    (same clause, same kind of violation, the reference passing), else None.
+    (same clause, same kind of violation, the reference passing), else None. At most `max_runs`
+    candidates run.
     """
-    end = time.monotonic() + budget_s
     runs = 0
     progress = True
     while progress:
         progress = False
         for shrink_pass in PASSES:
-            restart = True
-            while restart:
-                restart = False
-                for candidate in shrink_pass(scenario):
-                    if runs >= max_runs or time.monotonic() >= end:
-                        return _named(scenario, result)
-                    runs += 1
-                    kept = accept(candidate)
-                    if kept is not None:
-                        scenario, result, progress, restart = candidate, kept, True, True
-                        break
+            position = 0
+            while True:
+                candidate = _at(shrink_pass(scenario), position)
+                if candidate is None:
+                    break
+                if runs >= max_runs:
+                    return _named(scenario, result)
+                runs += 1
+                kept = accept(candidate)
+                if kept is None:
+                    position += 1
+                else:
+                    scenario, result, progress = candidate, kept, True
     return _named(scenario, result)
+
+
+def _at(candidates: Iterator[Scenario], position: int) -> Scenario | None:
+    """The candidate at `position` of a pass (None past its end)."""
+    for index, candidate in enumerate(candidates):
+        if index == position:
+            return candidate
+    return None
 
 
 def _named(scenario: Scenario, result: ScenarioResult) -> tuple[Scenario, ScenarioResult]:
