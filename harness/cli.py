@@ -263,13 +263,15 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0 when every rank completed (and the clause, if any, holds), 1 when not, 2 when the ranks
+    """Exit 0 when every rank completed (and the clause, if any, passes), 1 when not, 2 when the ranks
     could not even set up (nothing was replayed)."""
     from .pool import WorldPool
     from .spec.clauses import BY_ID
     from .spec.evidence import read_scenario_file
-    from .spec.runner import describe_implementation, judge, unusable
+    from .spec.judging import judge_scenario, unjudged_lines, unusable
+    from .spec.runner import describe_implementation
     from .stall import StallRule
+    from .statuses import ClauseStatus
 
     scenario, recorded = read_scenario_file(args.file)
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
@@ -284,17 +286,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with WorldPool(stall_rule=StallRule(fixed_s=stall_timeout(args))) as pool:
         result = pool.run(impl, scenario)
     problem = unusable(result)
-    if problem:
+    if problem and clause_id is None:
         raise UsageError(f"nothing was replayed: {problem}")
     print(result.render())
     if clause_id is None:
         return 0 if result.ok else 1
-    violations = judge(BY_ID[clause_id], result).violations
-    count = len(violations)
-    print(f"clause {clause_id}: " + ("holds" if not count else f"{count} violation{'s' if count > 1 else ''}"))
-    for violation in violations:
+    kind = recorded.get("kind") if recorded.get("clause") == clause_id else None
+    verdict = judge_scenario(BY_ID[clause_id], result, kind=kind)
+    counts = f"{verdict.judged} calls judged, {verdict.unjudged} not"
+    print(f"clause {clause_id}: {verdict.status} ({counts})" + (f": {verdict.reason}" if verdict.reason else ""))
+    for violation in verdict.violations:
         print(f"  [{violation.kind}] {violation}")
-    return 1 if violations else 0
+    if verdict.unjudged:
+        print("calls not judged:")
+        for line in unjudged_lines(result) or ["every rank reported them, but the check could not judge them"]:
+            print(f"  {line}")
+    if verdict.status == ClauseStatus.ERROR:
+        return USAGE_ERROR
+    return 0 if verdict.status == ClauseStatus.PASS else 1
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
