@@ -9,11 +9,12 @@ call ended in a collective another rank's failure broke).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 from ..messages import error_line
 from ..report import RankOutcome, ScenarioResult, failure_cause
-from ..stall import frame_in_stack, frame_in_traceback
+from ..stall import Frame, frame_in_stack, frame_in_traceback
 from ..statuses import ClauseStatus, RankStatus
 from .checks import Judgement, Violation
 from .clauses import Clause
@@ -140,7 +141,7 @@ def first_unjudged(result: ScenarioResult) -> UnjudgedCall | None:
         if in_collective:
             detail = f"{_ranks(same)}'s collective failed: {error_line(record.error)}"
             return _unjudged(result, result.outcomes[rank], index, "stopped", detail)
-        frame = frame_in_traceback(record.error["traceback"])
+        frame = _where(frame_in_traceback(record.error["traceback"]))
         stopped = all(len(result.outcomes[r].records) == index + 1 for r in same)
         detail = f"{_ranks(same)} raised {error_line(record.error)}" + (f" (at {frame})" if frame else "")
         detail += ", and stopped there" if stopped and len(result.scenario.ops_for(rank)) > index + 1 else ""
@@ -161,8 +162,13 @@ def _death_or_hang(result: ScenarioResult, outcome: RankOutcome) -> str:
     else:
         what = "hung: it made no progress, and no other rank did"
     frame = frame_in_traceback(outcome.exit_error["traceback"]) if outcome.exit_error else None
-    frame = frame or frame_in_stack(outcome.stack)
+    frame = _where(frame or frame_in_stack(outcome.stack))
     return f"rank {outcome.rank} {what}" + (f" (at {frame})" if frame else "")
+
+
+def _where(frame: Frame | None) -> str | None:
+    """The implementation's frame, by absolute path: the same words whichever folder a route runs in."""
+    return f"{os.path.abspath(frame.file)}:{frame.line} in {frame.function}" if frame is not None else None
 
 
 def _ranks(ranks: list[int]) -> str:
