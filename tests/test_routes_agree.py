@@ -25,7 +25,7 @@ from harness.spec.evidence import read_scenario_file
 from harness.spec.runner import ClauseRunner, Implementation
 from harness.statuses import ClauseStatus, RankStatus
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
 
 IMPL = "tests.spec_adapters:AdvanceRaisesAdapter"
 ROOT = Path(__file__).resolve().parent.parent
