@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError, WorldLost, WorldStartError
 from .locations import REFERENCE
-from .options import add_stall_timeout, clause_line, print_clause, shorten, stall_timeout, world_sizes
+from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
 from .outputs import check_file, check_folder
 from .scenario import Scenario
 from .slowstart import reported_if_slow
@@ -88,8 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         help="--launcher env: the process group's backend (None: $LIFECYCLE_SPEC_BACKEND, else gloo)",
     )
     certify.add_argument("--pg-timeout", type=float, default=30.0, help="--launcher env: seconds a collective may wait")
+    certify.add_argument(
+        "--verdict-file",
+        default=None,
+        metavar="FILE",
+        help="--launcher env: write the verdict's exit code (0, 1 or 2) to FILE on rank 0 and exit 0 on every rank"
+        " once the certificate is complete, so the launcher's own exit code says only whether the run completed",
+    )
     certify.add_argument("--maxfail", type=int, default=None, help="stop after N failed MUST clauses (None: never)")
     certify.add_argument("--quiet", action="store_true", help="no progress line while scenarios run")
+    certify.add_argument(
+        "--verbose", action="store_true", help="under each clause, each scenario it ran: status and calls judged"
+    )
     add_stall_timeout(certify)
     replay = commands.add_parser(
         "replay",
@@ -215,6 +225,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
     check_folder(args.out, "--out")
     if args.maxfail is not None and args.maxfail < 1:
         raise UsageError(f"--maxfail takes a positive integer, got {args.maxfail}")
+    if args.verdict_file is not None and args.launcher != "env":
+        raise UsageError("--verdict-file needs --launcher env: without a launcher the exit code is the verdict's")
+    if args.verdict_file is not None:
+        check_file(args.verdict_file, "--verdict-file")
     if args.launcher == "env":
         from .spec.under_launcher import certify_under_launcher
 
@@ -240,11 +254,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             print(f"--- run {run + 1} of {args.repeat}")
         run_progress = RunProgress()
         with contextlib.nullcontext() if args.quiet else ProgressPrinter(run_progress, sys.stderr, sys.stdout) as shown:
-            cert = certify(
-                options,
-                progress=print_clause if shown is None else lambda outcome: shown.print(clause_line(outcome)),
-                run_progress=run_progress,
-            )
+            say = (lambda line: print(line, flush=True)) if shown is None else shown.print
+            cert = certify(options, progress=clause_printer(say, args.verbose), run_progress=run_progress)
         if run + 1 == args.repeat or cert["interrupted"]:
             _completed_code = EXIT_CODES[cert["verdict"]]
         print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
@@ -263,13 +274,15 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0 when every rank completed (and the clause, if any, holds), 1 when not, 2 when the ranks
+    """Exit 0 when every rank completed (and the clause, if any, passes), 1 when not, 2 when the ranks
     could not even set up (nothing was replayed)."""
     from .pool import WorldPool
     from .spec.clauses import BY_ID
     from .spec.evidence import read_scenario_file
-    from .spec.runner import describe_implementation, judge, unusable
+    from .spec.judging import judge_scenario, unjudged_lines, unusable
+    from .spec.runner import describe_implementation
     from .stall import StallRule
+    from .statuses import ClauseStatus
 
     scenario, recorded = read_scenario_file(args.file)
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
@@ -284,17 +297,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with WorldPool(stall_rule=StallRule(fixed_s=stall_timeout(args))) as pool:
         result = pool.run(impl, scenario)
     problem = unusable(result)
-    if problem:
+    if problem and clause_id is None:
         raise UsageError(f"nothing was replayed: {problem}")
     print(result.render())
     if clause_id is None:
         return 0 if result.ok else 1
-    violations = judge(BY_ID[clause_id], result).violations
-    count = len(violations)
-    print(f"clause {clause_id}: " + ("holds" if not count else f"{count} violation{'s' if count > 1 else ''}"))
-    for violation in violations:
+    kind = recorded.get("kind") if recorded.get("clause") == clause_id else None
+    verdict = judge_scenario(BY_ID[clause_id], result, kind=kind)
+    counts = f"{verdict.judged} calls judged, {verdict.unjudged} not"
+    print(f"clause {clause_id}: {verdict.status} ({counts})" + (f": {verdict.reason}" if verdict.reason else ""))
+    for violation in verdict.violations:
         print(f"  [{violation.kind}] {violation}")
-    return 1 if violations else 0
+    if verdict.unjudged:
+        print("calls not judged:")
+        for line in unjudged_lines(result) or ["every rank reported them, but the check could not judge them"]:
+            print(f"  {line}")
+    if verdict.status == ClauseStatus.ERROR:
+        return USAGE_ERROR
+    return 0 if verdict.status == ClauseStatus.PASS else 1
 
 
 def cmd_spec(args: argparse.Namespace) -> int:

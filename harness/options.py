@@ -4,6 +4,7 @@ sizes and the stall timeout, and the one line a certification prints per clause.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
@@ -49,6 +50,16 @@ def print_clause(outcome: ClauseOutcome) -> None:
     print(clause_line(outcome), flush=True)
 
 
+def clause_printer(say: Callable[[str], None], verbose: bool) -> Callable[[ClauseOutcome], None]:
+    """Prints a clause's line as it ends, and with `verbose` each scenario it ran."""
+
+    def show(outcome: ClauseOutcome) -> None:
+        for line in [clause_line(outcome), *(scenario_lines(outcome) if verbose else [])]:
+            say(line)
+
+    return show
+
+
 def clause_line(outcome: ClauseOutcome) -> str:
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
     noun = "scenario" if count == 1 else "scenarios"
@@ -56,6 +67,15 @@ def clause_line(outcome: ClauseOutcome) -> str:
     if outcome.judged or outcome.unjudged:
         line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
     return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")
+
+
+def scenario_lines(outcome: ClauseOutcome) -> list[str]:
+    """One line per scenario the clause ran: its name, world size, status and calls judged (`--verbose`)."""
+    return [
+        f"       {run['scenario']} ({run['world_size']} rank{'s' if run['world_size'] > 1 else ''}): {run['status']},"
+        f" {run['judged']} calls judged" + (f", {run['unjudged']} not" if run["unjudged"] else "")
+        for run in outcome.runs
+    ]
 
 
 def shorten(text: str, width: int = REASON_WIDTH) -> str:

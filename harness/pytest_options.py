@@ -37,6 +37,11 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="PROFILE",
         help="the clauses to run: one profile (see `pytest --markers`), or all (default); the same as -m PROFILE",
     )
+    group.addoption(
+        "--lifecycle-verbose",
+        action="store_true",
+        help="in the summary, under each clause, each scenario it ran with its status and calls judged",
+    )
 
 
 def configured_impl(config: pytest.Config) -> str | None:

@@ -39,6 +39,7 @@ from .collectives import CollectiveMonitor
 from .contract import Stage
 from .decisions import local_decision
 from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, SetUp, error_info
+from .own_output import harness_output
 from .ranklog import BoundedLog, flush_current
 from .reaper import become_subreaper, end_subtree, mark_environment
 from .scenario import Op, Scenario, per_rank
@@ -196,7 +197,8 @@ class RankRun:
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
             record = self._execute(index, op)
             if self.host is not None:
-                record.model = self.host.after_call(index, record.error is None)
+                with harness_output(self.rank):
+                    record.model = self.host.after_call(index, record.error is None)
             _send(self.conn, record)
             broken = self.stop_on_failed_collective and self.monitor.failed
             model_failed = self.host is not None and self.host.broken

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from .locations import SUITE_PACKAGE
+from .options import scenario_lines
 from .pool import WorldPool
 from .pytest_options import (
     IMPL_OPTION,
@@ -73,9 +74,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if not outcomes:
         return
     terminalreporter.section("lifecycle specification: calls judged per clause")
+    verbose = config.getoption("--lifecycle-verbose")
     for world_size, outcome in outcomes:
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
         terminalreporter.write_line(f"{outcome.clause.id} at {world_size} rank(s): {outcome.status} ({counts})")
+        for line in scenario_lines(outcome) if verbose else []:
+            terminalreporter.write_line(line)
 
 
 def configured_profile(config: pytest.Config) -> str:

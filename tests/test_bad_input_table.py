@@ -54,6 +54,7 @@ COMMANDS = {
     "certify unknown profile": (["certify", "--profile", "nope"], {}, "invalid choice"),
     "certify unknown launcher": (["certify", "--launcher", "mpirun"], {}, "invalid choice"),
     "certify nccl without a launcher": (["certify", "--backend", "nccl"], {}, "needs --launcher env"),
+    "certify --verdict-file without a launcher": (["certify", "--verdict-file", "{tmp}/v"], {}, "needs --launcher"),
     "certify unknown option": (["certify", "--fast"], {}, "unrecognized arguments"),
     "unknown command": (["grow"], {}, "invalid choice"),
     "replay missing file": (["replay", "{tmp}/absent.json"], {}, "cannot read scenario"),

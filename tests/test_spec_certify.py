@@ -161,7 +161,9 @@ def test_printed_replay_command_works_from_another_folder(tmp_path):
         text=True,
         timeout=120,
     )
-    assert done.returncode == 1 and "clause C3: 1 violation" in done.stdout, done.stdout + done.stderr
+    reason = next(c["reason"] for c in cert["clauses"] if c["id"] == "C3")
+    said = f"clause C3: fail ({evidence['judged']} calls judged, {evidence['unjudged']} not): {reason}"
+    assert done.returncode == 1 and said in done.stdout.splitlines(), done.stdout + done.stderr
     assert "[fields:" in done.stdout
 
 

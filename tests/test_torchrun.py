@@ -47,18 +47,18 @@ def stop(watched: list[Proc]) -> None:
             return
 
 
-def torchrun(tmp_path: Path, nproc: int, impl: str) -> tuple[int, str, Path]:
+def torchrun(tmp_path: Path, nproc: int, impl: str, *extra: str) -> tuple[int, str, Path]:
     """Run `certify --launcher env` on `nproc` ranks; its exit code, its output and the certificate folder."""
-    codes, output, out = torchrun_nodes(tmp_path, [["--standalone", "--nproc-per-node", str(nproc)]], impl)
+    codes, output, out = torchrun_nodes(tmp_path, [["--standalone", "--nproc-per-node", str(nproc)]], impl, *extra)
     return codes[0], output, out
 
 
-def torchrun_nodes(tmp_path: Path, launches: list[list[str]], impl: str) -> tuple[list[int], str, Path]:
+def torchrun_nodes(tmp_path: Path, launches: list[list[str]], impl: str, *extra: str) -> tuple[list[int], str, Path]:
     """One torchrun per entry of `launches` (its launcher options), all certifying into one folder;
     their exit codes, their output (one log) and the certificate folder. Nothing they start survives."""
     out = tmp_path / "cert"
     log = tmp_path / "torchrun.log"
-    certify = ["-m", "harness", "certify", "--launcher", "env", "--impl", impl, "--out", str(out)]
+    certify = ["-m", "harness", "certify", "--launcher", "env", "--impl", impl, "--out", str(out), *extra]
     env = {**os.environ, "GLOO_SOCKET_IFNAME": loopback_interface()}
     processes = []
     with open(log, "wb") as sink:
@@ -112,6 +112,7 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     assert code == 0, output[-4000:]
     assert rank_exit_codes(output) == dict.fromkeys(range(nproc), 0), output[-4000:]
     assert output.count("; certificate in ") == 1, output[-4000:]
+    assert "find_unused_parameters" not in output, "a DDP warning of the harness's making reached the terminal"
     cert = load(out)
     assert (cert["verdict"], cert["launcher"], cert["world_sizes"]) == ("certified", "env", [nproc])
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
@@ -150,12 +151,24 @@ def test_known_bad_implementation_fails_its_clause_on_every_rank(tmp_path: Path)
     assert {c["id"] for c in cert["clauses"] if c["status"] not in ("pass", "skipped")} == {"C3"}
 
 
+def test_the_verdict_file_gives_ci_the_verdicts_code_while_every_rank_exits_0(tmp_path: Path) -> None:
+    """torchrun exits 1 for any failing worker; with --verdict-file it exits 0 and the file holds 1."""
+    verdict_file = tmp_path / "verdict-code"
+    verdict_file.write_text("0\n")  # left by an earlier run: must not pass for this one
+    code, output, out = torchrun(tmp_path, 2, PASSED_ONLY, "--profile", "core", "--verdict-file", str(verdict_file))
+    assert code == 0, output[-4000:]
+    assert rank_exit_codes(output) == {0: 0, 1: 0}, output[-4000:]
+    assert verdict_file.read_text() == "1\n"
+    assert load(out)["verdict"] == "not_certified"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ([], "runs under a launcher such as torchrun"),
         (["--repeat", "2"], "--repeat is not available with --launcher env"),
         (["--pg-timeout", "0"], "--pg-timeout takes a positive number"),
+        (["--verdict-file", "/no/such/folder/code"], "does not exist"),
     ],
 )
 def test_launcher_mode_bad_input_is_one_line(args: list[str], message: str) -> None:

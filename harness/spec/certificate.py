@@ -22,6 +22,7 @@ from .runner import ClauseOutcome, Implementation
 SCHEMA = "ddp-lifecycle-spec/certificate/v2"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "certificate.schema.json")
 EXIT_CODES = {Verdict.CERTIFIED: 0, Verdict.NOT_CERTIFIED: 1, Verdict.INCONCLUSIVE: 2}
+EXPLAINED = (ClauseStatus.FAIL, ClauseStatus.ERROR, ClauseStatus.INCOMPLETE)
 ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_IFNAME", "NCCL_DEBUG")
 
 
@@ -120,8 +121,9 @@ def build(
                 "judged": o.judged,
                 "unjudged": o.unjudged,
                 "reason": o.reason,
-                "evidence": o.evidence if o.status in (ClauseStatus.FAIL, ClauseStatus.ERROR) else None,
+                "evidence": o.evidence if o.status in EXPLAINED else None,
                 "skipped": o.skipped,
+                "runs": o.runs,
             }
             for o in outcomes
         ],
@@ -171,6 +173,9 @@ def to_markdown(certificate: dict) -> str:
                 "This violation shows only after earlier scenarios ran in the same rank processes (the"
                 " implementation keeps state across them): a replay of this file alone may pass."
             )
+        if evidence.get("unjudged_call"):
+            lines += ["", f"Not judged: {evidence['reason']}"]
+            lines += [f"- {line}" for line in evidence.get("unjudged_calls", [])]
         total, shown = evidence.get("violations_total", 0), len(evidence["violations"])
         more = [f"... and {total - shown} more violations"] if total > shown else []
         lines += ["", "```", *evidence["violations"], *more, "", evidence["report"], "```"]

@@ -203,13 +203,24 @@ def authority(result: ScenarioResult) -> Judgement:
         returned = record.result
         moved = record.stage_after != record.stage_before
         if returned["passed"] != local0["passed"] or moved != local0["passed"]:
-            judgement.add(
-                "not_rank0_decision",
-                f"{call.label}: rank {rank} returned passed={returned['passed']} and"
-                f" {'moved' if moved else 'stayed'}, but rank 0 decided passed={local0['passed']}",
-                call.index,
-            )
+            judgement.add("not_rank0_decision", _authority_reason(call, rank, local0["passed"]), call.index)
     return judgement
+
+
+def _authority_reason(call: Call, rank: int, decided: bool) -> str:
+    """What rank `rank` did against rank 0's decision: the result it returned and where its stage went,
+    beside where rank 0's stage went when it went elsewhere."""
+    record, rank0 = call.records[rank], call.records[0]
+    text = f"{call.label}: rank 0 decided passed={decided}; rank {rank} returned passed={record.result['passed']}"
+    text += f" and its stage {_stage_move(record)}"
+    if rank != 0 and (rank0.stage_before, rank0.stage_after) != (record.stage_before, record.stage_after):
+        text += f", while on rank 0 the stage {_stage_move(rank0)}"
+    return text
+
+
+def _stage_move(record: Any) -> str:
+    before, after = stage_name(record.stage_before), stage_name(record.stage_after)
+    return f"moved {before} -> {after}" if after != before else f"stayed {before}"
 
 
 def integrity(result: ScenarioResult) -> Judgement:

@@ -19,8 +19,8 @@ certified by every version of this suite.
 
 ## Statuses and verdict
 
-Every check counts the calls it judged and the calls it could not judge (a rank hung, died or
-stopped before them). A clause is:
+Every check counts the calls it judged and the calls it could not judge (a rank raised, hung, died
+or stopped before them). A clause is:
 
 - `pass`: every call it reads was judged, and none broke it;
 - `fail`: some call broke it; the evidence is a shrunk scenario that fails for the same kind of
@@ -54,6 +54,43 @@ rank must return rank 0's `gate`, `passed`, both check lists (in order, duplicat
 character for character, possibly followed by one parenthesised suffix, which on an overruled rank
 must be exactly ` (local=<bool>, synced from rank0=<bool>)`. Each local result is unique to its rank
 and call, so any returned result is traced to the rank and call that decided it.
+
+## Failure markers
+
+Three strings name, in a result's `checks_failed`, why `advance_stage` failed without a gate's own
+verdict. Each goes in `checks_failed` (never in `checks_passed`, never only in the message), the
+result has `passed=False`, and the stage does not move; C7 reads them there.
+
+- `transition_failed`: the synced decision passed, but the transition table refuses the target
+  from the current stage (a gated target the table forbids; an ungated target refused after its
+  round). Append it to the gate's own `checks_failed`, e.g. `advance_stage(FOSSILIZED)` from
+  TRAINING when G5 passed: `{"gate": 5, "passed": false, "score": 1.0, "checks_passed":
+  ["contribution_known", "healthy"], "checks_failed": ["transition_failed"], "message":
+  "G5 passed [transition TRAINING->FOSSILIZED refused]"}`.
+- `no_valid_transition`: the stage has no transition to take (FOSSILIZED, or a default target that
+  no gate guards, such as RESETTING -> DORMANT, which the epoch clock drives), e.g. `advance_stage()`
+  on a FOSSILIZED seed: `{"gate": 0, "passed": false, "score": 0.0, "checks_passed": [],
+  "checks_failed": ["no_valid_transition"], "message": "no valid transition from FOSSILIZED"}`.
+- `no_active_seed`: the slot holds no seed (never germinated, or pruned and reset), e.g.
+  `advance_stage()` on an empty slot: `{"gate": 0, "passed": false, "score": 0.0, "checks_passed":
+  [], "checks_failed": ["no_active_seed"], "message": "no active seed"}`.
+
+The other fields (gate level, score, message wording) are the implementation's; only the marker's
+place is the contract.
+
+## Explained verdicts
+
+A clause that is not `pass` says why, in the same words on every route (the certify line, the
+certificate, `replay` and the pytest route), and keeps the scenario as a replayable file. An
+`incomplete` clause names the first scenario whose calls went unjudged, the rank and the call where
+judging stopped, and what happened there, in one vocabulary: the call *raised* (the exception's type,
+its message and the implementation's frame), the rank *hung* (it made no progress, or deadlocked in
+a collective), *died* (its exit code or the signal that killed it), or *stopped* (its call ended in a
+collective another rank's failure broke). For example: `8 of 124 calls of scenario 'regrow-ws2' were
+never judged: at call #12 germinate 'a', ranks 0, 1 raised RuntimeError: slot 'a' is embargoed (at
+mypkg/slot.py:88 in germinate), and stopped there; no violation among the others`. `replay` of that
+file gives the same status, the same counts and the same reason, and lists per rank the calls it
+could not judge and why.
 
 ## Coverage
 

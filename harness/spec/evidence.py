@@ -1,5 +1,6 @@
-"""Evidence files: a failing scenario, saved with the clause it fails and the implementation it was
-found with (and the folder that implementation was imported from), so `replay FILE` reruns it as is."""
+"""Evidence files: a scenario that fails a clause, or leaves calls of it unjudged, or cannot be judged,
+saved with the clause, the implementation it was found with (and the folder that implementation was
+imported from) and what certification said of it, so `replay FILE` reruns it as is and says it again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..errors import ScenarioError
 from ..scenario import Scenario
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
-RECORDED = ("clause", "implementation", "pythonpath")
+RECORDED = ("clause", "implementation", "pythonpath", "status", "reason", "judged", "unjudged", "kind")
 
 
 def evidence_file(clause_id: str, evidence: dict) -> dict:
@@ -19,6 +20,12 @@ def evidence_file(clause_id: str, evidence: dict) -> dict:
         "clause": clause_id,
         "implementation": evidence["implementation"],
         "pythonpath": evidence["pythonpath"],
+        "status": evidence["status"],
+        "reason": evidence["reason"],
+        "judged": evidence["judged"],
+        "unjudged": evidence["unjudged"],
+        "kind": evidence["kind"],
+        "unjudged_call": evidence["unjudged_call"],
         "violations": evidence["violations"],
         "scenario": evidence["scenario"],
     }

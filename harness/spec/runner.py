@@ -8,8 +8,9 @@ clauses read is run once. A clause's status comes from what its check could judg
   listed violations are those of the saved scenario, in its own call numbers.
 * `error`: a scenario could not be judged at all (a rank could not set up, the adapter reported a
   value outside the contract, the world did not start).
-* `incomplete`: no violation, but some calls were never judged because a rank hung, died or stopped
-  before them. Reported with both counts; it keeps the verdict from `certified`.
+* `incomplete`: no violation, but some calls were never judged. Reported with both counts and, from the
+  first such scenario (saved as replayable JSON), the rank and call where judging stopped and what
+  happened there (`harness.spec.judging`); it keeps the verdict from `certified`.
 * `pass`: every call the clause reads was judged, and none broke it.
 
 A world that cannot run a scenario (a launcher's world: `harness.errors.ScenarioSkipped`) skips
@@ -29,13 +30,13 @@ from typing import Protocol
 from ..adapter import check_adapter, load_adapter_factory
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import REFERENCE
-from ..messages import error_line
 from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
 from ..statuses import ClauseStatus
-from .checks import Judgement, Violation
+from .checks import Violation
 from .clauses import Clause, Plan
 from .evidence import evidence_file
+from .judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unjudged_lines, unusable
 from .shrink import shrink
 
 DEFAULT_CORPUS = 16
@@ -53,6 +54,10 @@ class ClauseOutcome:
     skipped: list[str] = field(default_factory=list)
     judged: int = 0
     unjudged: int = 0
+    runs: list[dict] = field(default_factory=list)
+
+
+ERROR_RUN = {"status": ClauseStatus.ERROR, "judged": 0, "unjudged": 0}
 
 
 class Executor(Protocol):
@@ -150,6 +155,7 @@ class ClauseRunner:
             return outcome
         unevaluated: list[str] = []
         failing: tuple[Scenario, ScenarioResult, Violation] | None = None
+        incomplete: tuple[Scenario, ScenarioResult, ScenarioVerdict] | None = None
         for scenario in self.scenarios(clause, world_sizes):
             if only_world_size is not None and scenario.world_size != only_world_size:
                 continue
@@ -161,25 +167,25 @@ class ClauseRunner:
             except (WorldStartError, WorldLost) as exc:
                 outcome.scenarios += 1
                 unevaluated.append(f"{scenario.name}: {str(exc).splitlines()[0]}")
+                outcome.runs.append({"scenario": scenario.name, "world_size": scenario.world_size} | ERROR_RUN)
                 continue
             outcome.scenarios += 1
-            problem = unusable(result)
-            try:
-                judgement = judge(clause, result) if problem is None else Judgement()
-            except UnreadableResult as exc:
-                problem = str(exc)
-            if problem:
-                unevaluated.append(f"{scenario.name}: {problem}")
-                outcome.evidence = outcome.evidence or self._evidence(clause, scenario, result, [], shrunk=False)
+            verdict = judge_scenario(clause, result)
+            outcome.runs.append(verdict.to_dict())
+            if verdict.status == ClauseStatus.ERROR:
+                unevaluated.append(verdict.reason)
+                outcome.evidence = outcome.evidence or self._evidence(clause, scenario, result, verdict, shrunk=False)
                 continue
-            outcome.judged += judgement.judged
-            outcome.unjudged += judgement.unjudged
-            if judgement.violations and failing is None:
-                failing = (scenario, result, judgement.violations[0])
+            outcome.judged += verdict.judged
+            outcome.unjudged += verdict.unjudged
+            if verdict.violations and failing is None:
+                failing = (scenario, result, verdict.violations[0])
+            if verdict.status == ClauseStatus.INCOMPLETE and incomplete is None:
+                incomplete = (scenario, result, verdict)
         if failing is not None:
             outcome.status = ClauseStatus.FAIL
             outcome.evidence = self._failure_evidence(clause, *failing)
-            outcome.reason = outcome.evidence["violations"][0]
+            outcome.reason = outcome.evidence["reason"]
         elif unevaluated:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = unevaluated[0]
@@ -189,12 +195,10 @@ class ClauseRunner:
         elif outcome.scenarios == 0:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = f"no scenario checks this clause at world sizes {world_sizes}"
-        elif outcome.unjudged:
+        elif incomplete is not None:
             outcome.status = ClauseStatus.INCOMPLETE
-            outcome.reason = (
-                f"{outcome.unjudged} of {outcome.judged + outcome.unjudged} calls were never judged (a rank hung,"
-                " died or stopped before them); no violation among the others"
-            )
+            outcome.evidence = self._evidence(clause, *incomplete, shrunk=False)
+            outcome.reason = incomplete[2].reason
         elif outcome.judged == 0:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = "no call of its scenarios could be judged"
@@ -218,10 +222,9 @@ class ClauseRunner:
         reproduces_alone = self._reproduces_alone(clause, small, first.kind)
         if reproduces_alone is False and self._reproduces_alone(clause, scenario, first.kind):
             small, small_result, reproduces_alone = scenario, result, True
-        violations = judge(clause, small_result).violations
-        ordered = [v for v in violations if v.kind == first.kind] + [v for v in violations if v.kind != first.kind]
+        verdict = judge_scenario(clause, small_result, kind=first.kind)
         shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
-        evidence = self._evidence(clause, small, small_result, ordered, shrunk=shrunk)
+        evidence = self._evidence(clause, small, small_result, verdict, shrunk=shrunk)
         evidence["reproduces_alone"] = reproduces_alone
         return evidence
 
@@ -246,12 +249,23 @@ class ClauseRunner:
         return None if unusable(result) else result
 
     def _evidence(
-        self, clause: Clause, scenario: Scenario, result: ScenarioResult, violations: list[Violation], shrunk: bool
+        self, clause: Clause, scenario: Scenario, result: ScenarioResult, verdict: ScenarioVerdict, shrunk: bool
     ) -> dict:
+        """What the certificate keeps of a scenario that is not a pass, saved as a replayable file (with
+        its own status, reason and counts, which a replay of the file must give again)."""
+        violations = verdict.violations
+        unjudged_call = verdict.unjudged_call
         evidence = {
             "scenario_name": scenario.name,
             "world_size": scenario.world_size,
             "shrunk": shrunk,
+            "status": verdict.status,
+            "reason": verdict.reason,
+            "judged": verdict.judged,
+            "unjudged": verdict.unjudged,
+            "kind": violations[0].kind if violations else None,
+            "unjudged_call": unjudged_call.to_dict() if unjudged_call else None,
+            "unjudged_calls": unjudged_lines(result) if verdict.status == ClauseStatus.INCOMPLETE else [],
             "violations": [str(v) for v in violations[:MAX_VIOLATIONS]],
             "violation_kinds": sorted({v.kind for v in violations}),
             "violations_total": len(violations),
@@ -269,27 +283,3 @@ class ClauseRunner:
                 json.dump(evidence_file(clause.id, evidence), f, indent=1)
             evidence["scenario_file"] = path
         return evidence
-
-
-class UnreadableResult(Exception):
-    """A check could not read a result (a value no adapter validation caught); the clause is an error."""
-
-
-def judge(clause: Clause, result: ScenarioResult) -> Judgement:
-    try:
-        return clause.check(result)
-    except Exception as exc:
-        raise UnreadableResult(f"the check could not read the results: {type(exc).__name__}: {exc}") from exc
-
-
-def unusable(result: ScenarioResult) -> str | None:
-    """Why `result` cannot be judged at all: a rank that could not set up, or a value the adapter
-    reported outside the contract. None when it can be."""
-    setup = next((o for o in result.outcomes if o.error is not None), None)
-    if setup is not None:
-        return f"rank {setup.rank} could not set up: {error_line(setup.error)}"
-    for outcome in result.outcomes:
-        for record in outcome.records:
-            if record.contract:
-                return f"rank {outcome.rank} call #{record.index}: {record.contract}"
-    return None

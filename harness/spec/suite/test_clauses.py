@@ -63,6 +63,7 @@ def test_clause(
         evidence = outcome.evidence or {}
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
         lines = [f"{clause_id} {outcome.status} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
+        lines += [f"not judged: {line}" for line in evidence.get("unjudged_calls", [])]
         lines.append(evidence.get("report", ""))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]

@@ -1,0 +1,113 @@
+"""Certify, replay and the pytest route say the same thing about every clause: the same status, counts and
+reason, because all three judge through `harness.spec.judging.judge_scenario`.
+
+Affordable by design: one certification of an implementation that is rejected for one clause and left
+`incomplete` for others (its `advance` raises, so the calls after it are never judged), each of its
+evidence files judged again in the session's warm worlds, two of them through the `replay` command, and
+the pytest route for those two clauses. The unit test proves the routes share the judging function.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.report import RankOutcome, ScenarioResult
+from harness.scenario import Scenario
+from harness.spec import judging, runner
+from harness.spec.certify import CertifyOptions, certify
+from harness.spec.clauses import BY_ID
+from harness.spec.evidence import read_scenario_file
+from harness.spec.runner import ClauseRunner, Implementation
+from harness.statuses import ClauseStatus, RankStatus
+
+pytestmark = pytest.mark.timeout(900)
+
+IMPL = "tests.spec_adapters:AdvanceRaisesAdapter"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class OneResult:
+    """An executor that returns a hand-made result for any scenario."""
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+        return ScenarioResult(scenario, [RankOutcome(0, RankStatus.OK)], 0.0)
+
+
+def test_certify_judges_every_scenario_through_the_function_replay_calls(monkeypatch):
+    seen = []
+
+    def spy(clause, result, kind=None):
+        seen.append((clause.id, result.scenario.name))
+        return judging.ScenarioVerdict(result.scenario.name, result.scenario.world_size, ClauseStatus.PASS, judged=1)
+
+    monkeypatch.setattr(runner, "judge_scenario", spy)
+    implementation = Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"}))
+    outcome = ClauseRunner(implementation, OneResult()).evaluate(BY_ID["C1"], [1])
+    assert outcome.status == ClauseStatus.PASS and seen and len(seen) == outcome.scenarios
+    assert outcome.runs == [{"scenario": name, "world_size": 1, "status": "pass", "judged": 1, "unjudged": 0}
+                            for _, name in seen]  # fmt: skip
+    replay_source = (ROOT / "harness" / "cli.py").read_text()
+    assert "from .spec.judging import judge_scenario" in replay_source
+
+
+def _harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("routes") / "cert"
+    return certify(CertifyOptions(impl=IMPL, profile="core", world_sizes=(2,), out_dir=str(out)))
+
+
+def _unsettled(cert: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in cert["clauses"] if c["status"] not in ("pass", "not_claimed")}
+
+
+def test_every_evidence_file_judges_again_to_what_the_certificate_says(certificate, world_pool):
+    unsettled = _unsettled(certificate)
+    assert {c["status"] for c in unsettled.values()} == {"fail", "incomplete"}, unsettled
+    for clause_id, clause in unsettled.items():
+        evidence = clause["evidence"]
+        assert (evidence["status"], evidence["reason"]) == (clause["status"], clause["reason"])
+        if clause["status"] == "incomplete":
+            assert evidence["unjudged_call"]["event"] == "raised", evidence["unjudged_call"]
+            assert "NotImplementedError: advance is not wired up yet" in clause["reason"]
+            assert evidence["unjudged_calls"]
+        scenario, recorded = read_scenario_file(evidence["scenario_file"])
+        again = judging.judge_scenario(BY_ID[clause_id], world_pool.run(IMPL, scenario), kind=recorded["kind"])
+        assert (again.status, again.reason, again.judged, again.unjudged) == (
+            evidence["status"], evidence["reason"], evidence["judged"], evidence["unjudged"]
+        ), clause_id  # fmt: skip
+
+
+def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path):
+    unsettled = _unsettled(certificate)
+    chosen = [next(c for c in unsettled.values() if c["status"] == status) for status in ("fail", "incomplete")]
+    for clause in chosen:
+        evidence = clause["evidence"]
+        done = _harness("-m", "harness", "replay", evidence["scenario_file"], cwd=tmp_path)
+        counts = f"{evidence['judged']} calls judged, {evidence['unjudged']} not"
+        expected = f"clause {clause['id']}: {clause['status']} ({counts}): {clause['reason']}"
+        assert done.returncode == 1 and expected in done.stdout.splitlines(), done.stdout[-3000:] + done.stderr
+        if clause["status"] == "incomplete":
+            assert "calls not judged:" in done.stdout
+    suite = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", IMPL, "--lifecycle-world-sizes", "2"]
+    keyword = " or ".join(f"{c['id']}-" for c in chosen)
+    done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", keyword, "--lifecycle-verbose",
+                    "-p", "no:cacheprovider", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stdout[-3000:]
+    for clause in chosen:
+        counts = f"{clause['judged']} calls judged, {clause['unjudged']} not"
+        assert f"{clause['id']} {clause['status']} ({counts}): {clause['reason']}" in done.stdout, done.stdout[-4000:]
+        first = clause["runs"][0]
+        ranks = f"{first['world_size']} rank{'s' if first['world_size'] > 1 else ''}"
+        assert f"{clause['id']} at {first['world_size']} rank(s): {clause['status']} ({counts})" in done.stdout
+        assert f"       {first['scenario']} ({ranks}): {first['status']}, {first['judged']} calls judged" in done.stdout
+    assert done.stdout.count("replay: ") == len(chosen), done.stdout[-4000:]
