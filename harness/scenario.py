@@ -10,6 +10,8 @@ of gate-result fields (the rest filled in per rank and call, see `harness.decisi
 to run inside the gate evaluation (`{"fault": "kill"}`). With `gates: "real"` the implementation's
 own gates decide, from per-rank `metrics`. `Scenario.decide`, a Python callable, is the one input that
 does not serialise: it may be any closure or lambda (the ranks receive it through dill).
+A `resume` op replaces its slot with a fresh one restored from a checkpoint (`harness.resume`): the
+rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file.
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`).
 """
@@ -27,7 +29,7 @@ from .contract import Stage, parse_stage
 from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
-OPS = ("germinate", "advance", "prune", "step_epoch", "fault")
+OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 GATE_MODES = ("scripted", "real")
 PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
@@ -62,6 +64,7 @@ class Op:
     fault: dict | None = None
     ranks: list[int] | None = None
     continue_on_error: bool = False
+    source: int | None = None
 
     def applies_to(self, rank: int) -> bool:
         return self.ranks is None or rank in self.ranks
@@ -135,6 +138,9 @@ class Scenario:
             raise ScenarioError(f"{where}: ranks {op.ranks} outside world size {self.world_size}")
         if op.op == "fault":
             _check_fault(op.fault or {}, (op.fault or {}).get("kind"), where)
+        source = op.source
+        if source is not None and (op.op != "resume" or not _is_rank(source) or not 0 <= source < self.world_size):
+            raise ScenarioError(f"{where}: source must be a rank of a resume op, got {source!r}")
         for decision in op.local if isinstance(op.local, list) else [op.local]:
             _check_decision(decision, where)
 
