@@ -13,15 +13,11 @@ leaves the slot as it was.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
-from .blueprints import build_seed
 from .gates import SeedMetrics
 from .stages import SeedStage
-
-if TYPE_CHECKING:
-    from .slot import SeedSlot, SeedState
 
 SCHEMA = 1
 SLOT_FIELDS = {"schema": int, "slot_id": str, "calls": int, "width": int, "has_seed": bool, "state": (dict, type(None))}
@@ -45,7 +41,17 @@ class CheckpointError(ValueError):
     """A checkpoint this slot cannot restore; nothing of it was applied."""
 
 
-def extra_state(slot: SeedSlot) -> dict:
+@dataclass(frozen=True)
+class Restored:
+    """A checked checkpoint: the seed state's fields (None for an empty slot), whether it holds a seed
+    module, the call counter."""
+
+    state: dict | None
+    has_seed: bool
+    calls: int
+
+
+def extra_state(slot: Any) -> dict:
     """The slot's lifecycle as primitives: what `get_extra_state()` returns."""
     state = slot.state
     return {
@@ -58,7 +64,7 @@ def extra_state(slot: SeedSlot) -> dict:
     }
 
 
-def _state_record(state: SeedState) -> dict:
+def _state_record(state: Any) -> dict:
     return {
         "seed_id": state.seed_id,
         "blueprint_id": state.blueprint_id,
@@ -73,48 +79,36 @@ def _state_record(state: SeedState) -> dict:
     }
 
 
-def apply_extra_state(slot: SeedSlot, extra: Any) -> None:
-    """Validate `extra` whole, then restore the lifecycle and rebuild the seed module (its weights load next)."""
-    from .slot import SeedState  # here: reference_impl.slot imports this module
-
+def checked_extra_state(extra: Any, slot_id: str, width: int) -> Restored:
+    """`extra` checked whole against a slot `slot_id` of `width`, else `CheckpointError`."""
     _check_fields(extra, SLOT_FIELDS, "checkpoint")
     if extra["schema"] != SCHEMA:
         raise CheckpointError(f"checkpoint schema {extra['schema']!r} is not this slot's schema {SCHEMA}")
-    if extra["slot_id"] != slot.slot_id:
-        raise CheckpointError(f"checkpoint of slot {extra['slot_id']!r} cannot be restored into slot {slot.slot_id!r}")
-    if extra["width"] != slot.width:
-        raise CheckpointError(
-            f"checkpoint of width {extra['width']} cannot be restored into a slot of width {slot.width}"
-        )
+    if extra["slot_id"] != slot_id:
+        raise CheckpointError(f"checkpoint of slot {extra['slot_id']!r} cannot be restored into slot {slot_id!r}")
+    if extra["width"] != width:
+        raise CheckpointError(f"checkpoint of width {extra['width']} cannot be restored into a slot of width {width}")
     record = extra["state"]
     if record is None and extra["has_seed"]:
         raise CheckpointError("checkpoint holds a seed module but no seed state")
-    state = None if record is None else _seed_state(record, SeedState)
-    seed = (
-        build_seed(state.blueprint_id, state.seed_id, slot.width) if state is not None and extra["has_seed"] else None
-    )
-    slot.state, slot.seed, slot.calls = state, seed, extra["calls"]
+    return Restored(None if record is None else _state_fields(record), extra["has_seed"], extra["calls"])
 
 
-def _seed_state(record: Any, state_class: type[SeedState]) -> SeedState:
+def _state_fields(record: Any) -> dict:
+    """The `SeedState` fields of a checked state record."""
     _check_fields(record, STATE_FIELDS, "checkpoint state")
     _check_fields(record["metrics"], {name: object for name in METRIC_FIELDS}, "checkpoint metrics")
     stages = [record["stage"], record["previous_stage"], *record["stage_history"]]
     bad = [s for s in stages if isinstance(s, bool) or not isinstance(s, int) or s not in STAGE_VALUES]
     if bad:
         raise CheckpointError(f"checkpoint state holds {bad[0]!r} where a stage value is due")
-    return state_class(
-        seed_id=record["seed_id"],
-        blueprint_id=record["blueprint_id"],
-        stage=SeedStage(record["stage"]),
-        previous_stage=SeedStage(record["previous_stage"]),
-        epochs_in_stage=record["epochs_in_stage"],
-        stage_history=[SeedStage(s) for s in record["stage_history"]],
-        alpha=record["alpha"],
-        alpha_target=record["alpha_target"],
-        alpha_holding=record["alpha_holding"],
-        metrics=SeedMetrics(**record["metrics"]),
-    )
+    return {
+        **record,
+        "stage": SeedStage(record["stage"]),
+        "previous_stage": SeedStage(record["previous_stage"]),
+        "stage_history": [SeedStage(s) for s in record["stage_history"]],
+        "metrics": SeedMetrics(**record["metrics"]),
+    }
 
 
 def _check_fields(record: Any, expected: dict[str, Any], what: str) -> None:

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .blueprints import build_seed
-from .checkpoint import CheckpointError, apply_extra_state, extra_state
+from .checkpoint import CheckpointError, checked_extra_state, extra_state
 from .gates import (
     ALPHA_EPSILON,
     GATE_FOR_TARGET,
@@ -213,7 +213,12 @@ class SeedSlot(nn.Module):
         return extra_state(self)
 
     def set_extra_state(self, state: dict) -> None:
-        apply_extra_state(self, state)
+        """Restore the lifecycle, checked whole first, and rebuild the seed module its weights load into next."""
+        restored = checked_extra_state(state, self.slot_id, self.width)
+        seed_state = None if restored.state is None else SeedState(**restored.state)
+        has_seed = seed_state is not None and restored.has_seed
+        self.seed = build_seed(seed_state.blueprint_id, seed_state.seed_id, self.width) if has_seed else None
+        self.state, self.calls = seed_state, restored.calls
 
     def load_checkpoint(self, checkpoint: dict) -> None:
         """`load_state_dict(checkpoint)`, strict; on any refusal the slot is left exactly as it was."""

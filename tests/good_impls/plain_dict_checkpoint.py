@@ -6,7 +6,7 @@ the adapter rebuilds the seed from its blueprint itself, then loads its weights 
 
 from reference_impl.adapter import Adapter as ReferenceAdapter
 from reference_impl.blueprints import build_seed
-from reference_impl.checkpoint import apply_extra_state, extra_state
+from reference_impl.checkpoint import extra_state
 from reference_impl.slot import SeedSlot
 
 
@@ -18,7 +18,7 @@ class Adapter(ReferenceAdapter):
         return {"lifecycle": extra_state(slot), "seed": seed}
 
     def restore(self, slot: SeedSlot, checkpoint: dict) -> None:
-        apply_extra_state(slot, {**checkpoint["lifecycle"], "has_seed": False})
+        slot.set_extra_state({**checkpoint["lifecycle"], "has_seed": False})
         if checkpoint["seed"] is not None:
             state = slot.state
             slot.seed = build_seed(state.blueprint_id, state.seed_id, slot.width)
