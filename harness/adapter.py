@@ -42,6 +42,7 @@ PRUNE = "prune"
 EPOCH_CLOCK = "epoch_clock"
 SIDE_EFFECTS = "side_effects"
 MODULE = "module"
+CHECKPOINT = "checkpoint"
 
 REQUIRED_MEMBERS = (
     "name",
@@ -64,6 +65,10 @@ CAPABILITIES = {
     MODULE: (
         "module() and module_shape(): the slot's part of the model as a torch.nn.Module, which the harness"
         " trains under DistributedDataParallel"
+    ),
+    CHECKPOINT: (
+        "checkpoint() and restore(): a checkpoint of a slot, restored into a fresh slot from make_slot(), after"
+        " torch.save and torch.load(weights_only=True)"
     ),
 }
 
@@ -121,6 +126,24 @@ class LifecycleAdapter(Protocol):
 
     def module_shape(self, slot: Any) -> tuple[int, ...]:
         """[module] The per-sample feature shape the module takes and returns, e.g. `(8,)`."""
+
+    def checkpoint(self, slot: Any) -> Any:
+        """[checkpoint] The slot's whole state (lifecycle and seed) as a training loop would save it. The
+        harness always writes it with `torch.save` and reads it back with `torch.load(weights_only=True)`,
+        so it may hold tensors, dicts, lists, str, int, float, bool and None only. For a slot that is an
+        `nn.Module`, its `state_dict()`, the lifecycle in `get_extra_state()`:
+
+            def checkpoint(self, slot):
+                return slot.state_dict()"""
+
+    def restore(self, slot: Any, checkpoint: Any) -> None:
+        """[checkpoint] Restore `checkpoint` into `slot`, a fresh slot from `make_slot()` of the same slot
+        id (its gate already installed), rebuilding the structure the weights need before they load:
+
+            def restore(self, slot, checkpoint):
+                slot.load_state_dict(checkpoint)  # set_extra_state() rebuilds the seed module first
+
+        It may be rank 0's checkpoint restored on another rank, as a restarted DDP job does."""
 
 
 def load_adapter_factory(spec: str) -> Callable[[], Any]:

@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     certify.add_argument("--impl", default=impl_default, help=impl_help)
     certify.add_argument(
-        "--profile", choices=("core", "strict", "ddp", "all"), default="all", help="which clauses to check"
+        "--profile", choices=("core", "strict", "ddp", "resume", "all"), default="all", help="which clauses to check"
     )
     certify.add_argument("--world-sizes", default="1,2,3,4", help="comma-separated world sizes, each from 1 to 8")
     certify.add_argument("--seed", type=int, default=0, help="seed of the generated scenarios")

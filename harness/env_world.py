@@ -20,7 +20,8 @@ another, as nothing can rebuild the group: every later `run` raises `WorldLost`,
 `WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
 `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
 
-On NCCL the `ddp` profile's scenarios are skipped as well: the model they train is on the CPU.
+On NCCL the `ddp` profile's scenarios are skipped as well: the model they train is on the CPU; so are
+scenarios that send one rank's checkpoint to the others (`resume` ops with a `source`), as CPU bytes.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class EnvWorld:
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
         if scenario.model and self.backend != "gloo":
             return f"trains a CPU model under DDP, which the {self.backend} process group cannot carry"
+        if self.backend != "gloo" and any(op.source is not None for op in scenario.ops):
+            return f"sends a checkpoint as CPU bytes, which the {self.backend} process group cannot carry"
         return None
 
     def follow(self) -> dict | None:

@@ -69,7 +69,8 @@ class CallRecord:
     `local` holds every local gate result the rank evaluated during the call (result-field dicts),
     `result` the result the call returned, `collectives` the collectives it entered by kind, `contract`
     a value the adapter reported outside the contract (then the call cannot be judged), `model` the
-    model step the `ddp` profile took after the call."""
+    model step the `ddp` profile took after the call, `resume` what a `resume` op restored
+    (`harness.resume.ResumeStep`)."""
 
     index: int
     op: str
@@ -87,6 +88,7 @@ class CallRecord:
     elapsed_s: float = 0.0
     contract: str | None = None
     model: dict | None = None
+    resume: dict | None = None
 
 
 @dataclass

@@ -48,6 +48,7 @@ from .statuses import RankStatus
 
 if TYPE_CHECKING:
     from .model_host import ModelHost
+    from .resume import ResumeStep
 
 LIFELINE_EXIT_CODE = 70
 
@@ -262,6 +263,8 @@ class RankRun:
             if op.op == "advance":
                 record.same_object = bool(self.local) and result is self.local[-1][1]
                 record.result = checked_result_fields(self.adapter.result_fields(result))
+            if op.op == "resume":
+                record.resume = result.to_record()
         except ContractValueError as exc:
             record.contract = str(exc)
         except Exception as exc:
@@ -296,6 +299,8 @@ class RankRun:
             return adapter.advance(slot, op.target)
         if op.op == "prune":
             return adapter.prune(slot)
+        if op.op == "resume":
+            return self._resume(op, slot)
         if op.until_empty is None:
             return adapter.step_epoch(slot)
         for _ in range(op.until_empty):
@@ -303,6 +308,18 @@ class RankRun:
                 break
             adapter.step_epoch(slot)
         return None
+
+    def _resume(self, op: Op, slot: Any) -> ResumeStep:
+        """Replace the op's slot with a fresh one restored from a checkpoint (`harness.resume`)."""
+        from .resume import resume_slot  # here, not at the top: it imports torch, which only some scenarios need
+
+        def prepare(fresh: Any) -> None:
+            if self.scenario.gates == "scripted":
+                self.adapter.install_gate(fresh, self._evaluator(op.slot))
+
+        fresh, step = resume_slot(self.adapter, slot, op.slot, op.source, self.rank, self.monitor, prepare)
+        self.slots[op.slot] = fresh
+        return step
 
     def _snapshots(self) -> dict:
         snapshots = {}

@@ -14,6 +14,8 @@ A `step_epoch` op with `until_empty: N` ticks the slot's epoch clock until it ho
 DORMANT one), at most N times, as one call: a scenario that needs an empty slot after a prune
 observes the cool-down instead of assuming its length (every rank stops at the same tick, since
 the cool-down is part of the lifecycle every rank shares).
+A `resume` op replaces its slot with a fresh one restored from a checkpoint (`harness.resume`): the
+rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file.
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`).
 """
@@ -32,7 +34,7 @@ from .contract import Stage, parse_stage
 from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
-OPS = ("germinate", "advance", "prune", "step_epoch", "fault")
+OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 GATE_MODES = ("scripted", "real")
 PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
@@ -69,6 +71,7 @@ class Op:
     ranks: list[int] | None = None
     continue_on_error: bool = False
     until_empty: int | None = None
+    source: int | None = None
 
     def applies_to(self, rank: int) -> bool:
         return self.ranks is None or rank in self.ranks
@@ -142,6 +145,9 @@ class Scenario:
             raise ScenarioError(f"{where}: ranks {op.ranks} outside world size {self.world_size}")
         if op.op == "fault":
             _check_fault(op.fault or {}, (op.fault or {}).get("kind"), where)
+        source = op.source
+        if source is not None and (op.op != "resume" or not _is_rank(source) or not 0 <= source < self.world_size):
+            raise ScenarioError(f"{where}: source must be a rank of a resume op, got {source!r}")
         for decision in op.local if isinstance(op.local, list) else [op.local]:
             _check_decision(decision, where)
 

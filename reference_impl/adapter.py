@@ -16,7 +16,9 @@ from .stages import SeedStage
 class Adapter:
     name = "reference_impl"
     version = __version__
-    capabilities = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects", "module"})
+    capabilities = frozenset(
+        {"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects", "module", "checkpoint"}
+    )
 
     def make_slot(self, slot_id: str) -> SeedSlot:
         return SeedSlot(slot_id)
@@ -71,3 +73,9 @@ class Adapter:
 
     def module_shape(self, slot: SeedSlot) -> tuple[int, ...]:
         return (slot.width,)
+
+    def checkpoint(self, slot: SeedSlot) -> dict:
+        return slot.state_dict()
+
+    def restore(self, slot: SeedSlot, checkpoint: dict) -> None:
+        slot.load_checkpoint(checkpoint)

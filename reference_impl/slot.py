@@ -17,6 +17,9 @@ The slot is the seed's part of the model, a `torch.nn.Module` over features of s
 `germinate()` builds the seed from its blueprint (`reference_impl.blueprints`, the same weights on
 every rank), `forward(x)` is `x` until the seed blends, `x + alpha * seed(x)` while BLENDING or
 HOLDING, `x + seed(x)` once FOSSILIZED, and pruning drops the seed and its parameters.
+
+A slot checkpoints through `state_dict()` (`reference_impl.checkpoint`): the seed's weights and buffers
+as tensors, the lifecycle as extra-state primitives; `load_checkpoint()` restores one whole or not at all.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from torch import nn
 
 from .blueprints import build_seed
+from .checkpoint import CheckpointError, checked_extra_state, extra_state
 from .gates import (
     ALPHA_EPSILON,
     GATE_FOR_TARGET,
@@ -204,6 +208,26 @@ class SeedSlot(nn.Module):
             "alpha_holding": state.alpha_holding,
             "calls": self.calls,
         }
+
+    def get_extra_state(self) -> dict:
+        return extra_state(self)
+
+    def set_extra_state(self, state: dict) -> None:
+        """Restore the lifecycle, checked whole first, and rebuild the seed module its weights load into next."""
+        restored = checked_extra_state(state, self.slot_id, self.width)
+        seed_state = None if restored.state is None else SeedState(**restored.state)
+        has_seed = seed_state is not None and restored.has_seed
+        self.seed = build_seed(seed_state.blueprint_id, seed_state.seed_id, self.width) if has_seed else None
+        self.state, self.calls = seed_state, restored.calls
+
+    def load_checkpoint(self, checkpoint: dict) -> None:
+        """`load_state_dict(checkpoint)`, strict; on any refusal the slot is left exactly as it was."""
+        before = (self.state, self.seed, self.calls)
+        try:
+            self.load_state_dict(checkpoint)
+        except (CheckpointError, RuntimeError) as exc:
+            self.state, self.seed, self.calls = before
+            raise CheckpointError(f"slot {self.slot_id!r} refused the checkpoint: {exc}") from exc
 
     def _transition(self, state: SeedState, target: SeedStage) -> None:
         state.enter(target)

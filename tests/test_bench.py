@@ -34,6 +34,7 @@ SCALARS = (
     "certify_peak_rss_mb",
     "certify_peak_tmp_mb",
     "certify_ddp_wall_s",
+    "certify_resume_wall_s",
 )
 RUN_TIMEOUT_S = 420
 pytestmark = pytest.mark.timeout(RUN_TIMEOUT_S + 30)

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
 from ..report import ScenarioResult
 from ..scenario import Scenario
-from . import checks, families, misalign, model_checks, model_families
+from . import checks, families, misalign, model_checks, model_families, resume_checks, resume_families
 from .checks import Judgement
 
 CORE = "core"
 STRICT = "strict"
 DDP = "ddp"
-PROFILES = (CORE, STRICT, DDP)
+RESUME = "resume"
+PROFILES = (CORE, STRICT, DDP, RESUME)
 MUST = "MUST"
 
 Check = Callable[[ScenarioResult], Judgement]
@@ -412,9 +413,110 @@ REGISTRY: tuple[Clause, ...] = (
     ),
 )
 
+
+def _round_trip(plan: Plan) -> list[Scenario]:
+    return resume_families.round_trip(plan.world_size, MODULE in plan.capabilities) if plan.first else []
+
+
+def _under_ddp(plan: Plan) -> list[Scenario]:
+    return resume_families.under_ddp(plan.world_size, MODULE in plan.capabilities)
+
+
+RESUME_CLAUSES: tuple[Clause, ...] = (
+    Clause(
+        id="R1",
+        title="Round trip",
+        profile=RESUME,
+        level=MUST,
+        statement=(
+            "At every point of a lifecycle (an empty slot, every stage, mid-blend, mid-embargo, after a regrow),"
+            " a checkpoint restored into a fresh slot gives the same snapshot and, with `module`, bitwise the"
+            " same parameters, buffers and output on a probe batch."
+        ),
+        rationale=(
+            "A restarted job continues from what it restored: a stage, counter or weight the checkpoint left"
+            " out, or a seed module missing when its weights load, silently changes the model."
+        ),
+        method=(
+            "The lifecycles of D1 with every slot checkpointed and restored at the start and after every call,"
+            " the host network trained after each call (with `module`), at the first world size of the run."
+            " The checkpoint travels through torch.save and torch.load(weights_only=True); the restored slot"
+            " replaces the original."
+        ),
+        requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
+        scenarios=_round_trip,
+        check=resume_checks.round_trip,
+    ),
+    Clause(
+        id="R2",
+        title="Continue identically",
+        profile=RESUME,
+        level=MUST,
+        statement=(
+            "A slot restored from a checkpoint and the slot it was taken from, given the same remaining calls"
+            " and the same per-rank decisions, go through the same stages with the same results and snapshots"
+            " and, with `module`, the same module."
+        ),
+        rationale="A restore that looks right but resumes a schedule or counter from elsewhere diverges later.",
+        method=(
+            "Each slot of the D1 lifecycles has a twin that receives every call right after it; the twins are"
+            f" restored from their own checkpoints every {resume_families.CONTINUE_EVERY} calls, and each call"
+            " of a twin is compared with its original's (stage, gate and passed, snapshot without the slot's"
+            " name, and the module digests of a final checkpoint), at world sizes 1 and 2 (or the smallest"
+            " size of the run)."
+        ),
+        requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
+        scenarios=lambda plan: resume_families.continued(plan.world_size) if plan.small else [],
+        check=resume_checks.continued,
+    ),
+    Clause(
+        id="R3",
+        title="Resume under DDP",
+        profile=RESUME,
+        level=MUST,
+        statement=(
+            "When rank 0's checkpoint (or, where the ranks agree, each rank's own) is restored on every rank,"
+            " every rank restores the same slot, and C1-C4 (with `module`, D1 and D2) hold for the rest of the"
+            " lifecycle."
+        ),
+        rationale=(
+            "A restarted DDP job restores one file on every rank; a rank-local value in it makes the other"
+            " ranks believe they are rank 0, and the ranks diverge or hang after the restart."
+        ),
+        method=(
+            "The D1 lifecycles at world sizes above 1 with every slot restored from rank 0's checkpoint early"
+            " and half-way (the bytes broadcast from rank 0), and the blend with each rank's own checkpoint;"
+            " the host network is rebuilt on the restored slots and trained after every call (with `module`)."
+        ),
+        requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
+        scenarios=_under_ddp,
+        check=resume_checks.under_ddp,
+    ),
+    Clause(
+        id="R4",
+        title="Weights only",
+        profile=RESUME,
+        level=MUST,
+        statement=(
+            "Every checkpoint loads with torch.load(weights_only=True): tensors, dicts, lists, str, int, float,"
+            " bool and None only."
+        ),
+        rationale=(
+            "weights_only=True is PyTorch's default since 2.6: a checkpoint holding any other type (an enum, a"
+            " dataclass) cannot be loaded by a default training loop."
+        ),
+        method="Every checkpoint of R1 and R3; a refusal is reported with the refused type PyTorch names.",
+        requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
+        scenarios=lambda plan: _round_trip(plan) + _under_ddp(plan),
+        check=resume_checks.weights_only,
+    ),
+)
+
+REGISTRY = REGISTRY + RESUME_CLAUSES
+
 BY_ID = {clause.id: clause for clause in REGISTRY}
 
 
 def select(profile: str) -> list[Clause]:
-    """The clauses of `profile` ("core", "strict", "ddp" or "all")."""
+    """The clauses of `profile` ("core", "strict", "ddp", "resume" or "all")."""
     return [c for c in REGISTRY if profile == "all" or c.profile == profile]

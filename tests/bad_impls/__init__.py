@@ -3,7 +3,8 @@
 `EXPECTED_FAILURES` maps each module to exactly the clauses the suite must reject (`fail`) it for;
 the self-test certifies every one and compares. The other clauses must pass, or be `incomplete` where
 the defect stops ranks before calls those clauses read. Each defect is a variation of the reference
-slot, so a clause that fails here fails for that defect and nothing else.
+slot, so a clause that fails here fails for that defect and nothing else. Only the checkpointing
+defects declare the `checkpoint` capability (`common.adapter_for`); the others leave `resume` unclaimed.
 """
 
 EXPECTED_FAILURES: dict[str, set[str]] = {
@@ -31,4 +32,9 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "score_float32": {"C3"},
     "stalls_at_third_round": {"C6"},
     "exits_at_second_round": {"C6"},
+    "checkpoint_drops_blend": {"R1", "R2"},
+    "seed_not_rebuilt": {"R1", "R2"},
+    "seed_rebuilt_after_load": {"R1"},
+    "enum_in_extra_state": {"R4"},
+    "rank_in_checkpoint": {"R3"},
 }

@@ -12,8 +12,12 @@ from reference_impl.slot import SeedSlot
 from reference_impl.sync import divergence_suffix
 
 
-def adapter_for(slot_class: type[SeedSlot], name: str) -> type[Adapter]:
-    return type(f"{name}Adapter", (Adapter,), {"name": name, "make_slot": lambda self, slot_id: slot_class(slot_id)})
+def adapter_for(slot_class: type[SeedSlot], name: str, checkpoint: bool = False) -> type[Adapter]:
+    """The reference adapter over `slot_class`. Without `checkpoint` it does not declare that capability: a
+    defect of the gate round is the other profiles' to find, and the `resume` clauses stay `not_claimed`."""
+    capabilities = Adapter.capabilities if checkpoint else Adapter.capabilities - {"checkpoint"}
+    members = {"name": name, "capabilities": capabilities, "make_slot": lambda self, slot_id: slot_class(slot_id)}
+    return type(f"{name}Adapter", (Adapter,), members)
 
 
 def distributed() -> bool:

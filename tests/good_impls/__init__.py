@@ -13,11 +13,12 @@ from .variants import VARIANTS, impl
 GENERATED: dict[str, tuple[str, ...]] = {impl(variant.name): variant.profiles for variant in VARIANTS}
 
 MUST_CERTIFY: dict[str, tuple[str, ...]] = {
-    "upstream_fixed": ("core",),
+    "upstream_fixed": ("core", "resume"),
     "ungated_refused_after_round": ("core", "strict"),
     "ungated_raises_after_early_exits": ("core",),
     "object_list_with_identity": ("core", "strict"),
     "gather_rank0": ("core", "strict"),
     "no_prune": ("core", "strict"),
     "other_result_class": ("core", "strict"),
+    "plain_dict_checkpoint": ("resume",),
 }

@@ -1,0 +1,163 @@
+"""The checks of the `resume` profile: they read the `ResumeStep` each rank recorded at each `resume` op.
+
+A restore that raised is a round-trip failure; for the other clauses the calls after it are left
+unjudged (the rank stopped there), so each clause fails for its own reason.
+"""
+
+from __future__ import annotations
+
+from ..messages import error_line
+from ..report import ScenarioResult
+from ..resume import PROBE_OUTPUT, ResumeStep
+from . import checks, model_checks
+from .checks import Call, Judgement, calls, judged_calls
+from .resume_families import TWIN
+
+SHOWN = 3
+
+
+def _resume_calls(result: ScenarioResult, judgement: Judgement) -> list[tuple[Call, list[ResumeStep | None]]]:
+    return [
+        (call, [ResumeStep.from_record(r) for r in call.records])
+        for call in judged_calls(result, judgement)
+        if call.ops[0].op == "resume"
+    ]
+
+
+def round_trip(result: ScenarioResult) -> Judgement:
+    """R1: the restored slot has the snapshot of the one checkpointed and, with `module`, bitwise the same
+    parameters, buffers and probe output."""
+    judgement = Judgement()
+    for call, steps in _resume_calls(result, judgement):
+        for rank, (record, step) in enumerate(zip(call.records, steps, strict=True)):
+            if step is None:
+                reason = error_line(record.error) if record.error else "no restore was recorded"
+                judgement.add("restore_failed", f"{call.label}: rank {rank} could not restore: {reason}", call.index)
+                continue
+            if step.after != step.before:
+                text = f"{call.label}: rank {rank}'s restored snapshot differs: {_difference(step.before, step.after)}"
+                judgement.add("snapshot_changed", text, call.index)
+            if step.module_before != step.module_after:
+                differs = _tensors(step.module_before, step.module_after)
+                text = f"{call.label}: rank {rank}'s restored module differs: {differs}"
+                judgement.add("module_changed", text, call.index)
+    return judgement
+
+
+def _difference(before: dict, after: dict) -> str:
+    keys = sorted(set(before) | set(after))
+    changed = [
+        f"{k} {before.get(k, '<absent>')!r} -> {after.get(k, '<absent>')!r}"
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+    return "; ".join(changed[:SHOWN]) + (f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else "")
+
+
+def _tensors(before: dict[str, str] | None, after: dict[str, str] | None) -> str:
+    before, after = before or {}, after or {}
+    lost = sorted(set(before) - set(after))
+    gained = sorted(set(after) - set(before))
+    changed = sorted(k for k in set(before) & set(after) if before[k] != after[k] and k != PROBE_OUTPUT)
+    parts = [
+        f"missing {', '.join(lost[:SHOWN])}" if lost else "",
+        f"unexpected {', '.join(gained[:SHOWN])}" if gained else "",
+    ]
+    parts.append(f"other values in {', '.join(changed[:SHOWN])}" if changed else "")
+    if before.get(PROBE_OUTPUT) != after.get(PROBE_OUTPUT):
+        parts.append("another probe output")
+    return "; ".join(p for p in parts if p)
+
+
+def continued(result: ScenarioResult) -> Judgement:
+    """R2: each slot and its twin (restored from checkpoints along the way) go through the same stages with
+    the same decisions, snapshots and, at the last checkpoint, module digests."""
+    judgement = Judgement()
+    pairs = _pairs(result)
+    for original, copy in pairs:
+        if not (original.reported and copy.reported):
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        for rank, (a, b) in enumerate(zip(original.records, copy.records, strict=True)):
+            problem = _continuation_problem(original.ops[0].slot, a, b)
+            if problem:
+                text = f"{copy.label}: rank {rank}'s restored slot went on differently from {original.label}: {problem}"
+                judgement.add("continued_differently", text, copy.index)
+    return judgement
+
+
+def _pairs(result: ScenarioResult) -> list[tuple[Call, Call]]:
+    """(call on a slot, the same call on its twin): the twin's call right after it, or for the final
+    checkpoints the twin's `resume` op as many calls later as there are slots."""
+    every = list(calls(result))
+    pairs = []
+    for i, call in enumerate(every):
+        op = call.ops[0]
+        if op is None or op.slot is None or op.slot.endswith(TWIN):
+            continue
+        later = [c for c in every[i + 1 :] if c.ops[0] is not None and c.ops[0].slot == op.slot + TWIN]
+        if later and later[0].ops[0].op == op.op:
+            pairs.append((call, later[0]))
+    return pairs
+
+
+def _continuation_problem(slot: str, a: object, b: object) -> str:
+    if (a.error is None) != (b.error is None):
+        return f"one raised ({error_line(a.error or b.error)}) and the other did not"
+    if a.stage_after != b.stage_after:
+        return f"stage {a.stage_after} vs {b.stage_after}"
+    for key in ("gate", "passed"):
+        if a.result is not None and b.result is not None and a.result[key] != b.result[key]:
+            return f"result {key} {a.result[key]!r} vs {b.result[key]!r}"
+    own, twin = _unnamed(a.snapshot, slot), _unnamed(b.snapshot, slot + TWIN)
+    if own != twin:
+        return f"snapshot {_difference(own, twin)}"
+    first, second = ResumeStep.from_record(a), ResumeStep.from_record(b)
+    if first is not None and second is not None and first.module_before != second.module_before:
+        return f"module digests differ ({_tensors(first.module_before, second.module_before)})"
+    return ""
+
+
+def _unnamed(snapshot: dict | None, slot: str) -> dict:
+    """The snapshot without the fields that name the slot (a twin has its own name)."""
+    return {k: v for k, v in (snapshot or {}).items() if v != slot}
+
+
+def under_ddp(result: ScenarioResult) -> Judgement:
+    """R3: every rank restored the same slot (snapshot and module), and C1-C4 (with `module` D1 and D2)
+    hold over the whole scenario."""
+    judgement = Judgement()
+    for call, steps in _resume_calls(result, judgement):
+        restored = [s for s in steps if s is not None]
+        if len({repr(s.after) for s in restored}) > 1:
+            views = "; ".join(
+                f"rank {r} {s.after.get('stage')!r}/{s.after.get('stage_history')!r}" for r, s in enumerate(steps) if s
+            )
+            judgement.add(
+                "ranks_restored_differently", f"{call.label}: the ranks restored different slots: {views}", call.index
+            )
+        elif len({repr(s.module_after) for s in restored}) > 1:
+            judgement.add(
+                "ranks_restored_differently", f"{call.label}: the ranks restored different modules", call.index
+            )
+    found = [checks.agreement, checks.authority, checks.integrity, checks.divergence_report]
+    if result.scenario.model:
+        found += [model_checks.completion, model_checks.identity]
+    for check in found:
+        part = check(result)
+        judgement.violations += part.violations
+        judgement.judged += part.judged
+        judgement.unjudged += part.unjudged
+    return judgement
+
+
+def weights_only(result: ScenarioResult) -> Judgement:
+    """R4: `torch.load(weights_only=True)` accepted every checkpoint."""
+    judgement = Judgement()
+    for call, steps in _resume_calls(result, judgement):
+        for rank, step in enumerate(steps):
+            if step is not None and step.refused is not None and step.source == rank:
+                text = f"{call.label}: torch.load(weights_only=True) refused rank {rank}'s checkpoint: {step.refused}"
+                judgement.add("not_weights_only", text, call.index)
+    return judgement

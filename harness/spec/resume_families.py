@@ -1,0 +1,85 @@
+"""Scenarios of the `resume` profile: the lifecycles of the `ddp` profile, checkpointed and restored.
+
+Every scenario is a hand-written lifecycle (`model_families.lifecycle`: a blend rank 0 alone starts, a
+fossilization before a prune, a seed cooled down and regrown) with `resume` ops put in, so no scenario
+depends on how long an implementation blends or cools down: the restore happens wherever the lifecycle
+is at that call. Together the points cover an empty slot, every stage, mid-blend, mid-embargo and a
+regrown seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..scenario import Op, Scenario
+from . import model_families
+
+TWIN = "-resumed"
+CONTINUE_EVERY = 3
+
+
+def _resume_all(slots: list[str], source: int | None = None) -> list[Op]:
+    return [Op("resume", slot, source=source) for slot in slots]
+
+
+def _renamed(base: Scenario, kind: str, slots: list[str], ops: list[Op], model: bool) -> Scenario:
+    return dataclasses.replace(base, name=f"resume-{kind}-{base.name}", slots=slots, ops=ops, model=model)
+
+
+def round_trip(world_size: int, module: bool) -> list[Scenario]:
+    """Each slot restored from its own checkpoint at the start and after every call; with `module` the
+    host network trains after each call, so the weights checkpointed are trained ones."""
+    return [
+        _renamed(
+            base,
+            "roundtrip",
+            base.slots,
+            _resume_all(base.slots) + [step for op in base.ops for step in (op, Op("resume", op.slot))],
+            model=module,
+        )
+        for base in model_families.lifecycle(world_size)
+    ]
+
+
+def twin(slot: str) -> str:
+    return f"{slot}{TWIN}"
+
+
+def continued(world_size: int) -> list[Scenario]:
+    """Each slot with a twin that receives every call right after it, with the same per-rank decisions and
+    seed ids; every `CONTINUE_EVERY` calls the twins are restored from their own checkpoints, and at the
+    end every slot is checkpointed once more, so its module's digests are recorded."""
+    scenarios = []
+    for base in model_families.lifecycle(world_size):
+        twins = [twin(slot) for slot in base.slots]
+        ops: list[Op] = []
+        for index, op in enumerate(base.ops):
+            seed_id = (op.seed_id or f"seed-{op.slot}") if op.op == "germinate" else op.seed_id
+            ops += [
+                dataclasses.replace(op, seed_id=seed_id),
+                dataclasses.replace(op, slot=twin(op.slot), seed_id=seed_id),
+            ]
+            if index % CONTINUE_EVERY == CONTINUE_EVERY - 1:
+                ops += _resume_all(twins)
+        ops += _resume_all(base.slots + twins)
+        scenarios.append(_renamed(base, "continue", base.slots + twins, ops, model=False))
+    return scenarios
+
+
+def under_ddp(world_size: int, module: bool) -> list[Scenario]:
+    """Rank 0's checkpoint of every slot restored on every rank, early and half-way, with `module` the host
+    network rebuilt on the restored slots and trained after every call; and the blend once with each rank
+    restoring its own checkpoint."""
+    if world_size < 2:
+        return []
+    scenarios = []
+    for base in model_families.lifecycle(world_size):
+        cuts = {2, len(base.ops) // 2}
+        ops = [
+            step for i, op in enumerate(base.ops) for step in [op, *(_resume_all(base.slots, 0) if i in cuts else [])]
+        ]
+        scenarios.append(_renamed(base, "rank0", base.slots, ops, model=module))
+    blend = model_families.blend(world_size)
+    own = [step for i, op in enumerate(blend.ops) for step in [op, *(_resume_all(blend.slots) if i == 4 else [])]]
+    scenarios.append(_renamed(blend, "own", blend.slots, own, model=module))
+    return scenarios
