@@ -20,7 +20,8 @@ another, as nothing can rebuild the group: every later `run` raises `WorldLost`,
 `WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
 `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
 
-On NCCL the `ddp` profile's scenarios are skipped as well: the model they train is on the CPU.
+The `ddp` profile runs on NCCL as on gloo: the host network lives on each rank's CUDA device
+(`harness.ddp_configs.device_for`).
 """
 
 from __future__ import annotations
@@ -132,8 +133,6 @@ class EnvWorld:
             return "runs without a process group; the launcher's is initialised"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
-        if scenario.model and self.backend != "gloo":
-            return f"trains a CPU model under DDP, which the {self.backend} process group cannot carry"
         return None
 
     def follow(self) -> dict | None:

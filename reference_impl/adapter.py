@@ -17,6 +17,9 @@ class Adapter:
     name = "reference_impl"
     version = __version__
     capabilities = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects", "module"})
+    ddp_configurations = frozenset(
+        {"defaults", "find_unused_parameters", "static_graph", "gradient_as_bucket_view", "no_broadcast_buffers"}
+    )
 
     def make_slot(self, slot_id: str) -> SeedSlot:
         return SeedSlot(slot_id)

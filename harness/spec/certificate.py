@@ -16,6 +16,7 @@ import sys
 from ..locations import HARNESS
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
+from . import ddp_matrix
 from .clauses import MUST
 from .runner import ClauseOutcome, Implementation
 
@@ -91,6 +92,7 @@ def build(
     suite_version: str,
     launcher: str = "spawn",
     coverage: dict | None = None,
+    ddp_configurations: dict | None = None,
 ) -> dict:
     result = verdict(outcomes, interrupted)
     return {
@@ -102,6 +104,7 @@ def build(
             "version": implementation.version,
             "spec": implementation.spec,
             "capabilities": sorted(implementation.capabilities),
+            "ddp_configurations": list(implementation.ddp_configurations),
         },
         "suite": {"version": suite_version, "commit": suite_commit(), "profile": profile},
         "environment": environment(backend),
@@ -125,6 +128,7 @@ def build(
             for o in outcomes
         ],
         "coverage": coverage or {},
+        "ddp_configurations": ddp_configurations or {},
         "duration_s": round(duration_s, 3),
     }
 
@@ -155,6 +159,8 @@ def to_markdown(certificate: dict) -> str:
         cells += (c["judged"], c["unjudged"], reason)
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", *coverage_table.to_markdown(certificate.get("coverage", {}))]
+    matrix = ddp_matrix.to_markdown(certificate.get("ddp_configurations", {}))
+    lines += ["", *matrix] if matrix else []
     for c in certificate["clauses"]:
         evidence = c["evidence"]
         if not evidence:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..adapter import EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from ..report import ScenarioResult
 from ..scenario import Scenario
 from . import checks, families, model_checks, model_families
@@ -21,6 +22,7 @@ STRICT = "strict"
 DDP = "ddp"
 PROFILES = (CORE, STRICT, DDP)
 MUST = "MUST"
+SHOULD = "SHOULD"
 
 Check = Callable[[ScenarioResult], Judgement]
 
@@ -35,6 +37,7 @@ class Plan:
     seed: int
     corpus: int
     capabilities: frozenset[str]
+    ddp_configs: tuple[str, ...] = UNDECLARED
 
     @property
     def first(self) -> bool:
@@ -44,6 +47,27 @@ class Plan:
     def small(self) -> bool:
         """World sizes 1 and 2, or the smallest requested when neither is: where C7 and C8 run."""
         return self.world_size <= 2 or (min(self.world_sizes) > 2 and self.world_size == min(self.world_sizes))
+
+    def matrix(self, configs: tuple[str, ...]) -> tuple[str, ...]:
+        """Of `configs`, those trained at this world size: all at the smallest one above 1 (every
+        setting acts there as at any larger one), and at world size 1, where no DDP is built, those
+        whose graph rules the host checks (defaults, static_graph); elsewhere the primary one."""
+        distributed = [size for size in self.world_sizes if size > 1]
+        if distributed and self.world_size == min(distributed):
+            return configs
+        if self.world_size == 1:
+            return tuple(c for c in configs if c in (DEFAULTS, STATIC_GRAPH) or c == self.primary)
+        return tuple(c for c in configs if c == self.primary)
+
+    @property
+    def primary(self) -> str:
+        """The declared configuration D3 and the larger world sizes train under: find_unused_parameters
+        when declared (it tolerates every graph, so D3 judges divergence alone), else the first."""
+        return FIND_UNUSED if FIND_UNUSED in self.ddp_configs else self.ddp_configs[0]
+
+    @property
+    def undeclared(self) -> tuple[str, ...]:
+        return tuple(name for name in CONFIGS if name not in self.ddp_configs)
 
 
 def corpus(plan: Plan) -> list[Scenario]:
@@ -79,6 +103,22 @@ class Clause:
     requires: frozenset[str]
     scenarios: Callable[[Plan], list[Scenario]]
     check: Check
+    not_claimed: Callable[[Plan], str] | None = None
+
+
+def declared_lifecycles(plan: Plan) -> list[Scenario]:
+    """D1's lifecycles under every DDP configuration the adapter declares (`Plan.matrix`)."""
+    lifecycles = model_families.lifecycle(plan.world_size)
+    return [s for config in plan.matrix(plan.ddp_configs) for s in model_families.under(config, lifecycles)]
+
+
+def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
+    lifecycles = model_families.lifecycle(plan.world_size)
+    return [s for config in plan.matrix(plan.undeclared) for s in model_families.under(config, lifecycles)]
+
+
+def _every_configuration_declared(plan: Plan) -> str:
+    return "the adapter declares every DDP configuration; D1-D3 check each" if not plan.undeclared else ""
 
 
 def _small(build: Callable[[int], list[Scenario]]) -> Callable[[Plan], list[Scenario]]:
@@ -329,8 +369,10 @@ REGISTRY: tuple[Clause, ...] = (
         profile=DDP,
         level=MUST,
         statement=(
-            "A host network built from every slot's module, wrapped in DistributedDataParallel and rebuilt"
-            " whenever its parameters change, is built and takes one training step on every rank after"
+            "A host network built from every slot's module, wrapped in DistributedDataParallel under each"
+            " configuration the adapter declares (find_unused_parameters=True when it declares none) and rebuilt"
+            " whenever its parameters change (under static_graph, whenever a stage changes), is built and takes"
+            " one training step on every rank after"
             " every call all ranks make: the ranks never hold different parameter sets."
         ),
         rationale=(
@@ -341,10 +383,12 @@ REGISTRY: tuple[Clause, ...] = (
             "Lifecycles where rank 0 alone decides to blend, to fossilize before a prune, and a seed regrown"
             " from another blueprint; before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
-            " world size 1 the plain module is trained, without DDP."
+            " world size 1 the plain module is trained, without DDP. Every declared configuration trains at the"
+            " smallest world size above 1; the larger ones train the primary one (find_unused_parameters"
+            " when declared)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        scenarios=declared_lifecycles,
         check=model_checks.completion,
     ),
     Clause(
@@ -365,7 +409,7 @@ REGISTRY: tuple[Clause, ...] = (
             " after each step, compared across ranks, with the first differing tensor's values in evidence."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        scenarios=declared_lifecycles,
         check=model_checks.identity,
     ),
     Clause(
@@ -377,11 +421,39 @@ REGISTRY: tuple[Clause, ...] = (
         rationale="The hand-written lifecycles cover the known harms; random ones find the paths nobody wrote.",
         method=(
             f"The first {model_families.MODEL_CORPUS} scenarios of the generated corpus at each world size,"
-            " with the host network trained after every call."
+            " with the host network trained after every call, under the primary DDP configuration"
+            " (find_unused_parameters when declared)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities),
+        scenarios=lambda plan: model_families.under(
+            plan.primary, model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities)
+        ),
         check=model_checks.model,
+    ),
+    Clause(
+        id="D4",
+        title="DDP configuration compatibility",
+        profile=DDP,
+        level=SHOULD,
+        statement=(
+            "Under every DDP configuration of the matrix the adapter does not declare, D1 and D2 hold too: every"
+            " trainable parameter gets a gradient in every stage (DDP's defaults), the parameters used change"
+            " only with a stage (static_graph), and gradient_as_bucket_view or broadcast_buffers=False change"
+            " nothing."
+        ),
+        rationale=(
+            "A training loop picks its DDP configuration before any seed exists; a module that trains only under"
+            " find_unused_parameters=True fails the loops that keep DDP's defaults, at the second step."
+        ),
+        method=(
+            "The lifecycles of D1 under each configuration the adapter does not declare, at world size 1 and the"
+            " smallest one above; a step that leaves a parameter without a gradient is reported with its stage"
+            " and the parameter names."
+        ),
+        requires=frozenset({SCRIPTED_GATES, MODULE}),
+        scenarios=undeclared_lifecycles,
+        check=model_checks.model,
+        not_claimed=_every_configuration_declared,
     ),
 )
 

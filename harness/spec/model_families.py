@@ -5,6 +5,7 @@ say the opposite), at the moment where acting on a local decision does the most 
 BLENDING (ranks then blend at different alphas: same parameters, different outputs) and entering
 FOSSILIZED just before a prune (ranks then drop different seeds: different parameter sets, which
 DDP cannot be built on). A correct implementation keeps every rank on rank 0's decision.
+`under` trains the same scenarios under another DDP configuration (`harness.ddp_configs`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..contract import Stage
+from ..ddp_configs import FIND_UNUSED
 from ..scenario import Op, Scenario
 
 MODEL_CORPUS = 2
@@ -85,6 +87,14 @@ def regrow(world_size: int) -> Scenario:
 def lifecycle(world_size: int) -> list[Scenario]:
     """The hand-written scenarios of D1 and D2."""
     return [blend(world_size), fossilize_then_prune(world_size), regrow(world_size)]
+
+
+def under(config: str, scenarios: list[Scenario]) -> list[Scenario]:
+    """`scenarios` trained under DDP configuration `config`, renamed after it (the runner memoises
+    results by name); under `find_unused_parameters` they keep their names."""
+    if config == FIND_UNUSED:
+        return [dataclasses.replace(s, ddp=config) for s in scenarios]
+    return [dataclasses.replace(s, name=f"{s.name}-{config.replace('_', '-')}", ddp=config) for s in scenarios]
 
 
 def with_model(scenarios: list[Scenario], epoch_clock: bool) -> list[Scenario]:
