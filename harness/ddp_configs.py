@@ -26,6 +26,7 @@ STATIC_GRAPH = "static_graph"
 BUCKET_VIEW = "gradient_as_bucket_view"
 NO_BUFFER_BROADCAST = "no_broadcast_buffers"
 UNDECLARED = (FIND_UNUSED,)
+MODEL_DEVICE_VARIABLE = "DDP_LIFECYCLE_MODEL_DEVICE"
 
 if TYPE_CHECKING:
     import torch
@@ -76,8 +77,9 @@ def declared(adapter: Any) -> tuple[str, ...]:
     return tuple(name for name in CONFIGS if name in names)
 
 
-def device_for(backend: str | None, local_rank: int) -> torch.device:
-    """Where a rank's model and batches live: its local CUDA device under NCCL, the CPU otherwise."""
+def device_for(backend: str | None, local_rank: int, wanted: str | None = None) -> torch.device:
+    """Where a rank's model and batches live: its local CUDA device under NCCL, or when `wanted` is
+    "cuda" (`MODEL_DEVICE_VARIABLE`: gloo with CUDA tensors, where gloo supports them); else the CPU."""
     import torch  # here: scenarios name configurations without importing torch
 
-    return torch.device("cuda", local_rank) if backend == "nccl" else torch.device("cpu")
+    return torch.device("cuda", local_rank) if backend == "nccl" or wanted == "cuda" else torch.device("cpu")

@@ -39,7 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .collectives import CollectiveMonitor
 from .contract import stage_name
-from .ddp_configs import CONFIGS, DDPConfig, device_for
+from .ddp_configs import CONFIGS, MODEL_DEVICE_VARIABLE, DDPConfig, device_for
 from .messages import CallRecord, error_info
 from .scenario import Scenario
 
@@ -175,7 +175,8 @@ class ModelHost:
         self.mode = DDP if self.distributed else PLAIN
         self.config: DDPConfig = CONFIGS[scenario.ddp]
         backend = dist.get_backend() if self.distributed else None
-        self.device = device_for(backend, int(os.environ.get("LOCAL_RANK", "0")))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = device_for(backend, local_rank, os.environ.get(MODEL_DEVICE_VARIABLE))
         self.keys = {name: name.replace(".", "_") for name in slots}
         shapes = {name: tuple(adapter.module_shape(slot)) for name, slot in slots.items()}
         if len(set(shapes.values())) > 1:

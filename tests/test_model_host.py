@@ -125,11 +125,17 @@ def test_a_launchers_world_runs_the_model_on_nccl_as_on_gloo():
 
 
 @pytest.mark.parametrize(
-    ("backend", "local_rank", "device"),
-    [("nccl", 1, "cuda:1"), ("nccl", 0, "cuda:0"), ("gloo", 1, "cpu"), (None, 0, "cpu")],
+    ("backend", "local_rank", "wanted", "device"),
+    [
+        ("nccl", 1, None, "cuda:1"),
+        ("nccl", 0, None, "cuda:0"),
+        ("gloo", 1, None, "cpu"),
+        ("gloo", 1, "cuda", "cuda:1"),
+        (None, 0, None, "cpu"),
+    ],
 )
-def test_the_device_follows_the_backend(backend, local_rank, device):
-    assert device_for(backend, local_rank) == torch.device(device)
+def test_the_device_follows_the_backend(backend, local_rank, wanted, device):
+    assert device_for(backend, local_rank, wanted) == torch.device(device)
 
 
 def test_the_ddp_configuration_survives_json_and_an_unknown_one_is_one_line():

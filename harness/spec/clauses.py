@@ -49,15 +49,15 @@ class Plan:
         return self.world_size <= 2 or (min(self.world_sizes) > 2 and self.world_size == min(self.world_sizes))
 
     def matrix(self, configs: tuple[str, ...]) -> tuple[str, ...]:
-        """Of `configs`, those trained at this world size: all at the smallest one above 1 (every
-        setting acts there as at any larger one), and at world size 1, where no DDP is built, those
-        whose graph rules the host checks (defaults, static_graph); elsewhere the primary one."""
+        """Of `configs`, those the stage tour trains under at this world size: all at the smallest one
+        above 1 (every setting acts there as at any larger one), and at world size 1, where no DDP is
+        built, those whose graph rules the host checks (defaults, static_graph); none elsewhere."""
         distributed = [size for size in self.world_sizes if size > 1]
         if distributed and self.world_size == min(distributed):
             return configs
         if self.world_size == 1:
-            return tuple(c for c in configs if c in (DEFAULTS, STATIC_GRAPH) or c == self.primary)
-        return tuple(c for c in configs if c == self.primary)
+            return tuple(c for c in configs if c in (DEFAULTS, STATIC_GRAPH))
+        return ()
 
     @property
     def primary(self) -> str:
@@ -107,14 +107,16 @@ class Clause:
 
 
 def declared_lifecycles(plan: Plan) -> list[Scenario]:
-    """D1's lifecycles under every DDP configuration the adapter declares (`Plan.matrix`)."""
-    lifecycles = model_families.lifecycle(plan.world_size)
-    return [s for config in plan.matrix(plan.ddp_configs) for s in model_families.under(config, lifecycles)]
+    """D1's lifecycles under the primary DDP configuration, and the stage tour under every declared one
+    (`Plan.matrix`)."""
+    tour = [model_families.stage_tour(plan.world_size)]
+    others = [s for config in plan.matrix(plan.ddp_configs) for s in model_families.under(config, tour)]
+    return model_families.under(plan.primary, model_families.lifecycle(plan.world_size)) + others
 
 
 def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
-    lifecycles = model_families.lifecycle(plan.world_size)
-    return [s for config in plan.matrix(plan.undeclared) for s in model_families.under(config, lifecycles)]
+    tour = [model_families.stage_tour(plan.world_size)]
+    return [s for config in plan.matrix(plan.undeclared) for s in model_families.under(config, tour)]
 
 
 def _every_configuration_declared(plan: Plan) -> str:
@@ -383,9 +385,10 @@ REGISTRY: tuple[Clause, ...] = (
             "Lifecycles where rank 0 alone decides to blend, to fossilize before a prune, and a seed regrown"
             " from another blueprint; before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
-            " world size 1 the plain module is trained, without DDP. Every declared configuration trains at the"
-            " smallest world size above 1; the larger ones train the primary one (find_unused_parameters"
-            " when declared)."
+            " world size 1 the plain module is trained, without DDP. These train under the primary configuration"
+            " (find_unused_parameters when declared, else the first declared); a tour of every stage trains"
+            " under each declared configuration at the smallest world size above 1 (and at world size 1 under"
+            " defaults and static_graph, whose graph rules the host checks on the plain module)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
         scenarios=declared_lifecycles,
@@ -446,9 +449,9 @@ REGISTRY: tuple[Clause, ...] = (
             " find_unused_parameters=True fails the loops that keep DDP's defaults, at the second step."
         ),
         method=(
-            "The lifecycles of D1 under each configuration the adapter does not declare, at world size 1 and the"
-            " smallest one above; a step that leaves a parameter without a gradient is reported with its stage"
-            " and the parameter names."
+            "D1's tour of every stage under each configuration the adapter does not declare, at the smallest"
+            " world size above 1 (and at world size 1 under defaults and static_graph); a step that leaves a"
+            " parameter without a gradient is reported with its stage and the parameter names."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
         scenarios=undeclared_lifecycles,

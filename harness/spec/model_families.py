@@ -18,6 +18,7 @@ from ..scenario import Op, Scenario
 
 MODEL_CORPUS = 2
 EMBARGO_TICKS = 4
+BLEND_TICKS = 3
 
 
 def _process_group(world_size: int) -> bool:
@@ -82,6 +83,28 @@ def regrow(world_size: int) -> Scenario:
         Op("advance", "a", local=rank0_alone(world_size, True)),
     ]
     return _scenario("model-regrow", world_size, ["a", "c"], ops)
+
+
+def stage_tour(world_size: int) -> Scenario:
+    """Every stage in one scenario, for the DDP configurations beyond the primary one: `a` trains, blends
+    (alpha 0 on entry, then growing: a graph that changes within the stage shows), holds and
+    fossilizes; `b`, with BatchNorm buffers, trains, is pruned and cools down. Rank 0 alone passes the
+    blend, so state a rank keeps from its own decisions shows too."""
+    ops = [
+        Op("germinate", "a", blueprint_id="residual"),
+        Op("germinate", "b", blueprint_id="normed"),
+        Op("advance", "a"),
+        Op("advance", "b"),
+        Op("step_epoch", "a"),
+        Op("advance", "a", target=int(Stage.BLENDING), local=rank0_alone(world_size, True)),
+        *[Op("step_epoch", "a") for _ in range(BLEND_TICKS)],
+        Op("advance", "a", target=int(Stage.HOLDING)),
+        Op("advance", "a", target=int(Stage.FOSSILIZED)),
+        Op("prune", "b"),
+        Op("step_epoch", "b"),
+        Op("step_epoch", "b"),
+    ]
+    return _scenario("model-stage-tour", world_size, ["a", "b"], ops)
 
 
 def lifecycle(world_size: int) -> list[Scenario]:

@@ -14,4 +14,5 @@ MUST_CERTIFY: dict[str, tuple[str, ...]] = {
     "gather_rank0": ("core", "strict"),
     "no_prune": ("core", "strict"),
     "other_result_class": ("core", "strict"),
+    "declares_no_ddp_configuration": ("ddp",),
 }
