@@ -20,8 +20,9 @@ another, as nothing can rebuild the group: every later `run` raises `WorldLost`,
 `WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
 `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
 
-On NCCL the `ddp` profile's scenarios are skipped as well: the model they train is on the CPU; so are
-scenarios that send one rank's checkpoint to the others (`resume` ops with a `source`), as CPU bytes.
+The `ddp` profile runs on NCCL as on gloo: the host network lives on each rank's CUDA device
+(`harness.ddp_configs.device_for`). On NCCL, scenarios that send one rank's checkpoint to the others
+(`resume` ops with a `source`, as CPU bytes) are skipped.
 """
 
 from __future__ import annotations
@@ -133,8 +134,6 @@ class EnvWorld:
             return "runs without a process group; the launcher's is initialised"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
-        if scenario.model and self.backend != "gloo":
-            return f"trains a CPU model under DDP, which the {self.backend} process group cannot carry"
         if self.backend != "gloo" and any(op.source is not None for op in scenario.ops):
             return f"sends a checkpoint as CPU bytes, which the {self.backend} process group cannot carry"
         return None

@@ -3,15 +3,21 @@
 For a scenario with `model` set, each rank builds a host network (a stem, every slot's module in slot
 order, a head) with the same weights everywhere, wraps it in DistributedDataParallel on gloo (the
 plain module at world size 1) and, after every call all ranks made, takes one training step on the
-same batch on every rank, then a forward on a fixed probe batch. What it saw goes into the call
-record (`ModelStep`, under `model`); ranks are compared in the parent, from the records.
+same batch on every rank, then a forward on a fixed probe batch. DDP is built as the scenario's
+configuration says (`harness.ddp_configs`), on the device the process group's backend needs (the
+rank's CUDA device under NCCL, the CPU under gloo). After each backward the host lists the trainable
+parameters left without a gradient: a configuration that needs every parameter used (DDP's
+defaults), or the same ones between two rebuilds (`static_graph`), would fail the next step with an
+error naming none of them, so the host stops there and records the stage and the names instead. What it saw goes
+into the call record (`ModelStep`, under `model`); ranks are compared in the parent, from the records.
 
 Before each step the ranks exchange a digest of their parameter sets (names, shapes, trainable) with
 one `all_gather`: DDP built on different sets fails inside gloo or hangs. A mismatch is recorded
 instead (each rank's names and shapes are in its record, for the parent's report), and the host
 stops for the rest of the scenario; every rank sees the same gathered digests, so every rank decides
 the same. DDP is rebuilt whenever any rank holds parameters it was not built with
-(a germinated or pruned seed), as a training loop must. These collectives are the harness's own:
+(a germinated or pruned seed), as a training loop must, and under `static_graph` whenever a slot's
+stage changed. These collectives are the harness's own:
 they run inside `CollectiveMonitor.harness_collectives`, out of the implementation's per-call counts.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +38,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .collectives import CollectiveMonitor
+from .contract import stage_name
+from .ddp_configs import CONFIGS, MODEL_DEVICE_VARIABLE, DDPConfig, device_for
 from .messages import CallRecord, error_info
 from .scenario import Scenario
 
@@ -38,6 +47,8 @@ TRAINED = "trained"
 SKIPPED = "skipped"
 MISMATCH = "mismatch"
 FAILED = "failed"
+NO_GRADIENT = "no gradient"
+GRAPH_CHANGED = "graph changed"
 DDP = "ddp"
 PLAIN = "plain"
 PROBE_OUTPUT = "probe output"
@@ -79,12 +90,19 @@ class ModelStep:
     """One rank's model after one call, kept in the call record as a plain dict under `model`.
 
     `digests` has every parameter and buffer by name, and `PROBE_OUTPUT`; `heads` their first values.
+    `ungraded` names the trainable parameters the step left without a gradient; `stages` each slot's
+    stage by its key in the host network (`slots.<key>.`); `used_before`, after a `GRAPH_CHANGED`
+    step, the parameters without a gradient in the steps since DDP was last built.
     """
 
     status: str
     mode: str
     built: bool = False
     reason: str = ""
+    config: str = ""
+    ungraded: list[str] = field(default_factory=list)
+    used_before: list[str] = field(default_factory=list)
+    stages: dict[str, str] = field(default_factory=dict)
     params: list[list] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     heads: dict[str, list[float]] = field(default_factory=dict)
@@ -141,6 +159,8 @@ class Trainer:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     built_with: list[tuple[str, nn.Parameter]]
+    stages: dict[str, str]
+    ungraded: list[str] | None = None
 
 
 class ModelHost:
@@ -153,13 +173,19 @@ class ModelHost:
         self.monitor = monitor
         self.distributed = scenario.world_size > 1 and dist.is_available() and dist.is_initialized()
         self.mode = DDP if self.distributed else PLAIN
+        self.config: DDPConfig = CONFIGS[scenario.ddp]
+        backend = dist.get_backend() if self.distributed else None
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = device_for(backend, local_rank, os.environ.get(MODEL_DEVICE_VARIABLE))
         self.keys = {name: name.replace(".", "_") for name in slots}
         shapes = {name: tuple(adapter.module_shape(slot)) for name, slot in slots.items()}
         if len(set(shapes.values())) > 1:
             raise ValueError(f"the slots' modules take different shapes, which one host cannot chain: {shapes}")
         shape = next(iter(shapes.values()), (1,))
         self.network = HostNetwork(shape, {self.keys[name]: adapter.module(slot) for name, slot in slots.items()})
+        self.network.to(self.device)
         self.probe = torch.randn(BATCH, INPUT_FEATURES, generator=torch.Generator().manual_seed(PROBE_SEED))
+        self.probe = self.probe.to(self.device)
         self.trainer: Trainer | None = None
         self.stopped = ""
         self.broken = False
@@ -172,9 +198,12 @@ class ModelHost:
         if self.stopped:
             return ModelStep(SKIPPED, self.mode, reason=self.stopped).to_record()
         self._refresh_modules()
+        if self.device.type != "cpu":
+            self.network.to(self.device)  # a seed germinated since is built on the CPU
         named = list(self.network.named_parameters())
         params = tuple((name, tuple(p.shape), p.requires_grad) for name, p in named)
-        view = self._view(call_ok, named, params)
+        stages = self._stages()
+        view = self._view(call_ok, named, params, stages)
         try:
             with self.monitor.harness_collectives():
                 views = self._exchange(view)
@@ -185,15 +214,45 @@ class ModelHost:
                     self.stopped = f"the ranks' parameter sets differed at call #{call}"
                     return ModelStep(MISMATCH, self.mode, params=_listed(params)).to_record()
                 if self.trainer is None or any(v.changed for v in views):
-                    self.trainer, built = self._build(named), True
+                    self.trainer, built = self._build(named, stages), True
                 else:
                     built = False
-                _train(self.trainer, call)
+                ungraded = _train(self.trainer, call, self.device)
         except Exception as exc:
             self.broken = True
             self.stopped = f"the model failed at call #{call}"
-            return ModelStep(FAILED, self.mode, params=_listed(params), error=error_info(exc)).to_record()
-        return self._summary(built, params)
+            step = ModelStep(FAILED, self.mode, config=self.config.name, params=_listed(params), error=error_info(exc))
+            return step.to_record()
+        refused = self._refusal(call, self.trainer, ungraded, params, stages)
+        if refused is not None:
+            return refused
+        return self._summary(built, params, ungraded, stages)
+
+    def _refusal(
+        self, call: int, trainer: Trainer, ungraded: list[str], params: Params, stages: dict[str, str]
+    ) -> dict | None:
+        """The step the configuration cannot take again: parameters without a gradient under DDP's
+        defaults, or other parameters than since the last build under `static_graph`. The host stops:
+        DDP would fail inside the next step, naming none of them."""
+        before = trainer.ungraded
+        if before is None:
+            trainer.ungraded = ungraded
+        if self.config.every_parameter_used and ungraded:
+            status = NO_GRADIENT
+        elif self.config.rebuild_on_stage_change and before is not None and before != ungraded:
+            status = GRAPH_CHANGED
+        else:
+            return None
+        self.stopped = f"the model cannot train under {self.config.name} after call #{call}"
+        return ModelStep(
+            status,
+            self.mode,
+            config=self.config.name,
+            params=_listed(params),
+            ungraded=ungraded,
+            used_before=before or [],
+            stages=stages,
+        ).to_record()
 
     def _refresh_modules(self) -> None:
         """Take each slot's module again: an adapter may hand out a new object after a call."""
@@ -202,29 +261,42 @@ class ModelHost:
             if self.network.slots[self.keys[name]] is not module:
                 self.network.slots[self.keys[name]] = module
 
-    def _view(self, call_ok: bool, named: list[tuple[str, nn.Parameter]], params: Params) -> ParamSetView:
+    def _stages(self) -> dict[str, str]:
+        """Each slot's stage by its key in the host network; a value the contract does not know is
+        named as it is (the lifecycle clauses report it)."""
+        out = {}
+        for name, slot in self.slots.items():
+            stage = self.adapter.stage(slot)
+            out[self.keys[name]] = "empty" if stage is None else str(stage_name(stage))
+        return out
+
+    def _view(
+        self, call_ok: bool, named: list[tuple[str, nn.Parameter]], params: Params, stages: dict[str, str]
+    ) -> ParamSetView:
         built = self.trainer.built_with if self.trainer is not None else []
         changed = len(named) != len(built) or any(
             name != old_name or p is not old for (name, p), (old_name, old) in zip(named, built, strict=False)
         )
+        if self.config.rebuild_on_stage_change and self.trainer is not None:
+            changed = changed or stages != self.trainer.stages
         digest = int.from_bytes(hashlib.blake2b(repr(params).encode(), digest_size=7).digest(), "big")
         return ParamSetView(call_ok, digest, changed)
 
     def _exchange(self, view: ParamSetView) -> list[ParamSetView]:
         if not self.distributed:
             return [view]
-        sent = view.to_tensor()
+        sent = view.to_tensor().to(self.device)
         gathered = [torch.empty_like(sent) for _ in range(dist.get_world_size())]
         dist.all_gather(gathered, sent)
         return [ParamSetView.from_tensor(t) for t in gathered]
 
-    def _build(self, named: list[tuple[str, nn.Parameter]]) -> Trainer:
+    def _build(self, named: list[tuple[str, nn.Parameter]], stages: dict[str, str]) -> Trainer:
         network = self.network
-        model = DistributedDataParallel(network, find_unused_parameters=True) if self.distributed else network
+        model = DistributedDataParallel(network, **self.config.kwargs) if self.distributed else network
         optimizer = torch.optim.SGD([p for _, p in named if p.requires_grad], lr=LEARNING_RATE)
-        return Trainer(model, optimizer, named)
+        return Trainer(model, optimizer, named, stages)
 
-    def _summary(self, built: bool, params: Params) -> dict:
+    def _summary(self, built: bool, params: Params, ungraded: list[str], stages: dict[str, str]) -> dict:
         network = self.network
         network.eval()
         with torch.no_grad():
@@ -235,25 +307,31 @@ class ModelHost:
             TRAINED,
             self.mode,
             built=built,
+            config=self.config.name,
             params=_listed(params),
+            ungraded=ungraded,
+            stages=stages,
             digests={name: _digest(t) for name, t in tensors.items()},
             heads={name: [float(v) for v in t.detach().flatten()[:HEAD_VALUES]] for name, t in tensors.items()},
         ).to_record()
 
 
-def _train(trainer: Trainer, call: int) -> None:
-    """One step on a batch that depends on the call index only, so it is the same on every rank."""
+def _train(trainer: Trainer, call: int, device: torch.device) -> list[str]:
+    """One step on a batch that depends on the call index only, so it is the same on every rank; the
+    names of the trainable parameters it left without a gradient."""
     generator = torch.Generator().manual_seed(call)
-    batch = torch.randn(BATCH, INPUT_FEATURES, generator=generator)
-    target = torch.randn(BATCH, OUTPUT_FEATURES, generator=generator)
+    batch = torch.randn(BATCH, INPUT_FEATURES, generator=generator).to(device)
+    target = torch.randn(BATCH, OUTPUT_FEATURES, generator=generator).to(device)
     trainer.optimizer.zero_grad(set_to_none=True)
     F.mse_loss(trainer.model(batch), target).backward()
+    ungraded = [name for name, p in trainer.built_with if p.requires_grad and p.grad is None]
     trainer.optimizer.step()
+    return ungraded
 
 
 def _digest(tensor: torch.Tensor) -> str:
     """Bitwise: equal digests mean equal bytes, so a last-bit difference is a difference."""
-    return hashlib.blake2b(tensor.detach().contiguous().numpy().tobytes(), digest_size=8).hexdigest()
+    return hashlib.blake2b(tensor.detach().cpu().contiguous().numpy().tobytes(), digest_size=8).hexdigest()
 
 
 def _listed(params: Params) -> list[list]:

@@ -17,7 +17,8 @@ the cool-down is part of the lifecycle every rank shares).
 A `resume` op replaces its slot with a fresh one restored from a checkpoint (`harness.resume`): the
 rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file.
 With `model` set, every rank also trains a host network built from the slots' modules after each
-call all ranks made (`harness.model_host`; the adapter must declare `module`).
+call all ranks made (`harness.model_host`; the adapter must declare `module`), wrapped in DDP as
+the configuration `ddp` names (`harness.ddp_configs`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from . import payloads
 from .contract import Stage, parse_stage
+from .ddp_configs import CONFIGS, FIND_UNUSED
 from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
@@ -97,6 +99,7 @@ class Scenario:
     process_group: bool = True
     deadline_s: float | None = None
     model: bool = False
+    ddp: str = FIND_UNUSED
     decide: Callable[[GateQuery], Any] | None = None
 
     def ops_for(self, rank: int) -> list[Op]:
@@ -116,6 +119,8 @@ class Scenario:
             raise ScenarioError(f"process_group must be true or false, got {self.process_group!r}")
         if self.deadline_s is not None:
             _check_seconds("deadline_s", self.deadline_s, positive=True)
+        if self.ddp not in CONFIGS:
+            raise ScenarioError(f"ddp must be one of {', '.join(CONFIGS)}, got {self.ddp!r}")
         slots_ok = isinstance(self.slots, list) and all(isinstance(s, str) and s for s in self.slots)
         if not slots_ok or len(set(self.slots)) != len(self.slots):
             raise ScenarioError(f"slots must be distinct non-empty strings in a list, got {self.slots!r}")
@@ -170,6 +175,8 @@ class Scenario:
             out["deadline_s"] = self.deadline_s
         if self.model:
             out["model"] = True
+        if self.ddp != FIND_UNUSED:
+            out["ddp"] = self.ddp
         return out
 
     def to_json(self) -> str:
@@ -179,7 +186,9 @@ class Scenario:
     def from_dict(cls, data: Any) -> Scenario:
         if not isinstance(data, dict):
             raise ScenarioError("a scenario must be a JSON object")
-        known = {"name", "world_size", "slots", "ops", "rank_ops", "gates", "process_group", "deadline_s", "model"}
+        known = {
+            *("name", "world_size", "slots", "ops", "rank_ops", "gates", "process_group", "deadline_s", "model", "ddp")
+        }
         unknown = set(data) - known
         if unknown:
             raise ScenarioError(f"unknown scenario keys: {', '.join(sorted(unknown))}")
@@ -203,6 +212,7 @@ class Scenario:
             process_group=data.get("process_group", True),
             deadline_s=data.get("deadline_s"),
             model=bool(data.get("model", False)),
+            ddp=data.get("ddp", FIND_UNUSED),
         ).validate()
 
     @classmethod

@@ -19,6 +19,9 @@ class Adapter:
     capabilities = frozenset(
         {"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects", "module", "checkpoint"}
     )
+    ddp_configurations = frozenset(
+        {"defaults", "find_unused_parameters", "static_graph", "gradient_as_bucket_view", "no_broadcast_buffers"}
+    )
 
     def make_slot(self, slot_id: str) -> SeedSlot:
         return SeedSlot(slot_id)

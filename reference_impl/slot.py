@@ -15,8 +15,10 @@ cool-down pipeline is driven by the epoch clock, never by a gate decision.
 
 The slot is the seed's part of the model, a `torch.nn.Module` over features of shape `(batch, width)`:
 `germinate()` builds the seed from its blueprint (`reference_impl.blueprints`, the same weights on
-every rank), `forward(x)` is `x` until the seed blends, `x + alpha * seed(x)` while BLENDING or
-HOLDING, `x + seed(x)` once FOSSILIZED, and pruning drops the seed and its parameters.
+every rank), `forward(x)` is `x` until the seed blends (the seed trains meanwhile through a
+straight-through path, `x + (seed(x) - seed(x).detach())`, as upstream's does: every parameter gets
+a gradient in every stage, so DDP's defaults hold), `x + alpha * seed(x)` while BLENDING or HOLDING,
+`x + seed(x)` once FOSSILIZED, and pruning drops the seed and its parameters.
 
 A slot checkpoints through `state_dict()` (`reference_impl.checkpoint`): the seed's weights and buffers
 as tensors, the lifecycle as extra-state primitives; `load_checkpoint()` restores one whole or not at all.
@@ -117,9 +119,14 @@ class SeedSlot(nn.Module):
         return state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.blend_weight()
-        if self.seed is None or weight is None:
+        if self.seed is None:
             return x
+        weight = self.blend_weight()
+        if weight is None:
+            # Straight-through, as upstream trains a seed: the output is exactly `x`, yet every seed
+            # parameter gets a gradient, so DDP's defaults (every parameter used) hold in every stage.
+            seed = self.seed(x)
+            return x + (seed - seed.detach())
         return x + weight * self.seed(x)
 
     def blend_weight(self) -> float | None:

@@ -5,19 +5,35 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import torch
 
 from harness import Op, Scenario, WorldPool
 from harness.collectives import CollectiveMonitor
+from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED, declared, device_for
 from harness.env_world import EnvWorld
+from harness.errors import AdapterLoadError, ScenarioError
 from harness.messages import CallRecord
-from harness.model_host import DDP, FAILED, MISMATCH, PLAIN, SKIPPED, TRAINED, ModelStep, made_by_every_rank
+from harness.model_host import (
+    DDP,
+    FAILED,
+    GRAPH_CHANGED,
+    MISMATCH,
+    NO_GRADIENT,
+    PLAIN,
+    SKIPPED,
+    TRAINED,
+    ModelStep,
+    made_by_every_rank,
+)
 from harness.report import RankOutcome, ScenarioResult
 from harness.spec.model_checks import completion, identity
-from harness.spec.model_families import fossilize_then_prune, regrow
+from harness.spec.model_families import blend, fossilize_then_prune, regrow, under
 from harness.statuses import RankStatus
+from reference_impl.adapter import Adapter
 
 REFERENCE = "reference_impl.adapter:Adapter"
 NO_SYNC = "tests.bad_impls.no_sync:Adapter"
+UNUSED_WHILE_TRAINING = "tests.bad_impls.unused_while_training:Adapter"
 
 
 @pytest.fixture(scope="module")
@@ -99,19 +115,69 @@ def test_different_parameter_sets_are_reported_per_rank_not_crashed_on(pool):
     assert later and all(step.status == SKIPPED and "differed" in step.reason for step in later)
 
 
-def test_a_launchers_nccl_world_skips_the_cpu_model_and_gloo_runs_it():
+def test_a_launchers_world_runs_the_model_on_nccl_as_on_gloo():
     world = EnvWorld.__new__(EnvWorld)
     world.size = 2
-    world.backend = "nccl"
-    assert "nccl" in world._skip_reason(regrow(2))
-    assert world._skip_reason(dataclasses.replace(regrow(2), model=False)) is None
-    world.backend = "gloo"
-    assert world._skip_reason(regrow(2)) is None
+    for backend in ("nccl", "gloo"):
+        world.backend = backend
+        assert world._skip_reason(regrow(2)) is None
+    assert "world size" in world._skip_reason(regrow(3))
 
 
-def synthetic(steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = ("", "")) -> ScenarioResult:
+@pytest.mark.parametrize(
+    ("backend", "local_rank", "wanted", "device"),
+    [
+        ("nccl", 1, None, "cuda:1"),
+        ("nccl", 0, None, "cuda:0"),
+        ("gloo", 1, None, "cpu"),
+        ("gloo", 1, "cuda", "cuda:1"),
+        (None, 0, None, "cpu"),
+    ],
+)
+def test_the_device_follows_the_backend(backend, local_rank, wanted, device):
+    assert device_for(backend, local_rank, wanted) == torch.device(device)
+
+
+def test_the_ddp_configuration_survives_json_and_an_unknown_one_is_one_line():
+    scenario = under(STATIC_GRAPH, [regrow(2)])[0]
+    assert Scenario.from_json(scenario.to_json()).ddp == STATIC_GRAPH and scenario.name.endswith("-static-graph")
+    assert "ddp" not in regrow(2).to_dict() and under(FIND_UNUSED, [regrow(2)])[0].name == regrow(2).name
+    with pytest.raises(ScenarioError, match="ddp must be one of defaults, find_unused_parameters"):
+        Scenario.from_dict({**regrow(2).to_dict(), "ddp": "fast"})
+
+
+def test_an_adapter_declares_configurations_or_is_judged_under_find_unused_parameters():
+    assert declared(object()) == UNDECLARED == (FIND_UNUSED,)
+    assert declared(Adapter()) == tuple(CONFIGS)
+    assert declared(type("A", (), {"ddp_configurations": {STATIC_GRAPH, DEFAULTS}})) == (DEFAULTS, STATIC_GRAPH)
+    for bad in ("defaults", {"fast"}, set()):
+        with pytest.raises(AdapterLoadError, match="ddp_configurations"):
+            declared(type("A", (), {"ddp_configurations": bad}))
+
+
+def test_defaults_stop_at_a_parameter_without_gradient_and_static_graph_rebuilds_at_stage_changes(pool):
+    scenario = under(DEFAULTS, [blend(2)])[0]
+    result = pool.run(UNUSED_WHILE_TRAINING, scenario)
+    assert result.ok, result.render()
+    first = [steps(result, rank)[0] for rank in (0, 1)]
+    assert [step.status for step in first] == [NO_GRADIENT, NO_GRADIENT]
+    assert first[0].ungraded == ["slots.a.seed.0.weight", "slots.a.seed.0.bias"]
+    assert first[0].stages["a"] == "GERMINATED"
+    assert all(step.status == SKIPPED for step in steps(result, 0)[1:])
+    result = pool.run(REFERENCE, under(STATIC_GRAPH, [blend(2)])[0])
+    assert result.ok, result.render()
+    taken = steps(result, 0)
+    assert all(step.status == TRAINED and not step.ungraded for step in taken)
+    stage_changed = [i for i, step in enumerate(taken) if i == 0 or step.stages != taken[i - 1].stages]
+    assert [i for i, step in enumerate(taken) if step.built] == stage_changed
+
+
+def synthetic(
+    steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = ("", ""), ddp: str = FIND_UNUSED
+) -> ScenarioResult:
     """A two-rank result whose every call is a step_epoch with the given model steps."""
-    scenario = Scenario("synthetic", 2, ["a"], [Op("step_epoch", "a") for _ in steps_per_rank[0]], model=True)
+    ops = [Op("step_epoch", "a") for _ in steps_per_rank[0]]
+    scenario = Scenario("synthetic", 2, ["a"], ops, model=True, ddp=ddp)
     outcomes = []
     for rank, taken in enumerate(steps_per_rank):
         records = [
@@ -120,6 +186,9 @@ def synthetic(steps_per_rank: list[list[ModelStep]], stacks: tuple[str, str] = (
         ]
         outcomes.append(RankOutcome(rank=rank, status=RankStatus.OK, records=records, stack=stacks[rank]))
     return ScenarioResult(scenario, outcomes, 0.0)
+
+
+UNDER = "under DistributedDataParallel(model, find_unused_parameters=True)"
 
 
 def trained(weight: str, output: str) -> ModelStep:
@@ -132,8 +201,8 @@ def test_identity_names_the_first_differing_tensor_and_the_call():
     same = trained("w", "o")
     result = synthetic([[same, trained("w", "o"), trained("w", "o")], [same, trained("w", "x"), trained("vv", "x")]])
     first, second = map(str, identity(result).violations)
-    assert first.startswith("call #1 step_epoch 'a': every parameter and buffer is identical, but the probe output")
-    assert second.startswith("call #2 step_epoch 'a': 1 parameters/buffers differ across ranks, first")
+    assert first.startswith(f"call #1 step_epoch 'a' {UNDER}: every parameter and buffer is identical, but the probe")
+    assert second.startswith(f"call #2 step_epoch 'a' {UNDER}: 1 parameters/buffers differ across ranks, first")
     assert "'slots.a.seed.0.weight': rank 0 [1.0]; rank 1 [2.0]" in second and "BLENDING alpha 0.5" in second
     assert completion(result).violations == [] and completion(result).judged == 3
 
@@ -148,8 +217,27 @@ def test_completion_reports_mismatches_failures_and_a_rank_stuck_in_the_model():
     result.outcomes[1].status = RankStatus.HUNG
     violations = [str(v) for v in completion(result).violations]
     assert violations[0] == (
-        "call #0 step_epoch 'a': the ranks hold different parameter sets, on which DDP cannot be built:"
+        f"call #0 step_epoch 'a' {UNDER}: the ranks hold different parameter sets, on which DDP cannot be built:"
         " rank 0 2 parameters, only it: slots.a.seed.0.weight [8, 8]; rank 1 1 parameters"
     )
-    assert violations[1] == "call #1 step_epoch 'a': rank 0's model step raised RuntimeError: Connection closed by peer"
+    raised = "rank 0's model step raised RuntimeError: Connection closed by peer"
+    assert violations[1] == f"call #1 step_epoch 'a' {UNDER}: {raised}"
     assert violations[2].startswith("rank 1 hung in the model step")
+
+
+def test_a_step_the_configuration_refuses_names_the_stage_the_parameters_and_the_remedy():
+    seed = ["slots.a.seed.0.weight", "slots.a.seed.0.bias"]
+    unused = ModelStep(NO_GRADIENT, DDP, config=DEFAULTS, ungraded=seed, stages={"a": "TRAINING"})
+    (violation,) = completion(synthetic([[unused], [unused]], ddp=DEFAULTS)).violations
+    assert violation.kind == "parameters_without_gradient"
+    assert str(violation) == (
+        "call #0 step_epoch 'a' under DistributedDataParallel(model): stage TRAINING of slot 'a' leaves"
+        " slots.a.seed.0.weight, slots.a.seed.0.bias without a gradient, which DDP's defaults"
+        " (find_unused_parameters=False) refuse in the next step: train with find_unused_parameters=True, or give"
+        " the seed a gradient path in that stage (e.g. straight-through: x + (seed(x) - seed(x).detach()))"
+    )
+    changed = ModelStep(GRAPH_CHANGED, DDP, config=STATIC_GRAPH, used_before=seed, stages={"a": "BLENDING"})
+    (violation,) = completion(synthetic([[changed], [changed]], ddp=STATIC_GRAPH)).violations
+    assert violation.kind == "graph_changed_in_stage"
+    assert "static_graph=True): the parameters without a gradient changed while no slot changed stage" in str(violation)
+    assert "(a BLENDING): slots.a.seed.0.weight, slots.a.seed.0.bias before, none now" in str(violation)

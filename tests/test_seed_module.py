@@ -61,6 +61,14 @@ def test_forward_is_the_identity_until_the_seed_blends():
         assert list(slot.parameters()) and torch.equal(slot(x), x)
 
 
+def test_the_seed_learns_straight_through_before_it_blends():
+    """Every seed parameter gets a gradient while the output stays `x`: DDP's defaults hold in every stage."""
+    for stage in (SeedStage.GERMINATED, SeedStage.TRAINING):
+        slot = slot_at(stage)
+        slot(features()).square().sum().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in slot.parameters()), stage
+
+
 def test_forward_blends_by_alpha_and_fossilized_is_at_full_weight():
     x = features()
     slot = slot_at(SeedStage.BLENDING)

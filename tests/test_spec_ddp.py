@@ -5,9 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from harness.adapter import CAPABILITIES
+from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from harness.spec.certify import CertifyOptions, certify
+from harness.spec.clauses import BY_ID, Plan, declared_lifecycles, undeclared_lifecycles
+from harness.spec.model_families import lifecycle
 
-DDP_CLAUSES = ("D1", "D2", "D3")
+DDP_CLAUSES = ("D1", "D2", "D3", "D4")
+MUST_CLAUSES = DDP_CLAUSES[:3]
 
 
 def clauses(cert: dict) -> dict[str, dict]:
@@ -18,7 +23,13 @@ def test_reference_is_certified_by_profile_ddp_with_and_without_a_process_group(
     cert = certify(CertifyOptions(profile="ddp", world_sizes=(1, 2), out_dir=None))
     assert cert["verdict"] == "certified", {c["id"]: c["reason"] for c in cert["clauses"]}
     assert list(clauses(cert)) == list(DDP_CLAUSES)
-    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in cert["clauses"])
+    compatibility = clauses(cert).pop("D4")
+    assert compatibility["status"] == "not_claimed" and "declares every DDP configuration" in compatibility["reason"]
+    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in cert["clauses"] if c["id"] != "D4")
+    table = cert["ddp_configurations"]
+    assert list(table) == list(CONFIGS) and cert["implementation"]["ddp_configurations"] == list(CONFIGS)
+    assert all(row["declared"] and row["status"] == "trains in every stage" for row in table.values())
+    assert all(row["scenarios"] for row in table.values())
 
 
 def test_an_adapter_without_a_module_is_not_claimed():
@@ -32,7 +43,7 @@ def test_local_decisions_crash_and_silently_diverge_the_model(tmp_path):
         CertifyOptions(impl="tests.bad_impls.no_sync:Adapter", profile="ddp", world_sizes=(2,), out_dir=str(tmp_path))
     )
     found = clauses(cert)
-    assert {cid for cid, c in found.items() if c["status"] == "fail"} == set(DDP_CLAUSES)
+    assert {cid for cid, c in found.items() if c["status"] == "fail"} == set(MUST_CLAUSES)
     crash = found["D1"]["evidence"]["violations"][0]
     assert "prune 'a'" in crash and "different parameter sets" in crash
     assert "rank 0 8 parameters, only it: slots.a.seed" in crash and "rank 1 4 parameters" in crash
@@ -46,7 +57,7 @@ def test_a_rank_local_alpha_keeps_parameters_but_not_outputs(tmp_path):
         CertifyOptions(impl="tests.bad_impls.local_alpha:Adapter", profile="ddp", world_sizes=(2,), out_dir=None)
     )
     found = clauses(cert)
-    assert [found[cid]["status"] for cid in DDP_CLAUSES] == ["pass", "fail", "fail"]
+    assert [found[cid]["status"] for cid in DDP_CLAUSES] == ["pass", "fail", "fail", "not_claimed"]
     divergence = found["D2"]["evidence"]["violations"][0]
     assert "the probe output differs" in divergence and "rank 0 BLENDING alpha 0.333, rank 1 BLENDING alpha 0.333" in (
         divergence
@@ -62,3 +73,24 @@ def test_demo_shows_the_defect_breaking_the_model_next_to_the_reference():
     assert "different parameter sets" in defect and "the probe output differs" in defect
     assert reference.count("identical on every rank after every step") == 2
     assert "the defect breaks the model; the reference keeps it identical" in reference
+
+
+def plan(world_size: int, world_sizes: tuple[int, ...], configs: tuple[str, ...]) -> Plan:
+    return Plan(world_size, world_sizes, 0, 1, frozenset(CAPABILITIES), configs)
+
+
+def test_an_adapter_declaring_nothing_keeps_its_scenarios_and_the_others_are_compatibility():
+    """Judged as before (same scenario names, find_unused_parameters); D4 tours the rest at 1 and 2 only."""
+    for size in (1, 2, 3):
+        names = [s.name for s in declared_lifecycles(plan(size, (1, 2, 3), UNDECLARED))]
+        assert names[:3] == [s.name for s in lifecycle(size)] and len(names) == (4 if size == 2 else 3)
+    at_two = undeclared_lifecycles(plan(2, (1, 2, 3), UNDECLARED))
+    assert {s.ddp for s in at_two} == set(CONFIGS) - {FIND_UNUSED} and len(at_two) == len(CONFIGS) - 1
+    assert {s.ddp for s in undeclared_lifecycles(plan(1, (1, 2, 3), UNDECLARED))} == {DEFAULTS, STATIC_GRAPH}
+    assert undeclared_lifecycles(plan(3, (1, 2, 3), UNDECLARED)) == []
+    everything = plan(3, (3, 4), tuple(CONFIGS))
+    assert {s.ddp for s in declared_lifecycles(everything)} == set(CONFIGS)
+    assert {s.ddp for s in declared_lifecycles(plan(4, (3, 4), tuple(CONFIGS)))} == {FIND_UNUSED}
+    assert {s.ddp for s in BY_ID["D3"].scenarios(everything)} == {FIND_UNUSED}
+    assert BY_ID["D4"].not_claimed(everything) and not BY_ID["D4"].not_claimed(plan(2, (2,), (DEFAULTS,)))
+    assert {s.ddp for s in declared_lifecycles(plan(2, (2,), (DEFAULTS,)))} == {DEFAULTS}

@@ -117,7 +117,10 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     assert (cert["verdict"], cert["launcher"], cert["world_sizes"]) == ("certified", "env", [nproc])
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
     assert statuses.pop("C5") == "skipped"
+    assert statuses.pop("D4") == "not_claimed"  # the reference declares every DDP configuration
     assert set(statuses.values()) == {"pass"}, statuses
+    table = cert["ddp_configurations"]
+    assert {row["status"] for row in table.values()} == {"trains in every stage"}, table
     skipped = {c["id"]: [entry.split(":")[0] for entry in c["skipped"]] for c in cert["clauses"]}
     assert skipped["S1"] == [f"swapped-order-ws{nproc}"]
     assert skipped["S2"] == skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]

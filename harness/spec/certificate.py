@@ -16,6 +16,7 @@ import sys
 from ..locations import HARNESS
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
+from . import ddp_matrix
 from .clauses import MUST
 from .runner import ClauseOutcome, Implementation
 
@@ -93,6 +94,7 @@ def build(
     launcher: str = "spawn",
     coverage: dict | None = None,
     misalignment: dict | None = None,
+    ddp_configurations: dict | None = None,
 ) -> dict:
     result = verdict(outcomes, interrupted)
     return {
@@ -104,6 +106,7 @@ def build(
             "version": implementation.version,
             "spec": implementation.spec,
             "capabilities": sorted(implementation.capabilities),
+            "ddp_configurations": list(implementation.ddp_configurations),
         },
         "suite": {"version": suite_version, "commit": suite_commit(), "profile": profile},
         "environment": environment(backend),
@@ -129,6 +132,7 @@ def build(
         ],
         "coverage": coverage or {},
         "misalignment_coverage": misalignment or {},
+        "ddp_configurations": ddp_configurations or {},
         "duration_s": round(duration_s, 3),
     }
 
@@ -161,6 +165,8 @@ def to_markdown(certificate: dict) -> str:
     lines += ["", *coverage_table.to_markdown(certificate.get("coverage", {}))]
     misaligned = coverage_table.misalignment_markdown(certificate.get("misalignment_coverage", {}))
     lines += ["", *misaligned] if misaligned else []
+    matrix = ddp_matrix.to_markdown(certificate.get("ddp_configurations", {}))
+    lines += ["", *matrix] if matrix else []
     for c in certificate["clauses"]:
         evidence = c["evidence"]
         if not evidence:

@@ -20,7 +20,7 @@ from ..pool import WorldPool
 from ..progress import CountingExecutor, RunProgress
 from ..stall import StallRule
 from ..statuses import ClauseStatus
-from . import certificate, coverage
+from . import certificate, coverage, ddp_matrix
 from .clauses import MUST, select
 from .runner import (
     DEFAULT_CORPUS,
@@ -103,6 +103,9 @@ def certify(
         launcher=options.launcher,
         coverage=coverage.summarize(list(runner.results.values())) if runner else None,
         misalignment=coverage.misalignments(list(runner.results.values())) if runner else None,
+        ddp_configurations=(
+            ddp_matrix.summarize(list(runner.results.values()), implementation.ddp_configurations) if runner else None
+        ),
     )
     if options.out_dir:
         certificate.write(cert, options.out_dir)

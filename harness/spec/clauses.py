@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from ..report import ScenarioResult
 from ..scenario import Scenario
 from . import checks, families, misalign, model_checks, model_families, resume_checks, resume_families
@@ -22,6 +23,7 @@ DDP = "ddp"
 RESUME = "resume"
 PROFILES = (CORE, STRICT, DDP, RESUME)
 MUST = "MUST"
+SHOULD = "SHOULD"
 
 Check = Callable[[ScenarioResult], Judgement]
 
@@ -36,6 +38,7 @@ class Plan:
     seed: int
     corpus: int
     capabilities: frozenset[str]
+    ddp_configs: tuple[str, ...] = UNDECLARED
 
     @property
     def first(self) -> bool:
@@ -45,6 +48,27 @@ class Plan:
     def small(self) -> bool:
         """World sizes 1 and 2, or the smallest requested when neither is: where C7 and C8 run."""
         return self.world_size <= 2 or (min(self.world_sizes) > 2 and self.world_size == min(self.world_sizes))
+
+    def matrix(self, configs: tuple[str, ...]) -> tuple[str, ...]:
+        """Of `configs`, those the stage tour trains under at this world size: all at the smallest one
+        above 1 (every setting acts there as at any larger one), and at world size 1, where no DDP is
+        built, those whose graph rules the host checks (defaults, static_graph); none elsewhere."""
+        distributed = [size for size in self.world_sizes if size > 1]
+        if distributed and self.world_size == min(distributed):
+            return configs
+        if self.world_size == 1:
+            return tuple(c for c in configs if c in (DEFAULTS, STATIC_GRAPH))
+        return ()
+
+    @property
+    def primary(self) -> str:
+        """The declared configuration D3 and the larger world sizes train under: find_unused_parameters
+        when declared (it tolerates every graph, so D3 judges divergence alone), else the first."""
+        return FIND_UNUSED if FIND_UNUSED in self.ddp_configs else self.ddp_configs[0]
+
+    @property
+    def undeclared(self) -> tuple[str, ...]:
+        return tuple(name for name in CONFIGS if name not in self.ddp_configs)
 
 
 def corpus(plan: Plan) -> list[Scenario]:
@@ -90,6 +114,24 @@ class Clause:
     requires: frozenset[str]
     scenarios: Callable[[Plan], list[Scenario]]
     check: Check
+    not_claimed: Callable[[Plan], str] | None = None
+
+
+def declared_lifecycles(plan: Plan) -> list[Scenario]:
+    """D1's lifecycles under the primary DDP configuration, and the stage tour under every declared one
+    (`Plan.matrix`)."""
+    tour = [model_families.stage_tour(plan.world_size)]
+    others = [s for config in plan.matrix(plan.ddp_configs) for s in model_families.under(config, tour)]
+    return model_families.under(plan.primary, model_families.lifecycle(plan.world_size)) + others
+
+
+def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
+    tour = [model_families.stage_tour(plan.world_size)]
+    return [s for config in plan.matrix(plan.undeclared) for s in model_families.under(config, tour)]
+
+
+def _every_configuration_declared(plan: Plan) -> str:
+    return "the adapter declares every DDP configuration; D1-D3 check each" if not plan.undeclared else ""
 
 
 def _small(build: Callable[[int], list[Scenario]]) -> Callable[[Plan], list[Scenario]]:
@@ -355,8 +397,10 @@ REGISTRY: tuple[Clause, ...] = (
         profile=DDP,
         level=MUST,
         statement=(
-            "A host network built from every slot's module, wrapped in DistributedDataParallel and rebuilt"
-            " whenever its parameters change, is built and takes one training step on every rank after"
+            "A host network built from every slot's module, wrapped in DistributedDataParallel under each"
+            " configuration the adapter declares (find_unused_parameters=True when it declares none) and rebuilt"
+            " whenever its parameters change (under static_graph, whenever a stage changes), is built and takes"
+            " one training step on every rank after"
             " every call all ranks make: the ranks never hold different parameter sets."
         ),
         rationale=(
@@ -369,10 +413,13 @@ REGISTRY: tuple[Clause, ...] = (
             f" up to {families.COOLDOWN_TICKS} ticks: any embargo of up to {families.MAX_EMBARGO_EPOCHS} epochs"
             " passes); before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
-            " world size 1 the plain module is trained, without DDP."
+            " world size 1 the plain module is trained, without DDP. These train under the primary configuration"
+            " (find_unused_parameters when declared, else the first declared); a tour of every stage trains"
+            " under each declared configuration at the smallest world size above 1 (and at world size 1 under"
+            " defaults and static_graph, whose graph rules the host checks on the plain module)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        scenarios=declared_lifecycles,
         check=model_checks.completion,
     ),
     Clause(
@@ -393,7 +440,7 @@ REGISTRY: tuple[Clause, ...] = (
             " after each step, compared across ranks, with the first differing tensor's values in evidence."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.lifecycle(plan.world_size),
+        scenarios=declared_lifecycles,
         check=model_checks.identity,
     ),
     Clause(
@@ -405,11 +452,39 @@ REGISTRY: tuple[Clause, ...] = (
         rationale="The hand-written lifecycles cover the known harms; random ones find the paths nobody wrote.",
         method=(
             f"The first {model_families.MODEL_CORPUS} scenarios of the generated corpus at each world size,"
-            " with the host network trained after every call."
+            " with the host network trained after every call, under the primary DDP configuration"
+            " (find_unused_parameters when declared)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities),
+        scenarios=lambda plan: model_families.under(
+            plan.primary, model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities)
+        ),
         check=model_checks.model,
+    ),
+    Clause(
+        id="D4",
+        title="DDP configuration compatibility",
+        profile=DDP,
+        level=SHOULD,
+        statement=(
+            "Under every DDP configuration of the matrix the adapter does not declare, D1 and D2 hold too: every"
+            " trainable parameter gets a gradient in every stage (DDP's defaults), the parameters used change"
+            " only with a stage (static_graph), and gradient_as_bucket_view or broadcast_buffers=False change"
+            " nothing."
+        ),
+        rationale=(
+            "A training loop picks its DDP configuration before any seed exists; a module that trains only under"
+            " find_unused_parameters=True fails the loops that keep DDP's defaults, at the second step."
+        ),
+        method=(
+            "D1's tour of every stage under each configuration the adapter does not declare, at the smallest"
+            " world size above 1 (and at world size 1 under defaults and static_graph); a step that leaves a"
+            " parameter without a gradient is reported with its stage and the parameter names."
+        ),
+        requires=frozenset({SCRIPTED_GATES, MODULE}),
+        scenarios=undeclared_lifecycles,
+        check=model_checks.model,
+        not_claimed=_every_configuration_declared,
     ),
 )
 

@@ -2,13 +2,16 @@
 
 Ranks are compared here, in the parent, from digests of every parameter, buffer and probe output;
 the ranks themselves only exchanged their parameter sets. A call some rank did not finish is left
-to the termination clauses, unless that rank was stuck in the model step itself.
+to the termination clauses, unless that rank was stuck in the model step itself. Every violation
+names the DDP configuration the scenario trained under, and a step the configuration cannot take
+(`NO_GRADIENT`, `GRAPH_CHANGED`) names the stage and the parameters, with what to change.
 """
 
 from __future__ import annotations
 
 from ..contract import stage_name
-from ..model_host import FAILED, MISMATCH, PROBE_OUTPUT, TRAINED, ModelStep
+from ..ddp_configs import CONFIGS
+from ..model_host import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
 from ..report import ScenarioResult
 from ..statuses import RankStatus
 from .checks import Call, Judgement, calls, judged_calls
@@ -26,18 +29,31 @@ def _where(call: Call) -> str:
     return f"call #{call.index} {op.op} {op.slot!r}" if op is not None else f"call #{call.index}"
 
 
+def _under(result: ScenarioResult) -> str:
+    spelled = CONFIGS[result.scenario.ddp].spelled
+    if result.world_size > 1:
+        return f"under {spelled}"
+    return f"under the graph rules of {spelled} (no DDP at world size 1)"
+
+
 def completion(result: ScenarioResult) -> Judgement:
     """D1: every rank built the model and trained it after every call; no mismatch, failure or hang."""
     judgement = Judgement()
+    under = _under(result)
     for call in judged_calls(result, judgement):
         steps = _steps(call)
         if any(step is not None and step.status == MISMATCH for step in steps):
-            judgement.add("param_sets_differ", f"{_where(call)}: {_param_set_difference(steps)}", call.index)
+            judgement.add("param_sets_differ", f"{_where(call)} {under}: {_param_set_difference(steps)}", call.index)
         for rank, step in enumerate(steps):
             if step is not None and step.status == FAILED and step.error:
                 message = " ".join(str(step.error["message"]).split())[:200]
-                text = f"{_where(call)}: rank {rank}'s model step raised {step.error['type']}: {message}"
+                text = f"{_where(call)} {under}: rank {rank}'s model step raised {step.error['type']}: {message}"
                 judgement.add("model_step_failed", text, call.index)
+        refused = next((s for s in steps if s is not None and s.status in (NO_GRADIENT, GRAPH_CHANGED)), None)
+        if refused is not None:
+            kind = "parameters_without_gradient" if refused.status == NO_GRADIENT else "graph_changed_in_stage"
+            text = f"{_where(call)} {under}: {_refusal(refused, result.scenario.slots)}"
+            judgement.add(kind, text, call.index)
     for outcome in result.outcomes:
         elsewhere = result.stall is not None and result.stall.rank != outcome.rank
         if outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack and elsewhere:
@@ -46,6 +62,43 @@ def completion(result: ScenarioResult) -> Judgement:
             text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
+
+
+def _refusal(step: ModelStep, slots: list[str]) -> str:
+    """What the step left without a gradient, stage by stage, and what to change."""
+    if step.status == NO_GRADIENT:
+        return (
+            f"{_by_stage(step.ungraded, step.stages, slots)} without a gradient, which DDP's defaults"
+            " (find_unused_parameters=False) refuse in the next step: train with find_unused_parameters=True,"
+            " or give the seed a gradient path in that stage (e.g. straight-through: x + (seed(x) - seed(x).detach()))"
+        )
+    before = _names(step.used_before) or "none"
+    now = _names(step.ungraded) or "none"
+    stages = ", ".join(f"{slot} {step.stages.get(slot.replace('.', '_'), '?')}" for slot in slots)
+    return (
+        f"the parameters without a gradient changed while no slot changed stage ({stages}): {before} before,"
+        f" {now} now; static_graph=True needs the same graph between rebuilds: change what the forward uses"
+        " only with the stage, or do not train with static_graph"
+    )
+
+
+def _by_stage(names: list[str], stages: dict[str, str], slots: list[str]) -> str:
+    """`stage TRAINING of slot 'a' leaves slots.a.seed.0.weight`, one part per slot."""
+    parts = []
+    for slot in slots:
+        prefix = f"slots.{slot.replace('.', '_')}."
+        own = [name for name in names if name.startswith(prefix)]
+        if own:
+            parts.append(f"stage {stages.get(prefix[6:-1], '?')} of slot {slot!r} leaves {_names(own)}")
+    others = [name for name in names if not name.startswith("slots.")]
+    if others:
+        parts.append(f"the host network leaves {_names(others)}")
+    return "; ".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    more = f" and {len(names) - SHOWN_PARAMS} more" if len(names) > SHOWN_PARAMS else ""
+    return ", ".join(names[:SHOWN_PARAMS]) + more
 
 
 def _param_set_difference(steps: list[ModelStep | None]) -> str:
@@ -92,7 +145,7 @@ def identity(result: ScenarioResult) -> Judgement:
                 "probe_differs",
                 f"every parameter and buffer is identical, but the probe output differs: {values}",
             )
-        judgement.add(kind, f"{_where(call)}: {what}{_lifecycle_views(call)}", call.index)
+        judgement.add(kind, f"{_where(call)} {_under(result)}: {what}{_lifecycle_views(call)}", call.index)
     return judgement
 
 

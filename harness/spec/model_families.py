@@ -5,6 +5,7 @@ say the opposite), at the moment where acting on a local decision does the most 
 BLENDING (ranks then blend at different alphas: same parameters, different outputs) and entering
 FOSSILIZED just before a prune (ranks then drop different seeds: different parameter sets, which
 DDP cannot be built on). A correct implementation keeps every rank on rank 0's decision.
+`under` trains the same scenarios under another DDP configuration (`harness.ddp_configs`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 
 from ..contract import Stage
+from ..ddp_configs import FIND_UNUSED
 from ..scenario import Op, Scenario
 from .families import COOLDOWN_TICKS
 
 MODEL_CORPUS = 2
+BLEND_TICKS = 3
 
 
 def _process_group(world_size: int) -> bool:
@@ -83,9 +86,39 @@ def regrow(world_size: int) -> Scenario:
     return _scenario("model-regrow", world_size, ["a", "c"], ops)
 
 
+def stage_tour(world_size: int) -> Scenario:
+    """Every stage in one scenario, for the DDP configurations beyond the primary one: `a` trains, blends
+    (alpha 0 on entry, then growing: a graph that changes within the stage shows), holds and
+    fossilizes; `b`, with BatchNorm buffers, trains, is pruned and cools down. Rank 0 alone passes the
+    blend, so state a rank keeps from its own decisions shows too."""
+    ops = [
+        Op("germinate", "a", blueprint_id="residual"),
+        Op("germinate", "b", blueprint_id="normed"),
+        Op("advance", "a"),
+        Op("advance", "b"),
+        Op("step_epoch", "a"),
+        Op("advance", "a", target=int(Stage.BLENDING), local=rank0_alone(world_size, True)),
+        *[Op("step_epoch", "a") for _ in range(BLEND_TICKS)],
+        Op("advance", "a", target=int(Stage.HOLDING)),
+        Op("advance", "a", target=int(Stage.FOSSILIZED)),
+        Op("prune", "b"),
+        Op("step_epoch", "b"),
+        Op("step_epoch", "b"),
+    ]
+    return _scenario("model-stage-tour", world_size, ["a", "b"], ops)
+
+
 def lifecycle(world_size: int) -> list[Scenario]:
     """The hand-written scenarios of D1 and D2."""
     return [blend(world_size), fossilize_then_prune(world_size), regrow(world_size)]
+
+
+def under(config: str, scenarios: list[Scenario]) -> list[Scenario]:
+    """`scenarios` trained under DDP configuration `config`, renamed after it (the runner memoises
+    results by name); under `find_unused_parameters` they keep their names."""
+    if config == FIND_UNUSED:
+        return [dataclasses.replace(s, ddp=config) for s in scenarios]
+    return [dataclasses.replace(s, name=f"{s.name}-{config.replace('_', '-')}", ddp=config) for s in scenarios]
 
 
 def with_model(scenarios: list[Scenario], epoch_clock: bool) -> list[Scenario]:

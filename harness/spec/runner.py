@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..adapter import check_adapter, load_adapter_factory
+from ..ddp_configs import UNDECLARED, declared
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import REFERENCE
 from ..report import ScenarioResult, rank_summaries, render_report
@@ -73,6 +74,7 @@ class Implementation:
     version: str
     capabilities: frozenset[str]
     pythonpath: tuple[str, ...] = ()
+    ddp_configurations: tuple[str, ...] = UNDECLARED
 
 
 def describe_implementation(spec: str) -> Implementation:
@@ -89,7 +91,12 @@ def describe_implementation(spec: str) -> Implementation:
             raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
     check_adapter(adapter, spec)
     return Implementation(
-        spec, str(adapter.name), str(adapter.version), frozenset(adapter.capabilities), import_root(spec)
+        spec,
+        str(adapter.name),
+        str(adapter.version),
+        frozenset(adapter.capabilities),
+        import_root(spec),
+        declared(adapter),
     )
 
 
@@ -129,7 +136,15 @@ class ClauseRunner:
         self.results: dict[str, ScenarioResult] = {}
 
     def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
-        return Plan(world_size, tuple(world_sizes), self.seed, self.corpus, self.implementation.capabilities)
+        implementation = self.implementation
+        return Plan(
+            world_size,
+            tuple(world_sizes),
+            self.seed,
+            self.corpus,
+            implementation.capabilities,
+            implementation.ddp_configurations,
+        )
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         if scenario.name not in self.results:
@@ -152,6 +167,11 @@ class ClauseRunner:
         if missing:
             outcome.status = ClauseStatus.NOT_CLAIMED
             outcome.reason = f"the adapter does not declare {', '.join(sorted(missing))}"
+            return outcome
+        unclaimed = clause.not_claimed(self.plan(world_sizes[0], world_sizes)) if clause.not_claimed else ""
+        if unclaimed:
+            outcome.status = ClauseStatus.NOT_CLAIMED
+            outcome.reason = unclaimed
             return outcome
         unevaluated: list[str] = []
         failing: tuple[Scenario, ScenarioResult, Violation] | None = None

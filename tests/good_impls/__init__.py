@@ -21,4 +21,5 @@ MUST_CERTIFY: dict[str, tuple[str, ...]] = {
     "no_prune": ("core", "strict"),
     "other_result_class": ("core", "strict"),
     "plain_dict_checkpoint": ("resume",),
+    "declares_no_ddp_configuration": ("ddp",),
 }
