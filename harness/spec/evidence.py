@@ -1,5 +1,7 @@
 """Evidence files: a failing scenario, saved with the clause it fails and the implementation it was
-found with (and the folder that implementation was imported from), so `replay FILE` reruns it as is."""
+found with (and the folder that implementation was imported from), so `replay FILE` reruns it as is;
+with the history it was found with (`harness.spec.timeline`: every rank's calls and the fingerprints
+of the collectives each one entered)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def evidence_file(clause_id: str, evidence: dict) -> dict:
         "pythonpath": evidence["pythonpath"],
         "violations": evidence["violations"],
         "scenario": evidence["scenario"],
+        "history": evidence.get("history"),
     }
 
 

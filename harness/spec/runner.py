@@ -37,6 +37,7 @@ from .checks import Judgement, Violation
 from .clauses import Clause, Plan
 from .evidence import evidence_file
 from .shrink import shrink
+from .timeline import history
 
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20
@@ -258,6 +259,7 @@ class ClauseRunner:
             "report": render_report(result, output=False),
             "ranks": rank_summaries(result),
             "scenario": scenario.to_dict(),
+            "history": history(result, violations),
             "scenario_file": None,
             "implementation": self.implementation.spec,
             "pythonpath": list(self.implementation.pythonpath),
