@@ -116,9 +116,9 @@ class CollectiveMonitor:
 
     def _wrap(self, name: str, original: Callable) -> Callable:
         try:
-            signature: inspect.Signature | None = inspect.signature(original)
+            names: tuple[str, ...] = tuple(inspect.signature(original).parameters)
         except (TypeError, ValueError):
-            signature = None
+            names = ()
 
         @functools.wraps(original)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -126,7 +126,7 @@ class CollectiveMonitor:
                 return original(*args, **kwargs)
             self.counts[name] += 1
             started = time.perf_counter()
-            arguments = _arguments(signature, args, kwargs)
+            arguments = _arguments(names, args, kwargs)
             entry = fingerprint(name, len(self.entered), arguments)
             self.entered.append(entry)
             self.overhead_s += time.perf_counter() - started
@@ -151,11 +151,9 @@ class CollectiveMonitor:
         return wrapper
 
 
-def _arguments(signature: inspect.Signature | None, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """The call's arguments by parameter name (positional ones numbered when the signature is unknown)."""
-    if signature is not None:
-        try:
-            return dict(signature.bind_partial(*args, **kwargs).arguments)
-        except TypeError:
-            pass
-    return {**{str(i): a for i, a in enumerate(args)}, **kwargs}
+def _arguments(names: tuple[str, ...], args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The call's arguments by parameter name (positional ones beyond the known names numbered)."""
+    arguments = {name: value for name, value in zip(names, args, strict=False)}
+    arguments.update((str(i), a) for i, a in enumerate(args[len(names) :], start=len(names)))
+    arguments.update(kwargs)
+    return arguments

@@ -4,7 +4,8 @@ A fingerprint names the op, the process group, the position within the call, the
 destination, the reduction, the sizes and dtypes of the tensors given, and for an object collective
 the pickled size of its payload. Ranks that take part in the same collective agree on the fields
 `key` keeps: those the op itself requires to match (a gather's per-rank payload and the receive
-lists only its root passes are left out). `describe` says it as a user reads it:
+lists only its root passes are left out, and so is whether it returned: a peer's failure can end
+one rank's wait and not another's). `describe` says it as a user reads it:
 "broadcast(src=0, [512] uint8)".
 """
 
@@ -61,7 +62,7 @@ def key(entry: Collective) -> tuple:
         return (op,)
     shapes = tuple(entry["tensors"]) if op in SHAPES_MATCH else None
     payload = entry["payload"] if op in PAYLOAD_MATCHES else None
-    return op, entry["group"], entry["peer"], entry["reduce"], shapes, payload, entry["returned"]
+    return op, entry["group"], entry["peer"], entry["reduce"], shapes, payload
 
 
 def describe(entry: Collective) -> str:
@@ -86,8 +87,8 @@ def describe_all(entries: list[Collective]) -> str:
 
 
 def parting(sequences: dict[int, list[Collective]]) -> tuple[int, int, int] | None:
-    """Where the ranks' sequences first part: (position, the first rank that differs, the rank it
-    differs from, the lowest); None when every sequence agrees."""
+    """Where the ranks' sequences first part: (position, the first rank that differs, the lowest rank,
+    which it differs from); None when every sequence agrees."""
     if not sequences:
         return None
     base = min(sequences)
@@ -131,20 +132,32 @@ def _group(group: Any) -> str:
 
 
 def _tensors(values: Any) -> list:
-    import torch
-
+    tensor = _tensor_type()
     found = []
     for value in values:
-        if isinstance(value, torch.Tensor):
+        if isinstance(value, tensor):
             found.append(value)
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, torch.Tensor):
+                if isinstance(item, tensor):
                     found.append(item)
                 elif isinstance(item, (list, tuple)):
-                    found += [t for t in item if isinstance(t, torch.Tensor)]
+                    found += [t for t in item if isinstance(t, tensor)]
     return found
 
 
+def _tensor_type() -> type:
+    """`torch.Tensor`, imported on first use: the parent reads fingerprints without importing torch."""
+    global _TENSOR
+    if _TENSOR is None:
+        import torch
+
+        _TENSOR = torch.Tensor
+    return _TENSOR
+
+
+_TENSOR: type | None = None
+
+
 def _tensor(tensor: Any) -> str:
-    return f"[{', '.join(map(str, tensor.shape))}] {str(tensor.dtype).removeprefix('torch.')}"
+    return f"{list(tensor.shape)} {str(tensor.dtype)[6:]}"

@@ -23,7 +23,7 @@ MAX_CALLS = 40
 def history(result: ScenarioResult, violations: list[Violation]) -> dict:
     """`result` as lanes and cells, with the violations and the call to mark."""
     outcomes = result.outcomes
-    length = max(len(result.scenario.ops_for(o.rank)) for o in outcomes)
+    length = max((len(result.scenario.ops_for(o.rank)) for o in outcomes), default=0)
     calls = []
     for index in range(length):
         ops = [_at(result.scenario.ops_for(o.rank), index) for o in outcomes]
