@@ -25,7 +25,8 @@ from .scenario import Scenario
 from .slowstart import reported_if_slow
 
 if TYPE_CHECKING:
-    pass
+    from .report import ScenarioResult
+    from .spec.checks import Violation
 
 USAGE_ERROR = 2
 INTERNAL_ERROR = 3
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     certify.add_argument(
         "--corpus", type=int, default=None, help="generated scenarios per world size (None: the suite's default, 16)"
     )
-    certify.add_argument("--out", default="certificate", help="folder for certificate.json and certificate.md")
+    certify.add_argument("--out", default="certificate", help="folder for certificate.json, .md and .html")
     certify.add_argument("--list-clauses", action="store_true", help="print the clause registry and exit")
     certify.add_argument("--repeat", type=int, default=1, help="certify N times and report any difference")
     certify.add_argument(
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "--clause",
         help="also check the result against this clause and print its violations (default: an evidence file's clause)",
     )
+    replay.add_argument("--html", metavar="OUT", help="also draw the run as a per-rank timeline in this HTML file")
     add_stall_timeout(replay)
     commands.add_parser(
         "spec",
@@ -284,6 +286,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .stall import StallRule
     from .statuses import ClauseStatus
 
+    if args.html is not None:
+        check_file(args.html, "--html")
     scenario, recorded = read_scenario_file(args.file)
     clause_id = args.clause if args.clause is not None else recorded.get("clause")
     if clause_id is not None and clause_id not in BY_ID:
@@ -300,10 +304,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if problem and clause_id is None:
         raise UsageError(f"nothing was replayed: {problem}")
     print(result.render())
-    if clause_id is None:
-        return 0 if result.ok else 1
     kind = recorded.get("kind") if recorded.get("clause") == clause_id else None
-    verdict = judge_scenario(BY_ID[clause_id], result, kind=kind)
+    verdict = judge_scenario(BY_ID[clause_id], result, kind=kind) if clause_id is not None else None
+    if args.html is not None:
+        write_replay_page(args.html, result, verdict.violations if verdict else [], clause_id)
+    if verdict is None:
+        return 0 if result.ok else 1
     counts = f"{verdict.judged} calls judged, {verdict.unjudged} not"
     print(f"clause {clause_id}: {verdict.status} ({counts})" + (f": {verdict.reason}" if verdict.reason else ""))
     for violation in verdict.violations:
@@ -315,6 +321,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if verdict.status == ClauseStatus.ERROR:
         return USAGE_ERROR
     return 0 if verdict.status == ClauseStatus.PASS else 1
+
+
+def write_replay_page(path: str, result: ScenarioResult, violations: list[Violation], clause_id: str | None) -> None:
+    from .spec.timeline import history
+    from .spec.timeline_html import scenario_page
+
+    title = f"{result.scenario.name or 'scenario'} at world size {result.world_size}"
+    title += f", clause {clause_id}" if clause_id else ""
+    page = scenario_page(title, history(result, violations), violations[0].text if violations else "")
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(page)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path!r}: {exc.strerror}") from None
+    print(f"timeline in {path}")
 
 
 def cmd_spec(args: argparse.Namespace) -> int:

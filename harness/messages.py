@@ -50,6 +50,22 @@ def error_line(error: ErrorInfo, limit: int = ERROR_LINE_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+class Collective(TypedDict):
+    """One collective a rank entered during a call, as `harness.fingerprints` describes it: `seq` is
+    its position within the call, `peer` its source, root or destination rank, `tensors` the sizes and
+    dtypes it was given ("[512] uint8"), `payload` an object collective's pickled bytes, `returned`
+    whether it came back (False: it raised)."""
+
+    op: str
+    group: str
+    seq: int
+    peer: int | None
+    reduce: str | None
+    tensors: list[str]
+    payload: int | None
+    returned: bool
+
+
 @dataclass
 class Ready:
     """The rank joined its world and waits for scenarios."""
@@ -67,7 +83,8 @@ class CallRecord:
     """One call of one rank: what it was asked, what the adapter reported, what it cost.
 
     `local` holds every local gate result the rank evaluated during the call (result-field dicts),
-    `result` the result the call returned, `collectives` the collectives it entered by kind, `contract`
+    `result` the result the call returned, `collectives` the collectives it entered by kind, `entered`
+    their fingerprints in order, `contract`
     a value the adapter reported outside the contract (then the call cannot be judged), `model` the
     model step the `ddp` profile took after the call, `resume` what a `resume` op restored
     (`harness.resume.ResumeStep`)."""
@@ -84,6 +101,7 @@ class CallRecord:
     same_object: bool | None = None
     error: ErrorInfo | None = None
     collectives: dict[str, int] = field(default_factory=dict)
+    entered: list[Collective] = field(default_factory=list)
     snapshot: dict | None = None
     elapsed_s: float = 0.0
     contract: str | None = None

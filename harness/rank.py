@@ -187,6 +187,7 @@ class RankRun:
 
     def run(self) -> None:
         self.monitor.take_counts()
+        self.monitor.take_fingerprints()
         self.monitor.totals.clear()
         status = RankStatus.OK
         try:
@@ -275,7 +276,8 @@ class RankRun:
             raise
         record.local = [fields for fields, _ in self.local]
         record.collectives = self.monitor.take_counts()
-        record.elapsed_s = time.perf_counter() - started
+        record.entered, overhead_s = self.monitor.take_fingerprints()
+        record.elapsed_s = time.perf_counter() - started - overhead_s
         if op.slot is not None and op.slot in self.slots:
             try:
                 record.stage_after = checked_stage(self.adapter.stage(self.slots[op.slot]), "stage")

@@ -63,6 +63,7 @@ COMMANDS = {
     "replay --impl unimportable": (["replay", "{scenario}", "--impl", "no_such:Adapter"], {}, "cannot import"),
     "replay implementation from the environment": (["replay", "{scenario}"], {"LIFECYCLE_SPEC_IMPL": "x"}, "MODULE:"),
     "replay unknown clause": (["replay", "{scenario}", "--clause", "C99"], {}, "unknown clause"),
+    "replay --html a folder": (["replay", "{scenario}", "--html", "{tmp}"], {}, "is a folder; name a file"),
     "bench --out a folder": (["bench", "--quick", "--out", "{tmp}"], {}, "is a folder"),
     "bench --out missing folder": (["bench", "--quick", "--out", "{tmp}/no/such/figures.json"], {}, "does not exist"),
     "bench --out empty": (["bench", "--quick", "--out", ""], {}, "--out is empty"),

@@ -84,10 +84,14 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, worl
         assert failing == EXPECTED_CONFIGURATION_FAILURES[name], table
         assert all(row["status"] == "trains in every stage" for c, row in table.items() if c not in failing), table
     assert set(statuses(cert).values()) <= {"fail", "pass", "incomplete", "not_claimed"}, reasons
+    page = (tmp_path / "certificate.html").read_text()
     for clause in cert["clauses"]:
         if clause["status"] != "fail":
             continue
         evidence = clause["evidence"]
+        marked = evidence["history"]["marked"]
+        assert marked is not None, clause["id"]
+        assert f"-c{marked}' class='parted'>" in page.split(f"<section id='{clause['id']}'>")[1], clause["id"]
         assert evidence["violations"] and evidence["report"] and evidence["violations_total"] >= 1
         assert clause["reason"] == evidence["violations"][0]
         scenario, recorded = read_scenario_file(evidence["scenario_file"])

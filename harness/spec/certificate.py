@@ -16,7 +16,7 @@ import sys
 from ..locations import HARNESS
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
-from . import ddp_matrix
+from . import ddp_matrix, timeline_html
 from .clauses import MUST
 from .runner import ClauseOutcome, Implementation
 
@@ -209,4 +209,5 @@ def write(certificate: dict, out_dir: str) -> tuple[str, str]:
         json.dump(certificate, f, indent=1)
     with open(md_path, "w") as f:
         f.write(to_markdown(certificate))
+    timeline_html.write(certificate, out_dir)
     return json_path, md_path

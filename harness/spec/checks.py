@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import Stage, default_target, expected_transition, stage_name
+from ..fingerprints import parting_words
 from ..messages import error_line
 from ..report import ScenarioResult, failure_cause
 from ..scenario import Op
@@ -547,8 +548,8 @@ def side_effects(result: ScenarioResult) -> Judgement:
 
 
 def collective_symmetry(result: ScenarioResult) -> Judgement:
-    """Per symmetric call; in a scenario where ranks disagree, up to the first disagreement, after
-    which a rank that raised there has rightly stopped."""
+    """Per symmetric call, the ordered collective fingerprints of every rank; in a scenario where ranks
+    disagree, up to the first disagreement, after which a rank that raised there has rightly stopped."""
     judgement = Judgement()
     all_calls = list(calls(result))
     last = _disagreement_index(result, all_calls)
@@ -556,14 +557,22 @@ def collective_symmetry(result: ScenarioResult) -> Judgement:
         if not call.symmetric:
             continue
         stuck = [o.rank for o in result.outcomes if o.status == RankStatus.HUNG and o.current_call == call.index]
-        counts = {rank: r.collectives for rank, r in enumerate(call.records) if r is not None}
+        entered = {rank: r.entered for rank, r in enumerate(call.records) if r is not None}
         if not call.reported and not stuck:
             judgement.unjudged += 1
             continue
         judgement.judged += 1
-        if len(set(map(repr, counts.values()))) > 1 or (stuck and any(not c for c in counts.values())):
-            where = f", ranks {stuck} stuck in a collective" if stuck else ""
-            judgement.add("collectives_differ", f"{call.label}: collectives {counts}{where}", call.index)
+        parted = parting_words(entered)
+        if parted is not None:
+            judgement.add("collectives_differ", f"{call.label}: {parted}", call.index)
+        elif stuck and any(not e for e in entered.values()):
+            idle = [rank for rank, e in entered.items() if not e]
+            judgement.add(
+                "collectives_differ",
+                f"{call.label}: rank {stuck[0]} is stuck in a collective that rank {idle[0]} never entered"
+                f" (rank {idle[0]} returned from the call having entered no collective)",
+                call.index,
+            )
     return judgement
 
 

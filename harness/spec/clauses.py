@@ -377,13 +377,16 @@ REGISTRY: tuple[Clause, ...] = (
         profile=STRICT,
         level=MUST,
         statement=(
-            "Every rank takes part in the same number of sync rounds, of the same kinds, for the same"
-            " calls, including calls where ranks disagree about the seed."
+            "Every rank takes part in the same sync rounds, in the same order, for the same calls (same"
+            " collective, group, source or root, tensor sizes and dtypes), including calls where ranks"
+            " disagree about the seed."
         ),
         rationale="A collective one rank skips pairs with the next unrelated one, or deadlocks.",
         method=(
-            "Every torch.distributed collective is counted per call on every rank, over the generated"
-            " corpus and the early-exit scenarios of S2."
+            "Every torch.distributed collective a rank enters is fingerprinted in order per call (op, group,"
+            " position, source or root, reduction, tensor sizes and dtypes, an object broadcast's payload"
+            " size) and the sequences are compared across ranks, over the generated corpus and the"
+            " early-exit scenarios of S2."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: (

@@ -1,6 +1,8 @@
 """Evidence files: a scenario that fails a clause, or leaves calls of it unjudged, or cannot be judged,
 saved with the clause, the implementation it was found with (and the folder that implementation was
-imported from) and what certification said of it, so `replay FILE` reruns it as is and says it again."""
+imported from) and what certification said of it, so `replay FILE` reruns it as is and says it again.;
+with the history it was found with (`harness.spec.timeline`: every rank's calls and the fingerprints
+of the collectives each one entered)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def evidence_file(clause_id: str, evidence: dict) -> dict:
         "unjudged_call": evidence["unjudged_call"],
         "violations": evidence["violations"],
         "scenario": evidence["scenario"],
+        "history": evidence.get("history"),
     }
 
 

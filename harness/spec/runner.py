@@ -39,6 +39,7 @@ from .clauses import Clause, Plan
 from .evidence import evidence_file
 from .judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unjudged_lines, unusable
 from .shrink import shrink
+from .timeline import history
 
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20
@@ -292,6 +293,7 @@ class ClauseRunner:
             "report": render_report(result, output=False),
             "ranks": rank_summaries(result),
             "scenario": scenario.to_dict(),
+            "history": history(result, violations),
             "scenario_file": None,
             "implementation": self.implementation.spec,
             "pythonpath": list(self.implementation.pythonpath),
