@@ -1,0 +1,24 @@
+"""What the forkserver preloads, and its early start, so its torch import overlaps the parent's.
+
+The forkserver imports torch once for every rank of the run; the parent imports torch as well (the
+clauses' checks read tensors). Started before the parent's own import, the server's import runs on
+the other core meanwhile, so a run pays for one torch import instead of two in a row. This module
+imports neither torch nor anything that does.
+"""
+
+from __future__ import annotations
+
+import multiprocess
+import multiprocess.forkserver
+
+from .locations import module
+from .scratch import run_folder
+
+PRELOAD = ["torch", "torch.distributed", "dill", *(module(name) for name in ("rank", "forkserver_init", "model_host"))]
+
+
+def start_forkserver() -> None:
+    """Start this process's forkserver now (it loads `PRELOAD` in the background); a no-op if it runs."""
+    run_folder()  # the server's socket goes in the run folder, which must exist before the server
+    multiprocess.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    multiprocess.forkserver.ensure_running()
