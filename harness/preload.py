@@ -11,10 +11,18 @@ from __future__ import annotations
 import multiprocess
 import multiprocess.forkserver
 
-from .locations import module
+from .locations import REFERENCE_PACKAGE, module
 from .scratch import run_folder
 
-PRELOAD = ["torch", "torch.distributed", "dill", *(module(name) for name in ("rank", "forkserver_init", "model_host"))]
+# The reference's adapter too: the suite's own code, imported by every rank that runs the reference, with
+# no side effect at import. Other adapters are imported on the ranks, where a slow or failing import is reported.
+PRELOAD = [
+    "torch",
+    "torch.distributed",
+    "dill",
+    *(module(name) for name in ("rank", "forkserver_init", "model_host")),
+    f"{REFERENCE_PACKAGE}.adapter",
+]
 
 
 def start_forkserver() -> None:
