@@ -218,9 +218,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.backend not in (None, "gloo"):
         raise UsageError("--backend nccl needs --launcher env: the ranks this command starts use gloo")
     sizes, timeout = world_sizes(args.world_sizes), stall_timeout(args)
-    from .preload import start_forkserver
+    from .preload import findable, start_forkserver
 
-    start_forkserver()  # before this process imports torch below, so the two imports overlap
+    if findable(args.impl):
+        start_forkserver()  # before this process imports torch below, so the two imports overlap
     from .progress import ProgressPrinter, RunProgress
     from .spec.certificate import EXIT_CODES
     from .spec.certify import CertifyOptions, certify

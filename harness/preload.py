@@ -8,6 +8,8 @@ imports neither torch nor anything that does.
 
 from __future__ import annotations
 
+import importlib.util
+
 import multiprocess
 import multiprocess.forkserver
 
@@ -30,3 +32,12 @@ def start_forkserver() -> None:
     run_folder()  # the server's socket goes in the run folder, which must exist before the server
     multiprocess.get_context("forkserver").set_forkserver_preload(PRELOAD)
     multiprocess.forkserver.ensure_running()
+
+
+def findable(impl: str) -> bool:
+    """Whether the module of the adapter `impl` names can be found, without importing it: a run whose
+    adapter cannot load stops before the forkserver would spend a torch import on nothing."""
+    try:
+        return importlib.util.find_spec(impl.partition(":")[0]) is not None
+    except Exception:  # a parent package that fails to import: the adapter's loading reports it, in one line
+        return False
