@@ -64,11 +64,6 @@ class WorldPool:
                 world.close()
                 self.worlds.pop(world.config, None)
 
-    def close_world_size(self, world_size: int) -> None:
-        """Close the worlds of `world_size`, once no scenario of that size is left to run."""
-        for config in [c for c in self.worlds if c.world_size == world_size]:
-            self.worlds.pop(config).close()
-
     def close(self) -> None:
         for world in self.worlds.values():
             world.close()

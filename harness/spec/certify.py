@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from ..errors import ScenarioSkipped, WorldLost, WorldStartError
 from ..pool import WorldPool
 from ..progress import CountingExecutor, RunProgress
 from ..stall import StallRule
 from ..statuses import ClauseStatus
 from . import certificate, coverage
-from .clauses import MUST, Clause, select
+from .clauses import MUST, select
 from .runner import (
     DEFAULT_CORPUS,
     REFERENCE,
@@ -71,8 +70,6 @@ def certify(
         with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
             executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
             runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
-            if world is None and options.maxfail is None:
-                _run_by_world_size(runner, pool, clauses, list(options.world_sizes))
             for clause in clauses:
                 if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
                     outcomes.append(
@@ -109,25 +106,6 @@ def certify(
     if options.out_dir:
         certificate.write(cert, options.out_dir)
     return cert
-
-
-def _run_by_world_size(runner: ClauseRunner, pool: WorldPool, clauses: list[Clause], world_sizes: list[int]) -> None:
-    """Run every scenario the clauses read, world size by world size, closing each size's world when done.
-
-    Each world sees the same scenarios in the same order as when the clauses run one after the other
-    (clause order, then each clause's order), so the results the runner memoises are the ones that run
-    would get; only one world size is alive at a time, so peak memory is that of the largest world, not
-    of all of them. The clauses are then evaluated from the memo (failures shrink in worlds of their own).
-    What cannot run here (a skipped scenario, a world that did not start) is left to the evaluation,
-    which reports it."""
-    claimed = [c for c in clauses if not c.requires - runner.implementation.capabilities]
-    for size in world_sizes:
-        for clause in claimed:
-            for scenario in runner.scenarios(clause, world_sizes):
-                if scenario.world_size == size:
-                    with contextlib.suppress(ScenarioSkipped, WorldStartError, WorldLost):
-                        runner.run(scenario)
-        pool.close_world_size(size)
 
 
 def _failed_musts(outcomes: list[ClauseOutcome]) -> int:
