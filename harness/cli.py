@@ -212,13 +212,9 @@ def save_traceback() -> str:
 
 def cmd_certify(args: argparse.Namespace) -> int:
     global _completed_code
-    from .progress import ProgressPrinter, RunProgress
-    from .spec.certificate import EXIT_CODES
-    from .spec.certify import CertifyOptions, certify
-    from .spec.clauses import select
-    from .spec.runner import DEFAULT_CORPUS, describe_implementation
-
     if args.list_clauses:
+        from .spec.clauses import select
+
         for clause in select("all"):
             print(f"{clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title}: {clause.statement}")
         return 0
@@ -237,14 +233,24 @@ def cmd_certify(args: argparse.Namespace) -> int:
         return certify_under_launcher(args)
     if args.backend not in (None, "gloo"):
         raise UsageError("--backend nccl needs --launcher env: the ranks this command starts use gloo")
+    sizes, timeout = world_sizes(args.world_sizes), stall_timeout(args)
+    from .preload import findable, start_forkserver
+
+    if findable(args.impl):
+        start_forkserver()  # before this process imports torch below, so the two imports overlap
+    from .progress import ProgressPrinter, RunProgress
+    from .spec.certificate import EXIT_CODES
+    from .spec.certify import CertifyOptions, certify
+    from .spec.runner import DEFAULT_CORPUS, describe_implementation
+
     options = CertifyOptions(
         impl=args.impl,
         profile=args.profile,
-        world_sizes=world_sizes(args.world_sizes),
+        world_sizes=sizes,
         seed=args.seed,
         corpus=args.corpus or DEFAULT_CORPUS,
         out_dir=args.out,
-        stall_timeout_s=stall_timeout(args),
+        stall_timeout_s=timeout,
         maxfail=args.maxfail,
     )
     with reported_if_slow(f"still loading `{options.impl}`"):

@@ -1,4 +1,4 @@
-"""Imported by the forkserver only (it is in `harness.world.PRELOAD`): makes the forkserver a child
+"""Imported by the forkserver only (it is in `harness.preload.PRELOAD`): makes the forkserver a child
 subreaper, so the processes a rank leaves behind when it is killed outright are reparented to the
 forkserver, where `harness.reaper.end_forkserver_orphans` finds and ends them, instead of to init.
 

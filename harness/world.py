@@ -40,8 +40,8 @@ from multiprocess.connection import wait
 
 from . import reaper
 from .errors import ScenarioError, WorldStartError
-from .locations import module
 from .messages import Ready
+from .preload import PRELOAD
 from .proctree import descendants
 from .rank import rank_main
 from .ranklog import read_output
@@ -60,7 +60,6 @@ DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
-PRELOAD = ["torch", "torch.distributed", "dill", *(module(name) for name in ("rank", "forkserver_init", "model_host"))]
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
 

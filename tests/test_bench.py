@@ -28,6 +28,7 @@ SCALARS = (
     "warm_over_peer",
     "hang_report_latency_s",
     "world_rebuild_s",
+    "torch_import_s",
     "certify_wall_s",
     "certify_hanging_wall_s",
     "certify_crashing_wall_s",
