@@ -1,7 +1,7 @@
 """The checks behind the clauses: each reads a `ScenarioResult` and returns a `Judgement`.
 
 A judgement counts what the check could judge and what it could not: a call that some rank never
-reported (it hung, died or stopped before it) is `unjudged`, never silently passed. Violations carry a
+reported (it raised, hung, died or stopped before it) is `unjudged`, never silently passed. Violations carry a
 `kind`, so a shrunk scenario can be required to fail for the same reason as the original one.
 
 Checks judge only what the ranks reported. A call a rank never finished is left to the clauses about
