@@ -27,7 +27,7 @@ from harness.model_host import (
 )
 from harness.report import RankOutcome, ScenarioResult
 from harness.spec.model_checks import completion, identity
-from harness.spec.model_families import blend, fossilize_then_prune, regrow, under
+from harness.spec.model_families import blend, fossilize_then_prune, regrow, stage_tour, under
 from harness.statuses import RankStatus
 from reference_impl.adapter import Adapter
 
@@ -170,6 +170,20 @@ def test_defaults_stop_at_a_parameter_without_gradient_and_static_graph_rebuilds
     assert all(step.status == TRAINED and not step.ungraded for step in taken)
     stage_changed = [i for i, step in enumerate(taken) if i == 0 or step.stages != taken[i - 1].stages]
     assert [i for i, step in enumerate(taken) if step.built] == stage_changed
+
+
+def test_static_graph_rebuilds_at_every_stage_of_the_tour_again_and_again_in_one_world(pool):
+    """The stage tour rebuilds DDP on the same network at each stage change; in one warm world, run
+    after run, every step trains and the ranks stay identical: no rebuild waits on an earlier one."""
+    scenario = under(STATIC_GRAPH, [stage_tour(2)])[0]
+    for _ in range(3):
+        result = pool.run(REFERENCE, scenario)
+        assert result.ok, result.render()
+        taken = [steps(result, rank) for rank in (0, 1)]
+        assert all(step is not None and step.status == TRAINED for step in taken[0] + taken[1])
+        rebuilt = [i for i, step in enumerate(taken[0]) if step.built]
+        assert len(rebuilt) > 4 and rebuilt == [i for i, step in enumerate(taken[1]) if step.built]
+        assert [step.digests for step in taken[0]] == [step.digests for step in taken[1]]
 
 
 def synthetic(
