@@ -114,6 +114,12 @@ class CollectiveMonitor:
             self.depth = 0
             self.shared[2 * self.rank] = 0
 
+    def step_done(self) -> None:
+        """A step of the harness's own block finished (DDP built, a training step taken): published as
+        one more collective entered, so a model step that is slow under load reads as progress, not a
+        stall. Every rank takes the same steps, so the counts the deadlock detector compares stay aligned."""
+        self.shared[2 * self.rank + 1] += 1
+
     def _wrap(self, name: str, original: Callable) -> Callable:
         try:
             names: tuple[str, ...] = tuple(inspect.signature(original).parameters)

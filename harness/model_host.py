@@ -215,9 +215,11 @@ class ModelHost:
                     return ModelStep(MISMATCH, self.mode, params=_listed(params)).to_record()
                 if self.trainer is None or any(v.changed for v in views):
                     self.trainer, built = self._build(named, stages), True
+                    self.monitor.step_done()
                 else:
                     built = False
                 ungraded = _train(self.trainer, call, self.device)
+                self.monitor.step_done()
         except Exception as exc:
             self.broken = True
             self.stopped = f"the model failed at call #{call}"
