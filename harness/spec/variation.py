@@ -50,7 +50,7 @@ AXES = (
     Axis(
         "sync method",
         "broadcast_object_list, all_gather_object, tensors, or any other collective on the default group",
-        "the clauses read results, stages and per-call collective counts compared across ranks, never kinds",
+        "the clauses read results, stages and each call's collectives compared across ranks, never with the reference",
     ),
     Axis(
         "result class",
