@@ -181,6 +181,7 @@ class RankRun:
         self.notices = notices
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
+        self.slot_ids: dict[str, str] = {}
         self.call = -1
         self.local: list[tuple[dict, Any]] = []
         self.host: ModelHost | None = None
@@ -226,6 +227,7 @@ class RankRun:
             if self.scenario.gates == "scripted":
                 adapter.install_gate(slot, self._evaluator(name))
             self.slots[name] = slot
+            self.slot_ids[name] = name
         if self.scenario.model:
             from .model_host import ModelHost  # here, not at the top: harness.model_host imports this module
 
@@ -312,14 +314,19 @@ class RankRun:
         return None
 
     def _resume(self, op: Op, slot: Any) -> ResumeStep:
-        """Replace the op's slot with a fresh one restored from a checkpoint (`harness.resume`)."""
+        """Replace the op's slot with a fresh one restored from a checkpoint (`harness.resume`): its own, or
+        with `origin` that slot's, restored into a slot made for `origin`'s id, which the op's slot keeps."""
         from .resume import resume_slot  # here, not at the top: it imports torch, which only some scenarios need
 
         def prepare(fresh: Any) -> None:
             if self.scenario.gates == "scripted":
                 self.adapter.install_gate(fresh, self._evaluator(op.slot))
 
-        fresh, step = resume_slot(self.adapter, slot, op.slot, op.source, self.rank, self.monitor, prepare)
+        if op.origin is not None:
+            slot = self.slots[op.origin]
+            self.slot_ids[op.slot] = self.slot_ids[op.origin]
+        slot_id = self.slot_ids[op.slot]
+        fresh, step = resume_slot(self.adapter, slot, slot_id, op.source, self.rank, self.monitor, prepare)
         self.slots[op.slot] = fresh
         return step
 

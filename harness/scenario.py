@@ -15,7 +15,9 @@ DORMANT one), at most N times, as one call: a scenario that needs an empty slot 
 observes the cool-down instead of assuming its length (every rank stops at the same tick, since
 the cool-down is part of the lifecycle every rank shares).
 A `resume` op replaces its slot with a fresh one restored from a checkpoint (`harness.resume`): the
-rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file.
+rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file; with
+`origin`, the checkpoint of that other slot, restored into a fresh slot made for `origin`'s id (a fork:
+two slots that hold the same seed, whatever the implementation's initialisation).
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`), wrapped in DDP as
 the configuration `ddp` names (`harness.ddp_configs`).
@@ -74,6 +76,7 @@ class Op:
     continue_on_error: bool = False
     until_empty: int | None = None
     source: int | None = None
+    origin: str | None = None
 
     def applies_to(self, rank: int) -> bool:
         return self.ranks is None or rank in self.ranks
@@ -153,6 +156,8 @@ class Scenario:
         source = op.source
         if source is not None and (op.op != "resume" or not _is_rank(source) or not 0 <= source < self.world_size):
             raise ScenarioError(f"{where}: source must be a rank of a resume op, got {source!r}")
+        if op.origin is not None and (op.op != "resume" or op.origin not in self.slots or op.origin == op.slot):
+            raise ScenarioError(f"{where}: origin must name another slot of a resume op, got {op.origin!r}")
         for decision in op.local if isinstance(op.local, list) else [op.local]:
             _check_decision(decision, where)
 

@@ -112,3 +112,16 @@ def test_a_resume_source_must_be_a_rank_of_a_resume_op():
     with pytest.raises(ScenarioError, match="source must be a rank of a resume op"):
         Scenario("advance", 2, ["a"], [Op("advance", "a", source=0)]).validate()
     assert Scenario.from_json(Scenario("ok", 2, ["a"], ops).to_json()).ops[0].source == 1
+
+
+def test_a_fork_names_another_slot_of_the_scenario_and_survives_json():
+    ops = [Op("resume", "twin", origin="a")]
+    assert Scenario("ok", 2, ["a", "twin"], ops).validate().ops[0].origin == "a"
+    assert Scenario.from_json(Scenario("ok", 2, ["a", "twin"], ops).to_json()).ops[0].origin == "a"
+    for name, slots, op in [
+        ("unknown", ["a", "twin"], Op("resume", "twin", origin="b")),
+        ("itself", ["a"], Op("resume", "a", origin="a")),
+        ("advance", ["a", "twin"], Op("advance", "twin", origin="a")),
+    ]:
+        with pytest.raises(ScenarioError, match="origin must name another slot"):
+            Scenario(name, 2, slots, [op]).validate()

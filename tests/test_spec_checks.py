@@ -13,6 +13,7 @@ from harness.messages import CallRecord
 from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import PAYLOAD_NAMES, Op, Scenario
 from harness.spec import checks
+from harness.spec import shrink as shrink_module
 from harness.spec.checks import differing_fields, fingerprint, same_float
 from harness.spec.shrink import shrink
 from harness.statuses import RankStatus
@@ -132,7 +133,8 @@ def _tracing_accept(keeps):
     return accept, tried
 
 
-def test_shrink_passes_keep_their_position_after_a_success():
+def test_shrink_passes_keep_their_position_after_a_success(monkeypatch):
+    monkeypatch.setattr(shrink_module, "PASSES", (shrink_module._drops,))
     ops = [Op("advance", "a"), Op("step_epoch", "a"), Op("step_epoch", "b")]
     scenario = Scenario("keep", 2, ["a", "b"], ops)
 
@@ -165,4 +167,19 @@ def test_shrink_takes_away_ranks_deviations_after_calls():
     scenario = Scenario("deviations", 3, ["a"], base, rank_ops={1: other, 2: other})
     accept, _ = _tracing_accept(lambda c: bool(c.rank_ops))
     small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
-    assert list(small.rank_ops) == [2] and [op.op for op in small.ops] == ["advance"]
+    assert list(small.rank_ops) == [2] and len(small.ops) == 1
+
+
+def test_shrink_never_runs_a_candidate_that_cuts_a_forks_origin():
+    ops = [Op("germinate", "a"), Op("resume", "twin", origin="a"), Op("advance", "twin")]
+    scenario = Scenario("fork", 2, ["a", "twin"], ops)
+    tried: list[Scenario] = []
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        tried.append(candidate)
+        return ScenarioResult(candidate, [], 0.0) if any(op.origin for op in candidate.ops) else None
+
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    forks = [c for c in tried if any(op.origin for op in c.ops)]
+    assert forks and all(op.origin in c.slots for c in forks for op in c.ops if op.origin)
+    assert [op.op for op in small.ops] == ["resume"] and small.slots == ["a", "twin"]

@@ -110,7 +110,7 @@ def _continuation_problem(slot: str, a: object, b: object) -> str:
     for key in ("gate", "passed"):
         if a.result is not None and b.result is not None and a.result[key] != b.result[key]:
             return f"result {key} {a.result[key]!r} vs {b.result[key]!r}"
-    own, twin = _unnamed(a.snapshot, slot), _unnamed(b.snapshot, slot + TWIN)
+    own, twin = _unnamed(a.snapshot, slot), _unnamed(b.snapshot, slot, slot + TWIN)
     if own != twin:
         return f"snapshot {_difference(own, twin)}"
     first, second = ResumeStep.from_record(a), ResumeStep.from_record(b)
@@ -119,9 +119,9 @@ def _continuation_problem(slot: str, a: object, b: object) -> str:
     return ""
 
 
-def _unnamed(snapshot: dict | None, slot: str) -> dict:
-    """The snapshot without the fields that name the slot (a twin has its own name)."""
-    return {k: v for k, v in (snapshot or {}).items() if v != slot}
+def _unnamed(snapshot: dict | None, *names: str) -> dict:
+    """The snapshot without the fields that name the slot (a twin has its own name in the scenario)."""
+    return {k: v for k, v in (snapshot or {}).items() if v not in names}
 
 
 def under_ddp(result: ScenarioResult) -> Judgement:

@@ -46,19 +46,20 @@ def twin(slot: str) -> str:
 
 
 def continued(world_size: int) -> list[Scenario]:
-    """Each slot with a twin that receives every call right after it, with the same per-rank decisions and
-    seed ids; every `CONTINUE_EVERY` calls the twins are restored from their own checkpoints, and at the
-    end every slot is checkpointed once more, so its module's digests are recorded."""
+    """Each slot with a twin that receives every call right after it, with the same per-rank decisions.
+    The twin starts as a fork of its slot after each germination (the slot's checkpoint restored into a
+    fresh slot of the same id), so the two hold the same seed however the implementation initialises it;
+    every `CONTINUE_EVERY` calls the twins are restored from their own checkpoints, and at the end every
+    slot is checkpointed once more, so its module's digests are recorded."""
     scenarios = []
     for base in model_families.lifecycle(world_size):
         twins = [twin(slot) for slot in base.slots]
         ops: list[Op] = []
         for index, op in enumerate(base.ops):
-            seed_id = (op.seed_id or f"seed-{op.slot}") if op.op == "germinate" else op.seed_id
-            ops += [
-                dataclasses.replace(op, seed_id=seed_id),
-                dataclasses.replace(op, slot=twin(op.slot), seed_id=seed_id),
-            ]
+            if op.op == "germinate":
+                ops += [op, Op("resume", twin(op.slot), origin=op.slot)]
+            else:
+                ops += [op, dataclasses.replace(op, slot=twin(op.slot))]
             if index % CONTINUE_EVERY == CONTINUE_EVERY - 1:
                 ops += _resume_all(twins)
         ops += _resume_all(base.slots + twins)

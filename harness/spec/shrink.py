@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 
+from ..errors import ScenarioError
 from ..report import ScenarioResult
 from ..scenario import Op, Scenario
 from .shrink_payloads import simpler_payloads
@@ -95,7 +96,7 @@ def _simpler_decisions(scenario: Scenario) -> Iterator[Scenario]:
 
 
 def _fewer_slots(scenario: Scenario) -> Iterator[Scenario]:
-    used = {op.slot for r in range(scenario.world_size) for op in scenario.ops_for(r)}
+    used = {name for r in range(scenario.world_size) for op in scenario.ops_for(r) for name in (op.slot, op.origin)}
     if any(slot not in used for slot in scenario.slots):
         yield dataclasses.replace(scenario, slots=[s for s in scenario.slots if s in used])
 
@@ -135,6 +136,9 @@ def shrink(
                 candidate = _at(shrink_pass(scenario), position)
                 if candidate is None:
                     break
+                if not _valid(candidate):
+                    position += 1
+                    continue
                 if runs >= max_runs:
                     return _named(scenario, result)
                 runs += 1
@@ -144,6 +148,15 @@ def shrink(
                 else:
                     scenario, result, progress = candidate, kept, True
     return _named(scenario, result)
+
+
+def _valid(candidate: Scenario) -> bool:
+    """A pass may cut what another op refers to (a fork's origin slot): such a candidate is not run."""
+    try:
+        dataclasses.replace(candidate).validate()
+    except ScenarioError:
+        return False
+    return True
 
 
 def _at(candidates: Iterator[Scenario], position: int) -> Scenario | None:

@@ -22,4 +22,5 @@ MUST_CERTIFY: dict[str, tuple[str, ...]] = {
     "other_result_class": ("core", "strict"),
     "plain_dict_checkpoint": ("resume",),
     "declares_no_ddp_configuration": ("ddp",),
+    "fresh_random_init": ("ddp", "resume"),
 }
