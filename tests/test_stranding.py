@@ -17,7 +17,10 @@ def test_only_the_scenarios_with_calls_after_the_disagreement_strand_a_rank(worl
     plan = Plan(world_size, (world_size,), 0, 4, frozenset(CAPABILITIES))
     scenarios = {s.name: s for clause in REGISTRY for s in clause.scenarios(plan)}
     stranding = {name for name, s in scenarios.items() if may_strand_a_rank(s)}
-    assert stranding == {f"swapped-order-ws{world_size}", f"no-seed-then-more-calls-ws{world_size}"}
+    # A seed germinated on some ranks only, with a round on another slot between it and its own round
+    misaligned = {name for name in stranding if name.startswith("misalign-no_seed-p1-")}
+    assert len(misaligned) == 1
+    assert stranding - misaligned == {f"swapped-order-ws{world_size}", f"no-seed-then-more-calls-ws{world_size}"}
 
 
 @pytest.mark.parametrize(

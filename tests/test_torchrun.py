@@ -123,7 +123,9 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     assert {row["status"] for row in table.values()} == {"trains in every stage"}, table
     skipped = {c["id"]: [entry.split(":")[0] for entry in c["skipped"]] for c in cert["clauses"]}
     assert skipped["S1"] == [f"swapped-order-ws{nproc}"]
-    assert skipped["S2"] == skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]
+    assert skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]
+    misaligned = [name for name in skipped["S2"] if name.startswith("misalign-no_seed-p1-")]
+    assert len(misaligned) == 1 and sorted(skipped["S2"]) == sorted([*misaligned, *skipped["S4"]])
     assert (out / "certificate.md").is_file()
 
 
@@ -151,7 +153,7 @@ def test_known_bad_implementation_fails_its_clause_on_every_rank(tmp_path: Path)
     assert rank_exit_codes(output) == {0: 1, 1: 1}, output[-4000:]
     cert = load(out)
     assert cert["verdict"] == "not_certified"
-    assert {c["id"] for c in cert["clauses"] if c["status"] not in ("pass", "skipped")} == {"C3"}
+    assert {c["id"] for c in cert["clauses"] if c["status"] not in ("pass", "skipped", "not_claimed")} == {"C3"}
 
 
 def test_the_verdict_file_gives_ci_the_verdicts_code_while_every_rank_exits_0(tmp_path: Path) -> None:

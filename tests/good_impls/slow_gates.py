@@ -9,7 +9,7 @@ import time
 from reference_impl.adapter import Adapter as ReferenceAdapter
 from reference_impl.slot import SeedSlot
 
-GATE_S = 0.3
+GATE_S = 0.1
 
 
 class SlowGateSlot(SeedSlot):
