@@ -1,5 +1,10 @@
 """The pytest entry point of ddp-lifecycle-spec: inert until the specification suite is asked for.
 
+The plugin's name is this module's name, in the entry point too, so pytest sees one plugin whichever
+way it arrives: autoloaded when installed, or `-p ddp_lifecycle_spec_pytest` (installed or on
+PYTHONPATH, with autoloading on or off); `-p no:ddp_lifecycle_spec_pytest` turns it off. Under two
+names pytest would register the one module twice and stop with an error.
+
 Installed, pytest loads this module in every run of every project, so it imports nothing of the suite
 at start: it adds the suite's options (from `harness/pytest_options.py` beside it, loaded by file) and
 only when `--lifecycle-impl` or LIFECYCLE_SPEC_IMPL asks for the suite does it import `harness.testing`.
