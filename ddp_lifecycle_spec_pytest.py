@@ -2,8 +2,9 @@
 
 The plugin's name is this module's name, in the entry point too, so pytest sees one plugin whichever
 way it arrives: autoloaded when installed, or `-p ddp_lifecycle_spec_pytest` (installed or on
-PYTHONPATH, with autoloading on or off); `-p no:ddp_lifecycle_spec_pytest` turns it off. Under two
-names pytest would register the one module twice and stop with an error.
+PYTHONPATH, with autoloading on or off); `-p no:ddp_lifecycle_spec_pytest` turns it off. pytest refuses
+to register one module under two names, with an error that stops the run; an older install's entry
+point still carries another name, so once registered the module blocks its other names.
 
 Installed, pytest loads this module in every run of every project, so it imports nothing of the suite
 at start: it adds the suite's options (from `harness/pytest_options.py` beside it, loaded by file) and
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 SUITE_PACKAGE_DIR = Path(__file__).resolve().parent / "harness"
+NAMES = (__name__, "lifecycle_spec")  # the entry point's name, and the one it had before it took the module's
 
 
 def _load_options() -> ModuleType:
@@ -32,6 +35,15 @@ def _load_options() -> ModuleType:
 
 
 OPTIONS = _load_options()
+
+
+def pytest_plugin_registered(plugin: object, plugin_name: str, manager: pytest.PytestPluginManager) -> None:
+    """Block this module's other names once it is registered under one, so that an older install's entry
+    point, or the module named after autoloading registered it, is skipped instead of stopping the run."""
+    if plugin is sys.modules[__name__]:
+        for name in NAMES:
+            if name != plugin_name:
+                manager.set_blocked(name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
