@@ -9,12 +9,15 @@ options is idempotent, so any number of those routes can meet in one run.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 GROUP = "lifecycle-spec"
 IMPL_OPTION = "--lifecycle-impl"
 IMPL_VARIABLE = "LIFECYCLE_SPEC_IMPL"
+EVIDENCE_OPTION = "--lifecycle-evidence-dir"
+EVIDENCE_DEFAULT = ".lifecycle-evidence"  # under the rootdir: pytest's own tmp folders go after 3 sessions
 PLUGIN_NAME = "lifecycle_harness"
 
 
@@ -38,6 +41,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="the clauses to run: one profile (see `pytest --markers`), or all (default); the same as -m PROFILE",
     )
     group.addoption(
+        EVIDENCE_OPTION,
+        default=None,
+        metavar="DIR",
+        help=f"where failing clauses' evidence files go, kept between sessions (default: {EVIDENCE_DEFAULT}/ "
+        "under the rootdir)",
+    )
+    group.addoption(
         "--lifecycle-verbose",
         action="store_true",
         help="in the summary, under each clause, each scenario it ran with its status and calls judged",
@@ -47,6 +57,15 @@ def add_options(parser: pytest.Parser) -> None:
 def configured_impl(config: pytest.Config) -> str | None:
     """The implementation chosen for the session: `--lifecycle-impl`, else LIFECYCLE_SPEC_IMPL, else None."""
     return config.getoption(IMPL_OPTION) or os.environ.get(IMPL_VARIABLE) or None
+
+
+def configured_evidence_dir(config: pytest.Config) -> Path:
+    """The evidence folder: `--lifecycle-evidence-dir` (relative to where pytest was started), else
+    `.lifecycle-evidence` under the rootdir."""
+    chosen = config.getoption(EVIDENCE_OPTION)
+    if chosen is None:
+        return config.rootpath / EVIDENCE_DEFAULT
+    return (config.invocation_params.dir / chosen).resolve()
 
 
 def suite_plugin_registered(pluginmanager: pytest.PytestPluginManager) -> bool:

@@ -24,19 +24,24 @@ import pytest
 
 from .locations import SUITE_PACKAGE
 from .options import scenario_lines
+from .outputs import check_folder
 from .pool import WorldPool
 from .pytest_options import (
+    EVIDENCE_OPTION,
     IMPL_OPTION,
     IMPL_VARIABLE,
     PLUGIN_NAME,
     add_options,
+    configured_evidence_dir,
     configured_impl,
     suite_plugin_registered,
 )
 from .report import ScenarioResult
 from .scenario import Scenario
-from .spec.clauses import PROFILES
+from .spec.certificate import verdict
+from .spec.clauses import PROFILES, SHOULD
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
+from .statuses import ClauseStatus
 
 TEST_DEADLINE_S = 20.0
 SUITE_DIR = Path(__file__).parent / "spec" / "suite"  # also how a route into the plugin recognises it registered
@@ -70,6 +75,8 @@ def record_outcome(config: pytest.Config, world_size: int, outcome: ClauseOutcom
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """What each clause judged, the verdict a certificate of the same clauses would give (a failed SHOULD
+    clause is an xfail and does not count, as there), and the folder holding the evidence."""
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return
@@ -77,9 +84,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     verbose = config.getoption("--lifecycle-verbose")
     for world_size, outcome in outcomes:
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
-        terminalreporter.write_line(f"{outcome.clause.id} at {world_size} rank(s): {outcome.status} ({counts})")
+        status = f"{outcome.status} ({SHOULD}, not counted)" if tolerated_failure(outcome) else outcome.status
+        terminalreporter.write_line(f"{outcome.clause.id} at {world_size} rank(s): {status} ({counts})")
         for line in scenario_lines(outcome) if verbose else []:
             terminalreporter.write_line(line)
+    judged = verdict([outcome for _, outcome in outcomes], interrupted=False)
+    terminalreporter.write_line(f"verdict of the clauses run, as a certificate gives it: {judged}")
+    files = {o.evidence["scenario_file"] for _, o in outcomes if (o.evidence or {}).get("scenario_file")}
+    if files:
+        where = configured_evidence_dir(config)
+        terminalreporter.write_line(f"evidence: {len(files)} file(s) in {where}, kept between sessions")
+
+
+def tolerated_failure(outcome: ClauseOutcome) -> bool:
+    """A failed SHOULD clause: reported (as an xfail), never a failure of the session, as the certificate
+    does not count it against the verdict."""
+    return outcome.status == ClauseStatus.FAIL and outcome.clause.level == SHOULD
 
 
 def configured_profile(config: pytest.Config) -> str:
@@ -107,7 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def check_options(config: pytest.Config, impl: str) -> None:
     """Refuse a bad implementation or world size once, at start, instead of as an error of every test."""
-    from .errors import AdapterLoadError, UsageError
+    from .errors import AdapterLoadError, OutputPathError, UsageError
 
     try:
         configured_world_sizes(config)
@@ -115,9 +135,22 @@ def check_options(config: pytest.Config, impl: str) -> None:
             raise UsageError(
                 f"--lifecycle-profile must be all or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
             )
+        if config.getoption(EVIDENCE_OPTION) is not None:
+            check_folder(config.getoption(EVIDENCE_OPTION), EVIDENCE_OPTION)
+        check_folder(str(configured_evidence_dir(config)), f"the evidence folder ({EVIDENCE_OPTION})")
         describe_implementation(impl)
-    except (AdapterLoadError, UsageError) as exc:
+    except (AdapterLoadError, OutputPathError, UsageError) as exc:
         raise pytest.UsageError(f"lifecycle-spec: {exc}") from None
+
+
+def evidence_folder(config: pytest.Config) -> Path:
+    """The session's evidence folder, created if need be; one this plugin creates holds a `.gitignore`
+    of everything, as pytest's own `.pytest_cache` does, so the default under the rootdir stays out of git."""
+    folder = configured_evidence_dir(config)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        (folder / ".gitignore").write_text("# evidence of the lifecycle specification suite's pytest route\n*\n")
+    return folder
 
 
 def suite_asked_for(config: pytest.Config) -> bool:
@@ -168,10 +201,9 @@ def run_scenario(world_pool: WorldPool, request: pytest.FixtureRequest) -> Calla
 
 
 @pytest.fixture(scope="session")
-def lifecycle_runner(
-    world_pool: WorldPool, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> ClauseRunner:
-    """Judges the specification's clauses against the session's implementation; skips the test without one."""
+def lifecycle_runner(world_pool: WorldPool, request: pytest.FixtureRequest) -> ClauseRunner:
+    """Judges the specification's clauses against the session's implementation, with evidence files in
+    `--lifecycle-evidence-dir` (default `.lifecycle-evidence/` under the rootdir); skips the test without one."""
     impl = configured_impl(request.config)
     if impl is None:
         pytest.skip(f"no implementation given: pass {IMPL_OPTION} MODULE:ATTR or set {IMPL_VARIABLE}")
@@ -179,5 +211,5 @@ def lifecycle_runner(
         describe_implementation(impl),
         world_pool,
         seed=request.config.getoption("--lifecycle-seed"),
-        evidence_dir=str(tmp_path_factory.mktemp("lifecycle-evidence")),
+        evidence_dir=str(evidence_folder(request.config)),
     )

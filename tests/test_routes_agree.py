@@ -5,6 +5,8 @@ Affordable by design: one certification of an implementation that is rejected fo
 `incomplete` for others (its `advance` raises, so the calls after it are never judged), each of its
 evidence files judged again in the session's warm worlds, two of them through the `replay` command, and
 the pytest route for those two clauses. The unit test proves the routes share the judging function.
+An implementation that fails only a SHOULD clause (D4) is certified by `certify`, and that clause is an
+xfail on the pytest route, which passes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import Scenario
 from harness.spec import judging, runner
+from harness.spec.certificate import EXIT_CODES
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID
 from harness.spec.evidence import read_scenario_file
@@ -28,6 +31,7 @@ from harness.statuses import ClauseStatus, RankStatus
 pytestmark = pytest.mark.timeout(900)
 
 IMPL = "tests.spec_adapters:AdvanceRaisesAdapter"
+SHOULD_FAILS = "tests.good_impls.declares_no_ddp_configuration:Adapter"  # D4 only: DDP's defaults refuse it
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -114,3 +118,21 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
     # environment says CI, so the same command may be printed twice.
     commands = {line.split("replay: ", 1)[1] for line in done.stdout.splitlines() if "replay: " in line}
     assert len(commands) == len(chosen), done.stdout[-4000:]
+
+
+def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp_path):
+    cert = certify(CertifyOptions(impl=SHOULD_FAILS, profile="ddp", world_sizes=(2,), out_dir=None))
+    levels = {c["id"]: (c["level"], c["status"]) for c in cert["clauses"]}
+    assert cert["verdict"] == "certified" and levels.pop("D4") == ("SHOULD", "fail"), levels
+    assert {status for _, status in levels.values()} == {"pass"}, levels
+    suite = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", SHOULD_FAILS, "--lifecycle-world-sizes", "2"]
+    done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", "D4", "-rx",
+                    "-p", "no:cacheprovider", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == EXIT_CODES[cert["verdict"]], done.stdout[-4000:]
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("XFAIL") and "test_clause[D4-" in line for line in lines), done.stdout[-4000:]
+    d4 = next(c for c in cert["clauses"] if c["id"] == "D4")
+    counts = f"({d4['judged']} calls judged, {d4['unjudged']} not)"
+    assert f"D4 fail (SHOULD: not counted against the verdict) {counts}: {d4['reason']}" in done.stdout
+    assert f"D4 at 2 rank(s): fail (SHOULD, not counted) {counts}" in lines
+    assert "verdict of the clauses run, as a certificate gives it: certified" in lines

@@ -3,7 +3,12 @@ code first on PYTHONPATH, autoloading off so that another installed copy of the 
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
+
+from harness.pytest_options import EVIDENCE_OPTION, configured_evidence_dir
 
 from .downstream_util import ROOT
 
@@ -42,6 +47,7 @@ def test_pyargs_suite_certifies_the_reference_clause_by_clause(run):
     result.stdout.no_fnmatch_line("*test_clause?S1-slot-and-order-safety-1-rank?*")
     result.stdout.no_fnmatch_line("*test_clause?C5-*-2-ranks?*")
     result.stdout.fnmatch_lines(["*test_clause?C5-single-process-1-rank? PASSED*"])
+    result.stdout.fnmatch_lines(["verdict of the clauses run, as a certificate gives it: certified"])
 
 
 def test_profiles_and_clause_ids_select_exactly(run):
@@ -59,7 +65,7 @@ def test_profiles_and_clause_ids_select_exactly(run):
     assert collected("-m", "resume") == {"R1", "R2", "R3", "R4"}
 
 
-def test_known_bad_implementation_fails_only_its_clauses(run):
+def test_known_bad_implementation_fails_only_its_clauses_with_evidence_kept_under_the_rootdir(run, pytester):
     result = run(*suite_args("tests.bad_impls.passed_only:Adapter", "2"), "-rfs")
     assert result.ret == 1, result.stdout.str()[-3000:]
     outcomes = result.parseoutcomes()
@@ -67,7 +73,26 @@ def test_known_bad_implementation_fails_only_its_clauses(run):
     skips = [line for line in result.outlines if line.startswith("SKIPPED")]
     assert all("not claimed" in line for line in skips), skips  # no checkpoint; every DDP configuration
     result.stdout.fnmatch_lines(["FAILED *test_clause?C3-integrity-2-ranks?*"])
-    result.stdout.fnmatch_lines(["*evidence: *", "*replay: *"])
+    folder = pytester.path / ".lifecycle-evidence"
+    (evidence,) = {line.split("evidence: ", 1)[1] for line in result.outlines if line.startswith("evidence: /")}
+    assert Path(evidence).parent == folder and Path(evidence).is_file(), evidence
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+    result.stdout.fnmatch_lines(["replay: *", f"evidence: 1 file(s) in {folder}, kept between sessions"])
+    result.stdout.fnmatch_lines(["verdict of the clauses run, as a certificate gives it: not_certified"])
+
+
+def test_evidence_folder_is_resolved_from_where_pytest_started_and_checked_at_start(run, pytester):
+    rootdir, started = Path("/project"), Path("/project/sub")
+    config = SimpleNamespace(rootpath=rootdir, invocation_params=SimpleNamespace(dir=started))
+    config.getoption = {EVIDENCE_OPTION: None}.get
+    assert configured_evidence_dir(config) == rootdir / ".lifecycle-evidence"
+    config.getoption = {EVIDENCE_OPTION: "out/evidence"}.get
+    assert configured_evidence_dir(config) == started / "out" / "evidence"
+    pytester.makefile(".txt", taken="a file, not a folder")
+    result = run(*suite_args(REFERENCE, "2"), EVIDENCE_OPTION, "taken.txt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    result.stderr.fnmatch_lines([f"ERROR: lifecycle-spec: {EVIDENCE_OPTION} 'taken.txt' exists and is not a folder"])
+    assert "Traceback" not in result.stderr.str()
 
 
 def test_plugin_is_inert_without_an_implementation_and_adds_the_suite_with_one(run, pytester, monkeypatch):
@@ -134,5 +159,6 @@ def test_fixtures_markers_and_options_are_documented(run):
             "*--lifecycle-world-sizes=SIZES*",
             "*--lifecycle-seed=LIFECYCLE_SEED*",
             "*--lifecycle-profile=PROFILE*",
+            "*--lifecycle-evidence-dir=DIR*",
         ]
     )

@@ -4,6 +4,9 @@ The clause registry is the same one the certificate and SPEC.md are made from. A
 the world sizes its clause's scenarios run at; its ID names the clause and the number of ranks
 (`test_clause[C1-agreement-2-ranks]`), so `-k S1` selects S1 and nothing else, and each test carries
 its profile as a marker (`-m core`). `--lifecycle-profile` narrows the run the same way.
+
+A failed SHOULD clause is an xfail with the whole report as its reason: the certificate does not count
+it against the verdict, so it does not fail the session either (`--runxfail` makes it fail).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from ...statuses import ClauseStatus
-from ...testing import configured_profile, configured_world_sizes, record_outcome
+from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
 from ..certificate import replay_command
 from ..clauses import BY_ID, REGISTRY, Plan
 from ..runner import ClauseRunner
@@ -62,9 +65,13 @@ def test_clause(
     if outcome.status != ClauseStatus.PASS:
         evidence = outcome.evidence or {}
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
-        lines = [f"{clause_id} {outcome.status} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
+        tolerated = tolerated_failure(outcome)
+        level = f" ({outcome.clause.level}: not counted against the verdict)" if tolerated else ""
+        lines = [f"{clause_id} {outcome.status}{level} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
         lines += [f"not judged: {line}" for line in evidence.get("unjudged_calls", [])]
         lines.append(evidence.get("report", ""))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
+        if tolerated:
+            pytest.xfail("\n".join(lines))
         pytest.fail("\n".join(lines), pytrace=False)
