@@ -126,7 +126,8 @@ def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp
     assert cert["verdict"] == "certified" and levels.pop("D4") == ("SHOULD", "fail"), levels
     assert {status for _, status in levels.values()} == {"pass"}, levels
     suite = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", SHOULD_FAILS, "--lifecycle-world-sizes", "2"]
-    done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", "D4", "-rx",
+    # D4, and a cheap clause that passes: a certificate of clauses none of which passed is inconclusive.
+    done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", "D4 or C7", "-rx",
                     "-p", "no:cacheprovider", cwd=tmp_path)  # fmt: skip
     assert done.returncode == EXIT_CODES[cert["verdict"]], done.stdout[-4000:]
     lines = done.stdout.splitlines()
@@ -135,4 +136,4 @@ def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp
     counts = f"({d4['judged']} calls judged, {d4['unjudged']} not)"
     assert f"D4 fail (SHOULD: not counted against the verdict) {counts}: {d4['reason']}" in done.stdout
     assert f"D4 at 2 rank(s): fail (SHOULD, not counted) {counts}" in lines
-    assert "verdict of the clauses run, as a certificate gives it: certified" in lines
+    assert f"verdict of the clauses run, as a certificate gives it: {cert['verdict']}" in lines
