@@ -304,8 +304,8 @@ REGISTRY: tuple[Clause, ...] = (
         statement=(
             "When one rank raises, exits or is killed inside a gate round, every other rank's pending call"
             " ends within the process group's timeout, either with an error (not a crash of its own error"
-            " handling) that leaves the slot where it was, or with rank 0's decision; no rank waits on,"
-            " and no rank applies a decision rank 0 never made or its own local one."
+            " handling) that leaves the slot where it was, or with rank 0's decision; no rank keeps waiting,"
+            " and none applies a decision rank 0 never made or its own local one."
         ),
         rationale=(
             "A training job whose rank fails must stop on every rank with an error it can report; a rank"
@@ -323,7 +323,8 @@ REGISTRY: tuple[Clause, ...] = (
             " `passed=False`; every other survivor's gate passes. After the death each survivor has"
             f" {DEAD_PEER_GRACE_S:g}s to report its call: an error of Python's programming-error types"
             f" ({', '.join(sorted(propagation.PROGRAMMING_ERRORS))}) is a crash of the error path; a"
-            " returned result must be rank 0's decision (none exists when rank 0 died)."
+            " returned result must be rank 0's decision (none exists when rank 0 died). A survivor that"
+            " dies as well leaves its scenario unjudged (C6's to report)."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),
