@@ -316,8 +316,8 @@ REGISTRY: tuple[Clause, ...] = (
         method=(
             "At world sizes 2 and 3 (or the smallest distributed size of the run), one scenario per fault:"
             " a rank raises in its gate evaluation and then ends its process, exits, or is killed by"
-            " SIGKILL, at the slot's first advance. The dead rank is rank 0 at every size and rank 1 at"
-            " world size 2, so gloo reports the closed connection to every waiting rank at once (a dead"
+            " SIGKILL, at the slot's first advance. The dead rank is rank 1, 0 and 1 in turn at world size"
+            " 2 and rank 0 at larger sizes, so gloo reports the closed connection to every waiting rank at once (a dead"
             " receiver at a larger size may leave the others waiting out the process group's timeout for"
             " a second round, which is allowed but not judged). Rank 0, when alive, decides"
             " `passed=False`; every other survivor's gate passes. After the death each survivor has"
