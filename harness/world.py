@@ -5,8 +5,10 @@ request; never a global start method and never a fork of a parent that has run t
 goes through a `FileStore` in the world's own temporary folder, so no port is ever chosen.
 
 Bounded time: a scenario has a deadline; the first rank to fail opens a short grace period for the
-others; a deadlock is declared the moment it is certain (a rank has finished while every unfinished
-rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`), and,
+others (at least `DEAD_PEER_GRACE_S` when its process died, so the survivors can report what their
+pending calls did once gloo sees the closed connection); a deadlock is declared the moment it is
+certain (a rank has finished, alive, while every unfinished rank sits in a collective that a finished
+rank never entered, unchanged for `DEADLOCK_SETTLE_S`; a dead peer is no deadlock), and,
 when `run` is given a `StallRule`, a stall as soon as no unfinished rank has made progress (no call
 ended, no collective entered or left) for the stall window: ten times the longest quiet gap the same
 implementation showed in healthy scenarios, at least 1 s (5 s until one scenario has completed), at
@@ -54,12 +56,15 @@ from .statuses import RankStatus
 DEFAULT_DEADLINE_S = 15.0
 SLOW_CALL_ALLOWANCE_S = 2.0
 DEFAULT_GRACE_S = 2.0
+DEAD_PEER_GRACE_S = 5.0
 DEFAULT_PG_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
 DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
+
+DEAD = (RankStatus.EXITED, RankStatus.KILLED)
 
 _open_worlds: weakref.WeakSet[World] = weakref.WeakSet()
 
@@ -247,8 +252,9 @@ class World:
                 if i in pending and self._drain(i, outcomes[i]):
                     pending.discard(i)
                     if outcomes[i].status != RankStatus.OK and grace_end is None:
-                        grace_end = time.monotonic() + grace_s
-            if pending and len(pending) < len(self.ranks):
+                        dead = outcomes[i].status in DEAD
+                        grace_end = time.monotonic() + (max(grace_s, DEAD_PEER_GRACE_S) if dead else grace_s)
+            if pending and len(pending) < len(self.ranks) and not any(o.status in DEAD for o in outcomes):
                 state = self._collective_state(pending)
                 if state is None:
                     settle = None
