@@ -185,6 +185,21 @@ def test_shrink_never_runs_a_candidate_that_cuts_a_forks_origin():
     assert [op.op for op in small.ops] == ["resume"] and small.slots == ["a", "twin"]
 
 
+def test_shrink_never_runs_a_candidate_that_is_the_scenario_itself():
+    """A fault is already as plain as a decision gets: the decisions pass offers the same scenario back."""
+    fault = {"fault": "kill"}
+    scenario = Scenario("plain", 2, ["a"], [Op("germinate", "a"), Op("advance", "a", local=[fault, True])])
+    tried: list[Scenario] = []
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        tried.append(candidate)
+        return ScenarioResult(candidate, [], 0.0) if any(op.local for op in candidate.ops) else None
+
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    assert tried and scenario not in tried and len(tried) < 5
+    assert [op.local for op in small.ops] == [[fault, True]]
+
+
 def _after_dead_peer(survivor: CallRecord, dead_rank: int = 0) -> ScenarioResult:
     """A world of 2 whose rank `dead_rank` was killed in the gate round; the survivor reports `survivor`."""
     scenario = propagation.scenario(2, "kill", dead_rank)
