@@ -16,10 +16,10 @@ waiting for rank 0 outlasts a rank 0 that waits out the default group's timeout.
 What is skipped (`ScenarioSkipped`): scenarios of another world size or without a process group,
 scenarios that can strand a rank (`harness.stranding`) and those that end a rank's process on
 purpose (C9's and S5's dead peer: the launcher would take the whole job down with it). A scenario
-that leaves the process group unusable (a failed collective, ranks that ran different collectives) cannot be followed by
-another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a
-`WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
-`inconclusive`. So does a failed harness collective (a peer lost, the timeout).
+that leaves the process group unusable (a failed collective, ranks that ran different collectives)
+cannot be followed by another, as nothing can rebuild the group: every later `run` raises
+`WorldLost`, a `WorldStartError`, which the clause runner reports as an error, so the run ends
+quickly and at best `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
 
 The `ddp` profile runs on NCCL as on gloo: the host network lives on each rank's CUDA device
 (`harness.ddp_configs.device_for`). On NCCL, scenarios that send one rank's checkpoint to the others
