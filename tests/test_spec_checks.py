@@ -212,18 +212,19 @@ def _after_dead_peer(survivor: CallRecord, dead_rank: int = 0) -> ScenarioResult
     return ScenarioResult(scenario, outcomes, 0.1)
 
 
-def _error(kind: str, message: str) -> dict:
-    return {"type": kind, "qualname": kind, "message": message, "traceback": "", "in_collective": True}
+def _error(kind: str, message: str, module: str = "builtins") -> dict:
+    return {"type": kind, "qualname": f"{module}.{kind}", "message": message, "traceback": "", "in_collective": True}
 
 
 @pytest.mark.parametrize(
     ("survivor", "c9", "s5"),
     [
         (
-            dict(error=_error("SyncError", "slot 'propagation_slot' (->TRAINING) failed")),
+            dict(error=_error("SyncError", "slot 'propagation_slot' (->TRAINING) failed", "mypkg")),
             set(),
             set(),
         ),
+        (dict(error=_error("KeyError", "Propagation_Slot: no decision for training", "mypkg")), set(), set()),
         (dict(error=_error("RuntimeError", "Connection closed by peer")), set(), {"unnamed"}),
         (dict(error=_error("AttributeError", "no attribute 'failed_rank'")), {"error_path_crash"}, {"unnamed"}),
         (dict(error=_error("RuntimeError", "closed"), stage_after=2), {"applied_on_error"}, {"unnamed"}),
@@ -247,3 +248,16 @@ def test_a_survivor_that_never_reports_waits_and_rank_0_may_keep_its_own_decisio
     assert not propagation.propagation(_after_dead_peer(own, dead_rank=1)).violations
     own.result = default_fields(0, 1, 2, True)
     assert propagation.propagation(_after_dead_peer(own, dead_rank=1)).kinds == {"applied_local"}
+    own.result, own.stage_after = default_fields(0, 1, 2, False), 2
+    assert propagation.propagation(_after_dead_peer(own, dead_rank=1)).kinds == {"applied_local"}
+
+
+def test_a_survivor_whose_process_ends_too_fails_and_a_survivor_short_of_the_round_is_unjudged():
+    died = _after_dead_peer(CallRecord(1, "advance", propagation.SLOT, None))
+    died.outcomes[1].records.pop()
+    died.outcomes[1].status, died.outcomes[1].exitcode = RankStatus.EXITED, 3
+    judgement = propagation.propagation(died)
+    assert judgement.kinds == {"died"} and "exit code 3" in str(judgement.violations[0])
+    died.outcomes[1].records.clear()
+    judgement = propagation.propagation(died)
+    assert (judgement.judged, judgement.unjudged, judgement.violations) == (0, 1, [])

@@ -14,7 +14,7 @@ from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_
 from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from ..report import ScenarioResult
 from ..scenario import Scenario
-from ..world import DEAD_PEER_GRACE_S
+from ..world import DEAD_PEER_MARGIN_S
 from . import checks, families, misalign, model_checks, model_families, propagation, resume_checks, resume_families
 from .checks import Judgement
 
@@ -317,14 +317,15 @@ REGISTRY: tuple[Clause, ...] = (
             "At world sizes 2 and 3 (or the smallest distributed size of the run), one scenario per fault:"
             " a rank raises in its gate evaluation and then ends its process, exits, or is killed by"
             " SIGKILL, at the slot's first advance. The dead rank is rank 1, 0 and 1 in turn at world size"
-            " 2 and rank 0 at larger sizes, so gloo reports the closed connection to every waiting rank at once (a dead"
-            " receiver at a larger size may leave the others waiting out the process group's timeout for"
-            " a second round, which is allowed but not judged). Rank 0, when alive, decides"
-            " `passed=False`; every other survivor's gate passes. After the death each survivor has"
-            f" {DEAD_PEER_GRACE_S:g}s to report its call: an error of Python's programming-error types"
-            f" ({', '.join(sorted(propagation.PROGRAMMING_ERRORS))}) is a crash of the error path; a"
-            " returned result must be rank 0's decision (none exists when rank 0 died). A survivor that"
-            " dies as well leaves its scenario unjudged (C6's to report)."
+            " 2 and rank 0 at larger sizes, the rank every survivor waits for (a dead receiver at a larger"
+            " size may leave the others waiting out the process group's timeout for a second round, which"
+            " is allowed but slow to judge). Rank 0, when alive, decides `passed=False`; every other"
+            " survivor's gate passes. From the death on, each survivor has the process group's timeout"
+            f" and {DEAD_PEER_MARGIN_S:g}s more to report its call (no deadlock or stall is declared"
+            " earlier): an error of any class that leaves the slot where it was passes, unless it is one"
+            f" of Python's own programming errors ({', '.join(sorted(propagation.PROGRAMMING_ERRORS))}),"
+            " a crash of the error path; a returned result must be rank 0's decision (none exists when"
+            " rank 0 died); a survivor whose process ends too fails."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),
@@ -444,7 +445,7 @@ REGISTRY: tuple[Clause, ...] = (
         ),
         method=(
             "C9's scenarios: every survivor's error message must contain the slot's name and the target"
-            " stage's name (the default target, TRAINING)."
+            " stage's name (the default target, TRAINING), in any letter case; the error's class is free."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),

@@ -2,13 +2,15 @@
 
 Each scenario germinates one slot and advances it once; the faulting rank fails inside its own gate
 evaluation, before it can join the round. A rank that raises then ends its process, as a training job's
-process does, so every fault leaves a dead peer, which gloo reports to the ranks waiting for it at once
-(the closed connection): no scenario waits out the process group's timeout. Such a world is not reused,
+process does, so every fault leaves a dead peer. The survivors may take up to the process group's
+timeout to notice (the world gives them that and a margin, `harness.world`); on gloo a closed
+connection is reported at once, so a correct implementation costs no wait. Such a world is not reused,
 so the set is small (see `scenarios`).
 
 What an implementation can promise: a survivor waiting for rank 0's decision that never comes ends its
-call with an error (gloo's own, or one of its making) and applies nothing. When a receiving rank dies,
-rank 0's broadcast may still reach the others, so a survivor that returns rank 0's decision is right too.
+call with an error (gloo's own, or one of its making, of any class) and applies nothing. When a
+receiving rank dies, rank 0's broadcast may still reach the others, so a survivor that returns rank 0's
+decision is right too.
 """
 
 from __future__ import annotations
@@ -18,19 +20,17 @@ from collections.abc import Iterator
 
 from ..contract import Stage, default_target
 from ..messages import CallRecord, error_line
-from ..report import ScenarioResult
+from ..report import RankOutcome, ScenarioResult
 from ..scenario import Op, Scenario
-from ..statuses import RankStatus
+from ..statuses import DEAD, RankStatus
 from .checks import Judgement
-
-DEAD = (RankStatus.EXITED, RankStatus.KILLED)
 
 FAULT_KINDS = ("raise", "exit", "kill")
 SLOT = "propagation_slot"
 FAULT_EXIT_CODE = 1
 PROGRAMMING_ERRORS = frozenset(
     {"AttributeError", "NameError", "UnboundLocalError", "TypeError", "KeyError", "IndexError", "AssertionError"}
-)
+)  # Python's own classes of these names (an implementation's class of the same name is its own)
 
 
 def world_sizes(sizes: tuple[int, ...]) -> list[int]:
@@ -87,34 +87,51 @@ def fault_of(scenario: Scenario) -> Fault | None:
     return None
 
 
-def _survivor_calls(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[Fault, int, CallRecord | None]]:
-    """(fault, rank, record) of every survivor's call at the fault, once the faulting rank died there; a
-    survivor that died too (termination's to report), or no rank dying at a fault, leaves it unjudged."""
+def _survivor_calls(
+    result: ScenarioResult, judgement: Judgement
+) -> Iterator[tuple[Fault, RankOutcome, CallRecord | None]]:
+    """(fault, outcome, record) of every survivor's call at the fault, once the faulting rank died there
+    and every survivor reached that call; otherwise (a shrunk scenario without a fault, a fault no rank
+    died of) the scenario is unjudged."""
     fault = fault_of(result.scenario)
     dead = result.outcomes[fault.rank] if fault is not None else None
     if fault is None or dead is None or dead.status not in DEAD or len(dead.records) < fault.call:
         judgement.unjudged += 1
         return
     survivors = [o for o in result.outcomes if o.rank != dead.rank]
-    if any(o.status in DEAD for o in survivors):
+    if any(len(o.records) < fault.call for o in survivors):
         judgement.unjudged += 1
         return
     judgement.judged += 1
     for outcome in survivors:
         record = outcome.records[fault.call] if len(outcome.records) > fault.call else None
-        yield fault, outcome.rank, record
+        yield fault, outcome, record
 
 
 def propagation(result: ScenarioResult) -> Judgement:
     """Every survivor's pending call ends: with an error that is not a crash of the error path and a
-    slot left where it was, or with rank 0's own decision; never a wait, never its local decision."""
+    slot left where it was, or with rank 0's own decision; never a wait, a death of its own or its
+    local decision."""
     judgement = Judgement()
-    for fault, rank, record in _survivor_calls(result, judgement):
-        where, call = fault.where(rank), fault.call
-        if record is None:
-            judgement.add("waits", f"{where}: never ended; it still waited when the harness gave up", call)
+    for fault, outcome, record in _survivor_calls(result, judgement):
+        where, call = fault.where(outcome.rank), fault.call
+        if record is None and outcome.status in DEAD:
+            how = f"exit code {outcome.exitcode}" if outcome.status == RankStatus.EXITED else outcome.signal
+            judgement.add(
+                "died",
+                f"{where}: its process ended ({how}) instead of the call ending with an error: the error path"
+                " took the rank down",
+                call,
+            )
+        elif record is None:
+            judgement.add(
+                "waits",
+                f"{where}: never ended; it still waited when the harness gave up, the process group's timeout"
+                " after the death: a call whose peer died must end with an error",
+                call,
+            )
         elif record.error is not None:
-            if record.error["type"] in PROGRAMMING_ERRORS:
+            if _programming_error(record.error):
                 judgement.add("error_path_crash", f"{where}: the error path crashed: {error_line(record.error)}", call)
             if record.stage_after != record.stage_before:
                 moved = f"{_name(record.stage_before)} -> {_name(record.stage_after)}"
@@ -126,6 +143,11 @@ def propagation(result: ScenarioResult) -> Judgement:
     return judgement
 
 
+def _programming_error(error: dict) -> bool:
+    module, _, name = error["qualname"].rpartition(".")
+    return module == "builtins" and name in PROGRAMMING_ERRORS
+
+
 def _returned_problem(result: ScenarioResult, fault: Fault, record: CallRecord) -> str:
     passed = record.result["passed"]
     if fault.rank == 0:
@@ -135,23 +157,27 @@ def _returned_problem(result: ScenarioResult, fault: Fault, record: CallRecord) 
     decided = rank0.local[-1]["passed"] if rank0 is not None and rank0.local else None
     if decided is not None and passed != decided:
         return f"returned passed={passed}, its own decision, where rank 0 decided passed={decided}"
+    if decided is False and record.stage_after != record.stage_before:
+        moved = f"{_name(record.stage_before)} -> {_name(record.stage_after)}"
+        return f"moved the slot {moved} although rank 0 decided passed=False"
     return ""
 
 
 def failure_report(result: ScenarioResult) -> Judgement:
-    """Every survivor's error at the fault names the slot and the stage the call was to reach."""
+    """Every survivor's error at the fault names the slot and the stage the call was to reach, in any
+    letter case (`TRAINING`, `SeedStage.TRAINING` and `training` all name it)."""
     judgement = Judgement()
     target = default_target(Stage.GERMINATED).name
-    for fault, rank, record in _survivor_calls(result, judgement):
+    for fault, outcome, record in _survivor_calls(result, judgement):
         if record is None or record.error is None:
             continue
-        message = record.error["message"]
-        missing = [what for what in (SLOT, target) if what not in message]
+        message = record.error["message"].lower()
+        missing = [what for what in (SLOT, target) if what.lower() not in message]
         if missing:
+            named = " or ".join(missing)
+            where = fault.where(outcome.rank)
             judgement.add(
-                "unnamed",
-                f"{fault.where(rank)}: its error does not name {' or '.join(missing)}: {error_line(record.error)}",
-                fault.call,
+                "unnamed", f"{where}: its error does not name {named}: {error_line(record.error)}", fault.call
             )
     return judgement
 
