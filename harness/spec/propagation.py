@@ -41,16 +41,19 @@ def world_sizes(sizes: tuple[int, ...]) -> list[int]:
 
 
 def scenarios(world_size: int, sizes: tuple[int, ...]) -> list[Scenario]:
-    """At each of `world_sizes(sizes)`, one scenario per fault kind. At world size 2 the dead rank
-    alternates between 1 and 0 (rank 0's round reaches rank 1 directly); from 3 it is rank 0, whose
-    decision every survivor waits for. There a dead receiver can leave the other receivers waiting out
-    the process group's timeout (an implementation of two rounds, as upstream's, never sends the second
-    one): legitimate, but too slow to judge here."""
-    if world_size not in world_sizes(sizes):
+    """One scenario per fault kind, shared out among `world_sizes(sizes)` (each costs a fresh world):
+    with both 2 and 3, world size 2 takes the first two kinds and 3 the last, else the one size takes
+    all three. At world size 2 the dead rank alternates between 1 and 0 (rank 0's round reaches rank 1
+    directly); from 3 it is rank 0, whose decision every survivor waits for. There a dead receiver can
+    leave the other receivers waiting out the process group's timeout (an implementation of two rounds,
+    as upstream's, never sends the second one): legitimate, but slow to judge."""
+    chosen = world_sizes(sizes)
+    if world_size not in chosen:
         return []
-    return [
-        scenario(world_size, kind, (index + 1) % 2 if world_size == 2 else 0) for index, kind in enumerate(FAULT_KINDS)
-    ]
+    kinds = list(enumerate(FAULT_KINDS))
+    if len(chosen) > 1:
+        kinds = kinds[:2] if world_size == chosen[0] else kinds[2:]
+    return [scenario(world_size, kind, (index + 1) % 2 if world_size == 2 else 0) for index, kind in kinds]
 
 
 def scenario(world_size: int, kind: str, dead: int) -> Scenario:
