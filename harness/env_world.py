@@ -14,11 +14,12 @@ retried call after call). The harness group's timeout is longer by `CONTROL_MARG
 waiting for rank 0 outlasts a rank 0 that waits out the default group's timeout.
 
 What is skipped (`ScenarioSkipped`): scenarios of another world size or without a process group,
-and scenarios that can strand a rank (`harness.stranding`). A scenario that leaves the process
-group unusable (a failed collective, ranks that ran different collectives) cannot be followed by
-another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a
-`WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
-`inconclusive`. So does a failed harness collective (a peer lost, the timeout).
+scenarios that can strand a rank (`harness.stranding`) and those that end a rank's process on
+purpose (C9's and S5's dead peer: the launcher would take the whole job down with it). A scenario
+that leaves the process group unusable (a failed collective, ranks that ran different collectives)
+cannot be followed by another, as nothing can rebuild the group: every later `run` raises
+`WorldLost`, a `WorldStartError`, which the clause runner reports as an error, so the run ends
+quickly and at best `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
 
 The `ddp` profile runs on NCCL as on gloo: the host network lives on each rank's CUDA device
 (`harness.ddp_configs.device_for`). On NCCL, scenarios that send one rank's checkpoint to the others
@@ -134,6 +135,8 @@ class EnvWorld:
             return "runs without a process group; the launcher's is initialised"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
+        if scenario.ends_a_process():
+            return "ends a rank's process on purpose (a dead peer), which would end the launcher's job"
         if self.backend != "gloo" and any(op.source is not None for op in scenario.ops):
             return f"sends a checkpoint as CPU bytes, which the {self.backend} process group cannot carry"
         return None

@@ -40,6 +40,7 @@ from .errors import ScenarioError
 MAX_WORLD_SIZE = 16
 OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
+ENDING_FAULTS = ("exit", "kill")
 GATE_MODES = ("scripted", "real")
 PAYLOAD_NAMES = ("plain", "empty", "long", "unicode", "unicode_long", "many_checks", "score")
 MAX_SECONDS = 3600.0
@@ -107,6 +108,18 @@ class Scenario:
 
     def ops_for(self, rank: int) -> list[Op]:
         return self.rank_ops.get(rank, self.ops)
+
+    def ends_a_process(self) -> bool:
+        """Whether a fault ends some rank's process on purpose (exits or kills it, as an op or inside a
+        gate evaluation): what a world whose processes the harness does not own cannot survive."""
+        for rank in range(self.world_size):
+            for op in self.ops_for(rank):
+                if not op.applies_to(rank):
+                    continue
+                fault = op.fault if op.op == "fault" else per_rank(op.local, rank) if op.op == "advance" else None
+                if isinstance(fault, dict) and (fault.get("fault") or fault.get("kind")) in ENDING_FAULTS:
+                    return True
+        return False
 
     def validate(self) -> Scenario:
         ws = self.world_size

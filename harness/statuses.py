@@ -29,6 +29,9 @@ class RankStatus(StrEnum):
     EXITED = "exited"
 
 
+DEAD = frozenset({RankStatus.EXITED, RankStatus.KILLED})  # the rank's process is gone
+
+
 class ClauseStatus(StrEnum):
     """What a certification found for one clause (SPEC.md says what each means)."""
 

@@ -5,13 +5,19 @@ request; never a global start method and never a fork of a parent that has run t
 goes through a `FileStore` in the world's own temporary folder, so no port is ever chosen.
 
 Bounded time: a scenario has a deadline; the first rank to fail opens a short grace period for the
-others; a deadlock is declared the moment it is certain (a rank has finished while every unfinished
-rank sits in a collective that a finished rank never entered, unchanged for `DEADLOCK_SETTLE_S`), and,
-when `run` is given a `StallRule`, a stall as soon as no unfinished rank has made progress (no call
-ended, no collective entered or left) for the stall window: ten times the longest quiet gap the same
-implementation showed in healthy scenarios, at least 1 s (5 s until one scenario has completed), at
-most the deadline (see `harness.stall`). Hung ranks get SIGUSR1 (faulthandler dumps their stacks),
-then SIGTERM, then SIGKILL.
+others; a deadlock is declared the moment it is certain (a rank has finished, alive, while every
+unfinished rank sits in a collective that a finished rank never entered, unchanged for
+`DEADLOCK_SETTLE_S`), and, when `run` is given a `StallRule`, a stall as soon as no unfinished rank
+has made progress (no call ended, no collective entered or left) for the stall window: ten times the
+longest quiet gap the same implementation showed in healthy scenarios, at least 1 s (5 s until one
+scenario has completed), at most the deadline (see `harness.stall`).
+
+A rank whose process died is a peer the others may legitimately wait for until the process group's
+timeout expires (gloo reports a closed connection at once, other transports only at the timeout):
+from the death on, the survivors have that timeout plus `DEAD_PEER_MARGIN_S` to report what their
+pending calls did, whatever the deadline; no stall ends that wait earlier, and a dead rank counts
+for no deadlock (only a rank that finished alive will never enter a collective). Hung ranks get
+SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
 
 No orphans: whatever a rank starts ends with it (`harness.reaper` describes how). Each rank holds
 the read end of a lifeline pipe whose only writer is this process, and exits when it reads
@@ -49,11 +55,12 @@ from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario
 from .scratch import world_folder
 from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
-from .statuses import RankStatus
+from .statuses import DEAD, RankStatus
 
 DEFAULT_DEADLINE_S = 15.0
 SLOW_CALL_ALLOWANCE_S = 2.0
 DEFAULT_GRACE_S = 2.0
+DEAD_PEER_MARGIN_S = 2.0
 DEFAULT_PG_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
 DEADLOCK_SETTLE_S = 0.05
@@ -228,6 +235,7 @@ class World:
         `Stall` when no unfinished rank made progress for the window `stall_window` gives."""
         pending = set(range(len(self.ranks)))
         grace_end: float | None = None
+        died = False
         settle: tuple[float, tuple] | None = None
         while pending:
             now = time.monotonic()
@@ -246,10 +254,14 @@ class World:
                 i = watched[obj]
                 if i in pending and self._drain(i, outcomes[i]):
                     pending.discard(i)
-                    if outcomes[i].status != RankStatus.OK and grace_end is None:
+                    if outcomes[i].status in DEAD and not died:
+                        died = True
+                        grace_end = max(grace_end or 0.0, time.monotonic() + self.dead_peer_grace_s)
+                        deadline = max(deadline, grace_end)
+                    elif outcomes[i].status != RankStatus.OK and grace_end is None:
                         grace_end = time.monotonic() + grace_s
             if pending and len(pending) < len(self.ranks):
-                state = self._collective_state(pending)
+                state = self._collective_state(pending, outcomes)
                 if state is None:
                     settle = None
                 elif settle is None or settle[1] != state:
@@ -260,13 +272,18 @@ class World:
             # A rank still importing or constructing its adapter is slow, not stuck: the slow-start
             # notices say so while it lasts, and the deadline bounds it.
             set_up = all(outcomes[i].set_up for i in pending)
-            if pending and stall_window is not None and set_up and quiet_s >= (window := stall_window()):
+            if pending and stall_window is not None and set_up and not died and quiet_s >= (window := stall_window()):
                 shared = self.shared
                 waiting = {i: bool(shared[2 * i]) for i in pending}
                 entered = {i: shared[2 * i + 1] for i in pending}
                 blamed = blamed_rank(sorted(pending), waiting, entered)
                 return False, Stall(blamed, round(window, 2), waiting[blamed])
         return False, None
+
+    @property
+    def dead_peer_grace_s(self) -> float:
+        """How long the survivors of a dead rank have to report their pending calls."""
+        return self.config.pg_timeout_s + DEAD_PEER_MARGIN_S
 
     def _progress(self, outcomes: list[RankOutcome], pending: set[int]) -> tuple:
         """What changes whenever a rank makes progress: its calls reported, its collective flag and count."""
@@ -276,9 +293,9 @@ class World:
             for i in range(len(self.ranks))
         )
 
-    def _collective_state(self, pending: set[int]) -> tuple | None:
+    def _collective_state(self, pending: set[int], outcomes: list[RankOutcome]) -> tuple | None:
         """Entered-collective counts of the pending ranks if every one of them waits in a collective
-        that a finished rank never entered, else None.
+        that a rank which finished alive never entered, else None.
 
         Every collective counted involves the whole world, and a world is reused only when its ranks
         ran the same collectives, so each scenario starts with equal counts on every rank. A pending
@@ -288,7 +305,7 @@ class World:
         object), which is not a deadlock.
         """
         shared = self.shared
-        finished = [i for i in range(len(self.ranks)) if i not in pending]
+        finished = [i for i in range(len(self.ranks)) if i not in pending and outcomes[i].status not in DEAD]
         if not finished:
             return None
         floor = min(shared[2 * i + 1] for i in finished)

@@ -12,7 +12,7 @@ from harness.decisions import PAYLOADS, default_fields, local_decision
 from harness.messages import CallRecord
 from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import PAYLOAD_NAMES, Op, Scenario
-from harness.spec import checks
+from harness.spec import checks, propagation
 from harness.spec import shrink as shrink_module
 from harness.spec.checks import differing_fields, fingerprint, same_float
 from harness.spec.shrink import shrink
@@ -183,3 +183,81 @@ def test_shrink_never_runs_a_candidate_that_cuts_a_forks_origin():
     forks = [c for c in tried if any(op.origin for op in c.ops)]
     assert forks and all(op.origin in c.slots for c in forks for op in c.ops if op.origin)
     assert [op.op for op in small.ops] == ["resume"] and small.slots == ["a", "twin"]
+
+
+def test_shrink_never_runs_a_candidate_that_is_the_scenario_itself():
+    """A fault is already as plain as a decision gets: the decisions pass offers the same scenario back."""
+    fault = {"fault": "kill"}
+    scenario = Scenario("plain", 2, ["a"], [Op("germinate", "a"), Op("advance", "a", local=[fault, True])])
+    tried: list[Scenario] = []
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        tried.append(candidate)
+        return ScenarioResult(candidate, [], 0.0) if any(op.local for op in candidate.ops) else None
+
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    assert tried and scenario not in tried and len(tried) < 5
+    assert [op.local for op in small.ops] == [[fault, True]]
+
+
+def _after_dead_peer(survivor: CallRecord, dead_rank: int = 0) -> ScenarioResult:
+    """A world of 2 whose rank `dead_rank` was killed in the gate round; the survivor reports `survivor`."""
+    scenario = propagation.scenario(2, "kill", dead_rank)
+    germinated = CallRecord(0, "germinate", propagation.SLOT, None, stage_after=1)
+    dead = RankOutcome(dead_rank, RankStatus.KILLED, records=[germinated], signal="SIGKILL")
+    alive = RankOutcome(1 - dead_rank, RankStatus.RAISED, records=[germinated, survivor])
+    outcomes = sorted([dead, alive], key=lambda o: o.rank)
+    if dead_rank == 1:
+        alive.records[1].local = [default_fields(0, 1, 2, False)]
+    return ScenarioResult(scenario, outcomes, 0.1)
+
+
+def _error(kind: str, message: str, module: str = "builtins") -> dict:
+    return {"type": kind, "qualname": f"{module}.{kind}", "message": message, "traceback": "", "in_collective": True}
+
+
+@pytest.mark.parametrize(
+    ("survivor", "c9", "s5"),
+    [
+        (
+            dict(error=_error("SyncError", "slot 'propagation_slot' (->TRAINING) failed", "mypkg")),
+            set(),
+            set(),
+        ),
+        (dict(error=_error("KeyError", "Propagation_Slot: no decision for training", "mypkg")), set(), set()),
+        (dict(error=_error("RuntimeError", "Connection closed by peer")), set(), {"unnamed"}),
+        (dict(error=_error("AttributeError", "no attribute 'failed_rank'")), {"error_path_crash"}, {"unnamed"}),
+        (dict(error=_error("RuntimeError", "closed"), stage_after=2), {"applied_on_error"}, {"unnamed"}),
+        (dict(result=default_fields(1, 1, 2, True), stage_after=2), {"applied_local"}, set()),
+    ],
+)
+def test_a_survivor_of_a_dead_rank_0_ends_its_call_with_an_error_naming_it(survivor, c9, s5):
+    record = CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, **{"stage_after": 1, **survivor})
+    result = _after_dead_peer(record)
+    assert propagation.propagation(result).kinds == c9
+    assert propagation.failure_report(result).kinds == s5
+
+
+def test_a_survivor_that_never_reports_waits_and_rank_0_may_keep_its_own_decision():
+    waiting = _after_dead_peer(CallRecord(1, "advance", propagation.SLOT, None))
+    waiting.outcomes[1].records.pop()
+    waiting.outcomes[1].status = RankStatus.HUNG
+    assert propagation.propagation(waiting).kinds == {"waits"}
+    own = CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, stage_after=1)
+    own.result = default_fields(0, 1, 2, False)
+    assert not propagation.propagation(_after_dead_peer(own, dead_rank=1)).violations
+    own.result = default_fields(0, 1, 2, True)
+    assert propagation.propagation(_after_dead_peer(own, dead_rank=1)).kinds == {"applied_local"}
+    own.result, own.stage_after = default_fields(0, 1, 2, False), 2
+    assert propagation.propagation(_after_dead_peer(own, dead_rank=1)).kinds == {"applied_local"}
+
+
+def test_a_survivor_whose_process_ends_too_fails_and_a_survivor_short_of_the_round_is_unjudged():
+    died = _after_dead_peer(CallRecord(1, "advance", propagation.SLOT, None))
+    died.outcomes[1].records.pop()
+    died.outcomes[1].status, died.outcomes[1].exitcode = RankStatus.EXITED, 3
+    judgement = propagation.propagation(died)
+    assert judgement.kinds == {"died"} and "exit code 3" in str(judgement.violations[0])
+    died.outcomes[1].records.clear()
+    judgement = propagation.propagation(died)
+    assert (judgement.judged, judgement.unjudged, judgement.violations) == (0, 1, [])

@@ -1,4 +1,5 @@
-"""The rule that decides which scenarios a launcher's world skips: exactly those that can strand a rank."""
+"""The rules that decide which scenarios a launcher's world skips: exactly those that can strand a rank,
+and those that end a rank's process on purpose."""
 
 from __future__ import annotations
 
@@ -39,3 +40,25 @@ def test_only_the_scenarios_with_calls_after_the_disagreement_strand_a_rank(worl
 def test_a_rank_with_a_round_its_peers_do_not_join_can_be_stranded(rank1_ops: list[Op], strands: bool) -> None:
     scenario = Scenario("s", 2, ["a", "b"], [*SETUP, Op("advance", "a")], rank_ops={1: rank1_ops})
     assert may_strand_a_rank(scenario) is strands
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_only_the_propagation_scenarios_end_a_rank_process(world_size: int) -> None:
+    plan = Plan(world_size, (world_size,), 0, 4, frozenset(CAPABILITIES))
+    scenarios = {s.name: s for clause in REGISTRY for s in clause.scenarios(plan)}
+    ending = {name for name, s in scenarios.items() if s.ends_a_process()}
+    assert ending == {name for name in scenarios if name.startswith("propagation-")} and len(ending) == 3
+
+
+@pytest.mark.parametrize(
+    ("op", "ends"),
+    [
+        (Op("fault", fault={"kind": "exit"}, ranks=[1]), True),
+        (Op("fault", fault={"kind": "exit"}, ranks=[]), False),
+        (Op("fault", fault={"kind": "raise"}), False),
+        (Op("advance", "a", local=[True, {"fault": "kill"}]), True),
+        (Op("advance", "a", local={"fault": "sleep", "seconds": 1}), False),
+    ],
+)
+def test_a_fault_that_exits_or_kills_a_rank_ends_its_process(op: Op, ends: bool) -> None:
+    assert Scenario("s", 2, ["a"], [Op("germinate", "a"), op]).ends_a_process() is ends

@@ -117,6 +117,7 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     assert (cert["verdict"], cert["launcher"], cert["world_sizes"]) == ("certified", "env", [nproc])
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
     assert statuses.pop("C5") == "skipped"
+    assert statuses.pop("C9") == statuses.pop("S5") == "skipped"  # a dead peer would end the launcher's job
     assert statuses.pop("D4") == "not_claimed"  # the reference declares every DDP configuration
     assert set(statuses.values()) == {"pass"}, statuses
     table = cert["ddp_configurations"]
@@ -124,6 +125,7 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     skipped = {c["id"]: [entry.split(":")[0] for entry in c["skipped"]] for c in cert["clauses"]}
     assert skipped["S1"] == [f"swapped-order-ws{nproc}"]
     assert skipped["S4"] == [f"no-seed-then-more-calls-ws{nproc}"]
+    assert len(skipped["C9"]) == 3 and all(name.startswith("propagation-") for name in skipped["C9"])
     misaligned = [name for name in skipped["S2"] if name.startswith("misalign-no_seed-p1-")]
     assert len(misaligned) == 1 and sorted(skipped["S2"]) == sorted([*misaligned, *skipped["S4"]])
     assert (out / "certificate.md").is_file()

@@ -14,7 +14,8 @@ from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_
 from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from ..report import ScenarioResult
 from ..scenario import Scenario
-from . import checks, families, misalign, model_checks, model_families, resume_checks, resume_families
+from ..world import DEAD_PEER_MARGIN_S
+from . import checks, families, misalign, model_checks, model_families, propagation, resume_checks, resume_families
 from .checks import Judgement
 
 CORE = "core"
@@ -309,6 +310,42 @@ REGISTRY: tuple[Clause, ...] = (
         check=checks.cooldown,
     ),
     Clause(
+        id="C9",
+        title="Failure propagation",
+        profile=CORE,
+        level=MUST,
+        statement=(
+            "When one rank raises, exits or is killed inside a gate round, every other rank's pending call"
+            " ends within the process group's timeout, either with an error (not a crash of its own error"
+            " handling) that leaves the slot where it was, or with rank 0's decision; no rank keeps waiting,"
+            " and none applies a decision rank 0 never made or its own local one."
+        ),
+        rationale=(
+            "A training job whose rank fails must stop on every rank with an error it can report; a rank"
+            " that waits forever hides the failure, one that applies its own decision trains another"
+            " architecture than the others, and an error handler that crashes (an AttributeError while"
+            " handling the collective's error) replaces the cause with a bug."
+        ),
+        method=(
+            "One scenario per fault, at world size 2 for the first two and 3 for the last (or all at the"
+            " smallest distributed size of the run): a rank raises in its gate evaluation and then ends its"
+            " process, exits, or is killed by SIGKILL, at the slot's first advance. The dead rank is rank 1,"
+            " 0 and 1 in turn at world size 2 and rank 0 at larger sizes, the rank every survivor waits"
+            " for (a dead receiver at a larger size may leave the others waiting out the process group's"
+            " timeout for a second round, which is allowed but slow to judge). Rank 0, when alive, decides"
+            " `passed=False`; every other survivor's gate passes. From the death on, each survivor has the"
+            " process group's timeout"
+            f" and {DEAD_PEER_MARGIN_S:g}s more to report its call (no deadlock or stall is declared"
+            " earlier): an error of any class that leaves the slot where it was passes, unless it is one"
+            f" of Python's own programming errors ({', '.join(sorted(propagation.PROGRAMMING_ERRORS))}),"
+            " a crash of the error path; a returned result must be rank 0's decision (none exists when"
+            " rank 0 died); a survivor whose process ends too fails."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),
+        check=propagation.propagation,
+    ),
+    Clause(
         id="S1",
         title="Slot and order safety",
         profile=STRICT,
@@ -406,6 +443,27 @@ REGISTRY: tuple[Clause, ...] = (
             distributed_corpus(plan) + families.early_exit(plan.world_size, PRUNE in plan.capabilities)
         ),
         check=checks.collective_symmetry,
+    ),
+    Clause(
+        id="S5",
+        title="Failure report",
+        profile=STRICT,
+        level=MUST,
+        statement=(
+            "The error a rank's pending call ends with, when a peer fails inside the gate round (C9), names"
+            " the slot and the stage the call was to reach."
+        ),
+        rationale=(
+            "gloo's own error names a socket, not the call: with several slots and a job of thousands of"
+            " steps, an operator needs to know which lifecycle call the failure cut short."
+        ),
+        method=(
+            "C9's scenarios: every survivor's error message must contain the slot's name and the target"
+            " stage's name (the default target, TRAINING), in any letter case; the error's class is free."
+        ),
+        requires=frozenset({SCRIPTED_GATES}),
+        scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),
+        check=propagation.failure_report,
     ),
     Clause(
         id="D1",

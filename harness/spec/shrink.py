@@ -136,7 +136,7 @@ def shrink(
                 candidate = _at(shrink_pass(scenario), position)
                 if candidate is None:
                     break
-                if not _valid(candidate):
+                if not _valid(candidate) or _same(candidate, scenario):
                     position += 1
                     continue
                 if runs >= max_runs:
@@ -157,6 +157,12 @@ def _valid(candidate: Scenario) -> bool:
     except ScenarioError:
         return False
     return True
+
+
+def _same(candidate: Scenario, scenario: Scenario) -> bool:
+    """A pass may offer the scenario itself (decisions that are already as plain as they get): taking
+    it would count as progress and spend the budget on runs that simplify nothing."""
+    return dataclasses.replace(candidate, name=scenario.name) == scenario
 
 
 def _at(candidates: Iterator[Scenario], position: int) -> Scenario | None:

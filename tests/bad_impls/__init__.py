@@ -8,9 +8,12 @@ defects declare the `checkpoint` capability (`common.adapter_for`); the others l
 """
 
 EXPECTED_FAILURES: dict[str, set[str]] = {
-    "no_sync": {"C1", "C2", "C3", "C4", "S1", "S2", "S3", "D1", "D2", "D3"},
-    "allreduce_consensus": {"C2", "C3", "C4", "S1", "S2"},
-    "broadcast_from_rank1": {"C2", "C3", "C4"},
+    # C9: with no round at all, a survivor of a dead rank 0 returns its own decision, one rank 0 never made.
+    "no_sync": {"C1", "C2", "C3", "C4", "C9", "S1", "S2", "S3", "D1", "D2", "D3"},
+    # S5 for allreduce_consensus, broadcast_from_rank1, slot_blind_broadcast, upstream and chunked_framing: a
+    # collective of their own, whose gloo error reaches the caller unwrapped, naming a socket, not the call.
+    "allreduce_consensus": {"C2", "C3", "C4", "S1", "S2", "S5"},
+    "broadcast_from_rank1": {"C2", "C3", "C4", "S5"},
     "passed_only": {"C3"},
     "suffix_missing": {"C4"},
     "suffix_misworded": {"C4"},
@@ -20,19 +23,22 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "local_backward": {"C1", "C2", "C6", "S3"},
     "local_alpha": {"D2", "D3"},
     "early_exit_before_collective": {"S2", "S4"},
-    "slot_blind_broadcast": {"S1", "S2"},
-    "identity_slot_only": {"S1", "S2"},
+    "slot_blind_broadcast": {"S1", "S2", "S5"},
+    "identity_slot_only": {"S1", "S2", "S5"},  # S5: its error names the narrowed call, without the target
     "identity_slot_target": {"S2"},
-    "identity_process_counter": {"S1"},
-    "upstream": {"S1", "S2", "S4"},
+    "identity_process_counter": {"S1", "S5"},  # S5: its error names slot '*', not the slot
+    "upstream": {"S1", "S2", "S4", "S5"},  # S5: upstream's broadcast_object_list, unwrapped
     "truncated_message": {"C3"},
-    "chunked_framing": {"C3"},
+    "chunked_framing": {"C3", "S5"},  # S5: its own header broadcast, unwrapped
     "mangled_unicode": {"C3"},
     "checks_as_set": {"C3"},
     "score_float32": {"C3"},
     "frame_as_words": {"S4"},
     "stalls_at_third_round": {"C6"},
     "exits_at_second_round": {"C6"},
+    "swallows_dead_peer": {"C9"},
+    "crashes_on_dead_peer": {"C9", "S5"},
+    "unnamed_collective_error": {"S5"},
     "checkpoint_drops_blend": {"R1", "R2"},
     "seed_not_rebuilt": {"R1", "R2"},
     "seed_rebuilt_after_load": {"R1"},

@@ -5,7 +5,7 @@ import dataclasses
 
 import torch.distributed as dist
 
-from reference_impl.errors import DecisionMismatchError
+from reference_impl.errors import CollectiveFailedError, DecisionMismatchError
 from reference_impl.gates import GateLevel, GateResult
 from reference_impl.slot import SeedSlot
 from reference_impl.sync import divergence_suffix
@@ -18,7 +18,10 @@ class GatherSlot(SeedSlot):
             return result
         rank = dist.get_rank()
         proposals = [None] * dist.get_world_size()
-        dist.all_gather_object(proposals, (identity, dataclasses.asdict(result)))
+        try:
+            dist.all_gather_object(proposals, (identity, dataclasses.asdict(result)))
+        except RuntimeError as exc:
+            raise CollectiveFailedError(f"rank {rank}: the decision gather for {identity.describe()} failed") from exc
         strangers = [r for r, (other, _) in enumerate(proposals) if other != identity]
         if strangers:
             raise DecisionMismatchError(

@@ -6,7 +6,7 @@ import dataclasses
 
 import torch.distributed as dist
 
-from reference_impl.errors import DecisionMismatchError
+from reference_impl.errors import CollectiveFailedError, DecisionMismatchError
 from reference_impl.gates import GateLevel, GateResult
 from reference_impl.slot import SeedSlot
 from reference_impl.sync import divergence_suffix
@@ -19,7 +19,10 @@ class ObjectListSlot(SeedSlot):
             return result
         rank = dist.get_rank()
         payload = [(identity, dataclasses.asdict(result)) if rank == 0 else None]
-        dist.broadcast_object_list(payload, src=0)
+        try:
+            dist.broadcast_object_list(payload, src=0)
+        except RuntimeError as exc:
+            raise CollectiveFailedError(f"rank {rank}: the broadcast for {identity.describe()} failed") from exc
         decided_for, fields = payload[0]
         if decided_for != identity:
             raise DecisionMismatchError(f"rank {rank} at {identity.describe()} got {decided_for.describe()}")
