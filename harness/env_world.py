@@ -14,7 +14,8 @@ retried call after call). The harness group's timeout is longer by `CONTROL_MARG
 waiting for rank 0 outlasts a rank 0 that waits out the default group's timeout.
 
 What is skipped (`ScenarioSkipped`): scenarios of another world size or without a process group,
-and scenarios that can strand a rank (`harness.stranding`). A scenario that leaves the process
+scenarios that can strand a rank (`harness.stranding`), and scenarios with a `restart` op, which end
+their world and start another (`harness.restart`). A scenario that leaves the process
 group unusable (a failed collective, ranks that ran different collectives) cannot be followed by
 another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a
 `WorldStartError`, which the clause runner reports as an error, so the run ends quickly and at best
@@ -132,6 +133,8 @@ class EnvWorld:
             return f"world size {scenario.world_size}; the launcher's world has {self.size} ranks"
         if not scenario.process_group:
             return "runs without a process group; the launcher's is initialised"
+        if scenario.restarts:
+            return "ends its world at a restart and starts a new one, which only a world the harness started can do"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
         if self.backend != "gloo" and any(op.source is not None for op in scenario.ops):

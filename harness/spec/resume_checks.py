@@ -161,3 +161,64 @@ def weights_only(result: ScenarioResult) -> Judgement:
                 text = f"{call.label}: torch.load(weights_only=True) refused rank {rank}'s checkpoint: {step.refused}"
                 judgement.add("not_weights_only", text, call.index)
     return judgement
+
+
+def restarted(result: ScenarioResult) -> Judgement:
+    """R5: from the first restart on, every call of the restarted history matches the same call of the
+    uninterrupted run on the same rank (error or not, stage, result, snapshot); at a `restart` op the new
+    world restored the slots that were checkpointed; every module digest is rank 0's uninterrupted one (the
+    checkpoint every rank restored is rank 0's)."""
+    judgement = Judgement()
+    uninterrupted = result.uninterrupted
+    restarts = result.scenario.restarts
+    if uninterrupted is None or not restarts:
+        return judgement
+    before = list(calls(uninterrupted))
+    for call in calls(result):
+        if call.index < restarts[0]:
+            continue
+        original = before[call.index]
+        if not (call.reported and original.reported):
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        restart = call.ops[0].op == "restart"
+        for rank, (a, b) in enumerate(zip(original.records, call.records, strict=True)):
+            problem = _restart_problem(a, b, original.records[0], restart)
+            if problem:
+                kind = "restored_differently" if restart else "went_on_differently"
+                judgement.add(kind, f"{call.label}: rank {rank} {problem}", call.index)
+    return judgement
+
+
+def _restart_problem(a: object, b: object, rank0: object, restart: bool) -> str:
+    """What the restarted record `b` shows that the uninterrupted `a` (rank 0's: `rank0`) does not."""
+    if (a.error is None) != (b.error is None):
+        where = "in the new world" if b.error else "in the uninterrupted run"
+        return f"raised {error_line(a.error or b.error)} {where} only"
+    if restart:
+        return _restore_problem(a.restart or {}, b.restart or {}, rank0.restart or {})
+    if a.stage_after != b.stage_after:
+        return f"is in stage {b.stage_after} after the restart, {a.stage_after} without it"
+    if a.result != b.result:
+        keys = [k for k in (a.result or {}) if (a.result or {}).get(k) != (b.result or {}).get(k)]
+        return f"returned another result after the restart ({', '.join(keys) or 'result'} differ)"
+    if a.snapshot != b.snapshot:
+        return f"has another snapshot after the restart: {_difference(a.snapshot or {}, b.snapshot or {})}"
+    first, second, origin = ResumeStep.from_record(a), ResumeStep.from_record(b), ResumeStep.from_record(rank0)
+    if first is not None and second is not None and origin.module_before != second.module_before:
+        return f"holds another module after the restart ({_tensors(origin.module_before, second.module_before)})"
+    return ""
+
+
+def _restore_problem(checkpointed: dict, restored: dict, rank0: dict) -> str:
+    for slot, step in restored.items():
+        if "after" not in step:
+            return f"did not restore slot {slot!r} in the new world"
+        if step["after"] != checkpointed.get(slot, {}).get("before"):
+            text = _difference(checkpointed.get(slot, {}).get("before") or {}, step["after"])
+            return f"restored slot {slot!r} in the new world differently from the one checkpointed: {text}"
+        origin = rank0.get(slot, {}).get("module_before")
+        if step.get("module_after") != origin:
+            return f"restored slot {slot!r}'s module differently ({_tensors(origin, step.get('module_after'))})"
+    return ""
