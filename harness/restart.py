@@ -45,21 +45,25 @@ def rank0_checkpoint(result: ScenarioResult, call: int) -> RestartCheckpoint | N
 
 
 def stitched(scenario: Scenario, segments: list[ScenarioResult]) -> ScenarioResult:
-    """The restarted history of `segments` (the first world's run, then each world started after a restart);
-    a world ran calls up to the `restart` op where the next one took over."""
+    """The restarted history of `segments` (the first world's run, then each world started after a restart):
+    each world's calls up to the `restart` op where the next one took over, that op's checkpoint merged with
+    the next world's restore. A checkpoint no world restored is left out, unless it raised."""
     restarts = scenario.restarts
     ends = [restarts[i] if i < len(restarts) else None for i in range(len(segments))]
     outcomes = []
     for rank in range(scenario.world_size):
         records: list[CallRecord] = []
+        held: CallRecord | None = None
         for segment, end in zip(segments, ends, strict=True):
             for record in segment.outcomes[rank].records:
-                if end is not None and record.index > end:
+                if held is not None and record.index == held.index:
+                    record, held = _merged(held, record), None
+                if end is not None and record.index >= end:
+                    held = record
                     break
-                if record.index < len(records):
-                    records[record.index] = _merged(records[record.index], record)
-                else:
-                    records.append(record)
+                records.append(record)
+        if held is not None and held.error is not None:
+            records.append(held)  # the checkpoint that stopped the restarts
         outcomes.append(dataclasses.replace(segments[-1].outcomes[rank], records=records, checkpoints=[]))
     last = segments[-1]
     return ScenarioResult(

@@ -145,6 +145,8 @@ class Scenario:
                 self._validate_op(op, f"rank {rank} op #{index}")
         if self.restarts and self.rank_ops:
             raise ScenarioError("a scenario with a restart op runs the same ops on every rank: it has no rank_ops")
+        if self.restarts and self.model:
+            raise ScenarioError("a scenario with a restart op trains no model: the host network is not checkpointed")
         return self
 
     def _validate_op(self, op: Op, where: str) -> None:

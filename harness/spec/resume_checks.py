@@ -194,8 +194,11 @@ def restarted(result: ScenarioResult) -> Judgement:
 def _restart_problem(a: object, b: object, rank0: object, restart: bool) -> str:
     """What the restarted record `b` shows that the uninterrupted `a` (rank 0's: `rank0`) does not."""
     if (a.error is None) != (b.error is None):
-        where = "in the new world" if b.error else "in the uninterrupted run"
-        return f"raised {error_line(a.error or b.error)} {where} only"
+        if b.error is None:
+            return f"did not raise {error_line(a.error)} after the restart, as the uninterrupted run did"
+        if restart:
+            return f"could not restore rank 0's checkpoint in the new world (fresh processes): {error_line(b.error)}"
+        return f"raised {error_line(b.error)} after the restart, which the uninterrupted run did not"
     if restart:
         return _restore_problem(a.restart or {}, b.restart or {}, rank0.restart or {})
     if a.stage_after != b.stage_after:
