@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from harness.env_world import EnvWorld
 from harness.errors import ScenarioError
 from harness.locations import REFERENCE
 from harness.messages import CallRecord, RestartCheckpoint
@@ -84,6 +85,12 @@ def new_world(stage_after_restart: int = 3, restored: dict | None = None, **rest
 def test_a_restart_op_ends_the_whole_world_of_a_symmetric_scenario(change, message):
     with pytest.raises(ScenarioError, match=message):
         dataclasses.replace(scenario(2), **change).validate()
+
+
+def test_a_launchers_world_skips_a_restart_and_says_why():
+    world = EnvWorld.__new__(EnvWorld)  # its process group is not needed to decide what it skips
+    world.size, world.backend = 2, "gloo"
+    assert "only a world the harness started" in world._skip_reason(scenario(2))
 
 
 def test_rank0s_checkpoint_reaches_the_parent_outside_the_call_records():
