@@ -155,3 +155,29 @@ def test_a_restart_ends_its_world_and_leaves_no_process_or_folder_behind(world_p
     assert after is not before and set(after.pids()).isdisjoint(pids)
     folders = [name for name in os.listdir(run_folder()) if name.startswith("world")]
     assert len(folders) == len(world_pool.worlds), folders
+
+
+@pytest.mark.parametrize(("germinated_after_restart", "violations"), [(True, 0), (False, 1)])
+def test_only_a_seed_that_came_through_a_checkpoint_must_keep_rank0s_weights(germinated_after_restart, violations):
+    """A seed germinated in the new world has the implementation's own initialisation there."""
+    ops = [Op("restart"), Op("germinate", "a"), Op("resume", "a")]
+    if not germinated_after_restart:
+        ops = [Op("germinate", "a"), Op("restart"), Op("resume", "a")]
+    restarted = Scenario("regrown", 1, ["a"], ops).validate()
+    restart_at = restarted.restarts[0]
+
+    def run(weights: str, first: bool) -> ScenarioResult:
+        checkpointed = step(before={"stage": 2}, module=weights)
+        fields = {"restart": {"restart": {"a": checkpointed if first else step(after={"stage": 2})}}}
+        fields |= {"resume": {"resume": checkpointed}, "germinate": {}}
+        records = [
+            CallRecord(i, op.op, op.slot, None, **fields[op.op], **({} if op.slot is None else {"snapshot": {}}))
+            for i, op in enumerate(ops)
+        ]
+        outcome = RankOutcome(0, RankStatus.OK, records=records if first else records[restart_at:])
+        outcome.checkpoints = [RestartCheckpoint(restart_at, {"a": b""})]
+        return ScenarioResult(restarted, [outcome], 0.1)
+
+    first = run("w0", first=True)
+    judgement = resume_checks.restarted(stitched(restarted, [first, run("w1", first=False)]))
+    assert len(judgement.violations) == violations, judgement.violations
