@@ -604,11 +604,11 @@ RESUME_CLAUSES: tuple[Clause, ...] = (
             " attribute, a module-level cache) survives a restore in the same process and is gone in a new one."
         ),
         method=(
-            "The D1 lifecycles at the smallest world size above 1 (else the first), with the world ended and a"
-            " new one started before the first call, with a seed TRAINING, mid-blend, HOLDING, FOSSILIZED and"
-            " mid-embargo, each new world running on to the next restart; the checkpoint bytes travel in the"
-            " harness's memory, and each call after the first restart is compared with the same call of the"
-            " first world, which went on uninterrupted. A launcher's world cannot be ended: there it is skipped."
+            "The D1 lifecycles at the smallest world size above 1 (else the first), each with its world ended"
+            " and a new one started at one point: before the first call, with a seed TRAINING, mid-blend,"
+            " HOLDING, FOSSILIZED or mid-embargo. The checkpoint bytes travel in the harness's memory; each call"
+            " after the restart is compared with the same call of the first world, which went on uninterrupted."
+            " A launcher's world cannot be ended: there the clause is skipped."
         ),
         requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
         scenarios=lambda plan: (

@@ -100,16 +100,17 @@ def restart_size(world_sizes: tuple[int, ...]) -> int:
 
 
 def restarted(world_size: int) -> list[Scenario]:
-    """The D1 lifecycles with their world ended and a new one started at the points of `RESTART_AFTER`,
-    and every slot checkpointed at the end, so its module's digests are recorded."""
+    """The D1 lifecycles, each with its world ended and a new one started at one point of `RESTART_AFTER`
+    (one restart per scenario, so a failing one shrinks at the cost of two worlds per candidate), and every
+    slot checkpointed at the end, so its module's digests are recorded."""
     scenarios = []
     for base in model_families.lifecycle(world_size):
         ops = _cooled_in_two(base.ops)
-        points = RESTART_AFTER[base.name.rsplit("-ws", 1)[0]]
-        ops = [Op("restart") for _ in range(-1 in points)] + [
-            step for i, op in enumerate(ops) for step in [op, *([Op("restart")] if i in points else [])]
-        ]
-        scenarios.append(_renamed(base, "restart", base.slots, ops + _resume_all(base.slots), model=False))
+        for point in RESTART_AFTER[base.name.rsplit("-ws", 1)[0]]:
+            cut = point + 1
+            with_restart = [*ops[:cut], Op("restart"), *ops[cut:], *_resume_all(base.slots)]
+            kind = f"restart-after{point}" if point >= 0 else "restart-first"
+            scenarios.append(_renamed(base, kind, base.slots, with_restart, model=False))
     return scenarios
 
 
