@@ -14,12 +14,13 @@ retried call after call). The harness group's timeout is longer by `CONTROL_MARG
 waiting for rank 0 outlasts a rank 0 that waits out the default group's timeout.
 
 What is skipped (`ScenarioSkipped`): scenarios of another world size or without a process group,
-scenarios that can strand a rank (`harness.stranding`) and those that end a rank's process on
-purpose (C9's and S5's dead peer: the launcher would take the whole job down with it). A scenario
-that leaves the process group unusable (a failed collective, ranks that ran different collectives)
-cannot be followed by another, as nothing can rebuild the group: every later `run` raises
-`WorldLost`, a `WorldStartError`, which the clause runner reports as an error, so the run ends
-quickly and at best `inconclusive`. So does a failed harness collective (a peer lost, the timeout).
+scenarios that can strand a rank (`harness.stranding`), those that end a rank's process on purpose
+(C9's and S5's dead peer: the launcher would take the whole job down with it), and scenarios with a
+`restart` op, which end their world and start another (`harness.restart`). A scenario that leaves the
+process group unusable (a failed collective, ranks that ran different collectives) cannot be followed by
+another, as nothing can rebuild the group: every later `run` raises `WorldLost`, a `WorldStartError`,
+which the clause runner reports as an error, so the run ends quickly and at best `inconclusive`. So does
+a failed harness collective (a peer lost, the timeout).
 
 The `ddp` profile runs on NCCL as on gloo: the host network lives on each rank's CUDA device
 (`harness.ddp_configs.device_for`). On NCCL, scenarios that send one rank's checkpoint to the others
@@ -133,6 +134,8 @@ class EnvWorld:
             return f"world size {scenario.world_size}; the launcher's world has {self.size} ranks"
         if not scenario.process_group:
             return "runs without a process group; the launcher's is initialised"
+        if scenario.restarts:
+            return "ends its world at a restart and starts a new one, which only a world the harness started can do"
         if may_strand_a_rank(scenario):
             return "a rank may wait in a sync round its peers never join (harness.stranding)"
         if scenario.ends_a_process():

@@ -4,8 +4,10 @@ and the checks.
 A rank sends `Ready` once its world is up, then per scenario `SetUp` once its adapter and slots are
 built, one `CallRecord` per call as soon as the
 call ends (so a rank that later hangs or dies still leaves its history), a `RankExiting` when the
-implementation exits the process, and a `RankEnd`. `RankOutcome.apply` (harness.report) is the one
-place that folds them into a rank's outcome. Every record stays JSON-able through `dataclasses.asdict`.
+implementation exits the process, and a `RankEnd`. At a `restart` op rank 0 also sends its checkpoints
+(`RestartCheckpoint`), which the parent carries to the new world in the same record.
+`RankOutcome.apply` (harness.report) is the one place that folds them into a rank's outcome. Every record
+stays JSON-able through `dataclasses.asdict`.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ class CallRecord:
     their fingerprints in order, `contract`
     a value the adapter reported outside the contract (then the call cannot be judged), `model` the
     model step the `ddp` profile took after the call, `resume` what a `resume` op restored
-    (`harness.resume.ResumeStep`)."""
+    (`harness.resume.ResumeStep`), `restart` what a `restart` op checkpointed or restored, per slot
+    (the same record)."""
 
     index: int
     op: str
@@ -107,6 +110,17 @@ class CallRecord:
     contract: str | None = None
     model: dict | None = None
     resume: dict | None = None
+    restart: dict[str, dict] | None = None
+
+
+@dataclass
+class RestartCheckpoint:
+    """Rank 0's checkpoint of every slot at the `restart` op `call`, as `torch.save` wrote it: sent to the
+    parent, which ends the world and hands the same record to every rank of the new one. The bytes stay
+    out of the call records, so they never reach a certificate."""
+
+    call: int
+    slots: dict[str, bytes]
 
 
 @dataclass
@@ -127,4 +141,4 @@ class RankEnd:
     collective_failed: bool
 
 
-Message = Ready | SetUp | CallRecord | RankExiting | RankEnd
+Message = Ready | SetUp | CallRecord | RestartCheckpoint | RankExiting | RankEnd

@@ -3,15 +3,19 @@
 A world is reused only while it is healthy (see `harness.world.reusable`); anything that went wrong in it
 (a hang, a dead rank, an error escaping a collective, ranks that ran different collectives) closes
 it, and the next scenario of that size gets a new one. `fresh=True` starts a world per scenario, for
-isolation and for the benchmark. Given a `StallRule`, the pool ends stalled scenarios early, and the rule
-carries what healthy scenarios showed from one world to the next (see `harness.stall`).
+isolation and for the benchmark. A scenario with `restart` ops ends its world at each one and goes on in
+a new world (`harness.restart`); the last of them stays warm. Given a `StallRule`, the pool ends stalled
+scenarios early, and the rule carries what healthy scenarios showed from one world to the next (see `harness.stall`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
+from .messages import RestartCheckpoint
 from .report import ScenarioResult
+from .restart import run_restarted
 from .scenario import Scenario
 from .stall import StallRule
 from .world import DEFAULT_GRACE_S, DEFAULT_PG_TIMEOUT_S, World, WorldConfig
@@ -56,11 +60,26 @@ class WorldPool:
         pg_timeout_s: float | None = None,
     ) -> ScenarioResult:
         scenario.validate()
+        if scenario.restarts:
+            return run_restarted(partial(self._run_in_world, impl, scenario, deadline_s, pg_timeout_s), scenario)
+        return self._run_in_world(impl, scenario, deadline_s, pg_timeout_s)
+
+    def _run_in_world(
+        self,
+        impl: str,
+        scenario: Scenario,
+        deadline_s: float | None,
+        pg_timeout_s: float | None,
+        restart: RestartCheckpoint | None = None,
+        end: bool = False,
+    ) -> ScenarioResult:
         world = self.world_for(scenario, pg_timeout_s)
         try:
-            return world.run(impl, scenario, deadline_s=deadline_s, grace_s=self.grace_s, stall_rule=self.stall_rule)
+            return world.run(
+                impl, scenario, deadline_s=deadline_s, grace_s=self.grace_s, stall_rule=self.stall_rule, restart=restart
+            )
         finally:
-            if self.fresh or not world.healthy:
+            if end or self.fresh or not world.healthy:
                 world.close()
                 self.worlds.pop(world.config, None)
 

@@ -38,7 +38,7 @@ from .adapter import (
 from .collectives import CollectiveMonitor
 from .contract import Stage
 from .decisions import local_decision
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, SetUp, error_info
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, RestartCheckpoint, SetUp, error_info
 from .own_output import harness_output
 from .ranklog import BoundedLog, flush_current
 from .reaper import become_subreaper, end_subtree, mark_environment
@@ -91,8 +91,8 @@ def rank_main(
         if message == b"stop":
             break
         log.new_segment()
-        impl, scenario = dill.loads(message)
-        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush, notices=notices).run()
+        impl, scenario, restart = dill.loads(message)
+        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush, notices=notices, restart=restart).run()
     if process_group:
         dist.destroy_process_group()
     end_subtree()
@@ -158,6 +158,11 @@ class RankRun:
     each later call would only wait out its timeout again. `on_end` runs just before the end is reported
     (a spawned rank completes its log there). A slow import or constructor of the adapter is reported
     on the file descriptor `notices` while it lasts.
+
+    With `restart`, this rank belongs to a world started after a restart (`harness.restart`): it begins
+    at the `restart` op `restart.call` by restoring those checkpoints into its fresh slots, and ends at
+    the next `restart` op, once it has checkpointed there. Without, a `restart` op checkpoints every slot
+    (rank 0 sends its bytes to the parent) and the sequence goes on uninterrupted.
     """
 
     def __init__(
@@ -170,6 +175,7 @@ class RankRun:
         stop_on_failed_collective: bool = False,
         on_end: Callable[[], None] | None = None,
         notices: int | None = None,
+        restart: RestartCheckpoint | None = None,
     ):
         self.rank = rank
         self.impl = impl
@@ -179,6 +185,7 @@ class RankRun:
         self.stop_on_failed_collective = stop_on_failed_collective
         self.on_end = on_end
         self.notices = notices
+        self.restart = restart
         self.adapter: Any = None
         self.slots: dict[str, Any] = {}
         self.slot_ids: dict[str, str] = {}
@@ -197,7 +204,10 @@ class RankRun:
             self._end(RankStatus.RAISED, {}, error_info(exc))
             return
         _send(self.conn, SetUp())
+        start = self.restart.call if self.restart is not None else 0
         for index, op in enumerate(self.scenario.ops_for(self.rank)):
+            if index < start:
+                continue
             record = self._execute(index, op)
             if self.host is not None:
                 with harness_output(self.rank):
@@ -207,6 +217,8 @@ class RankRun:
             model_failed = self.host is not None and self.host.broken
             if model_failed or (record.error is not None and (not op.continue_on_error or broken)):
                 status = RankStatus.RAISED
+                break
+            if op.op == "restart" and index > start and self.restart is not None:
                 break
         self._end(status, self._snapshots(), None)
 
@@ -268,6 +280,8 @@ class RankRun:
                 record.result = checked_result_fields(self.adapter.result_fields(result))
             if op.op == "resume":
                 record.resume = result.to_record()
+            if op.op == "restart":
+                record.restart = {name: step.to_record() for name, step in result.items()}
         except ContractValueError as exc:
             record.contract = str(exc)
         except Exception as exc:
@@ -305,6 +319,8 @@ class RankRun:
             return adapter.prune(slot)
         if op.op == "resume":
             return self._resume(op, slot)
+        if op.op == "restart":
+            return self._restart(self.call)
         if op.until_empty is None:
             return adapter.step_epoch(slot)
         for _ in range(op.until_empty):
@@ -329,6 +345,22 @@ class RankRun:
         fresh, step = resume_slot(self.adapter, slot, slot_id, op.source, self.rank, self.monitor, prepare)
         self.slots[op.slot] = fresh
         return step
+
+    def _restart(self, index: int) -> dict[str, ResumeStep]:
+        """At the `restart` op `index`: restore the checkpoints this world started from into the fresh slots,
+        or checkpoint every slot (rank 0 sends its bytes to the parent, which carries them to a new world)."""
+        from .resume import ResumeStep, checkpointed, restored
+
+        restart = self.restart
+        if restart is not None and index == restart.call:
+            steps = {name: ResumeStep(0, 0) for name in self.scenario.slots}
+            for name, step in steps.items():
+                restored(self.adapter, self.slots[name], restart.slots[name], step, 0)
+            return steps
+        saved = {name: checkpointed(self.adapter, slot, self.rank) for name, slot in self.slots.items()}
+        if self.rank == 0:
+            _send(self.conn, RestartCheckpoint(index, {name: data for name, (data, _) in saved.items()}))
+        return {name: step for name, (_, step) in saved.items()}
 
     def _snapshots(self) -> dict:
         snapshots = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, SetUp, error_line
+from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, RestartCheckpoint, SetUp, error_line
 from .scenario import Scenario
 from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
 from .statuses import RankStatus
@@ -28,6 +28,7 @@ class RankOutcome:
     collective_failed: bool = False
     exit_error: ErrorInfo | None = None
     set_up: bool = False
+    checkpoints: list[RestartCheckpoint] = field(default_factory=list)
 
     def apply(self, message: Message) -> bool:
         """Fold one message from the rank into this outcome; True once the rank reported its end."""
@@ -35,6 +36,8 @@ class RankOutcome:
             self.set_up = True
         elif isinstance(message, CallRecord):
             self.records.append(message)
+        elif isinstance(message, RestartCheckpoint):
+            self.checkpoints.append(message)
         elif isinstance(message, RankExiting):
             self.exit_error = message.error
         elif isinstance(message, RankEnd):
@@ -58,12 +61,16 @@ class RankOutcome:
 
 @dataclass
 class ScenarioResult:
+    """A scenario's run. With `restart` ops, the history across the worlds it ran in, and in `uninterrupted`
+    the first world's run, which went on without ending (`harness.restart`)."""
+
     scenario: Scenario
     outcomes: list[RankOutcome]
     duration_s: float
     deadlock: bool = False
     world_reused: bool = False
     stall: Stall | None = None
+    uninterrupted: ScenarioResult | None = None
 
     @property
     def world_size(self) -> int:

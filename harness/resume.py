@@ -7,6 +7,9 @@ file on every rank. A checkpoint `weights_only` refuses is recorded with PyTorch
 the refused type) and then read without the restriction, so that the other clauses still judge the
 rest of the scenario: refusing such a file is the weights-only clause's finding alone.
 
+A `restart` op (`harness.restart`) uses the same two halves in two processes: `checkpointed` in the
+world that ends, `restored` in the new one.
+
 What the step saw goes into the call record (`ResumeStep`, under `resume`): the snapshot of the slot
 that was checkpointed and of the restored one, and with `module` a bitwise digest of every parameter,
 buffer and the module's output on a fixed probe batch, before and after.
@@ -68,25 +71,40 @@ def resume_slot(
 ) -> tuple[Any, ResumeStep]:
     """The fresh slot restored from `source`'s checkpoint of `slot_id` (this rank's own when None), and the
     step's record. `prepare` readies the fresh slot before the restore (the harness installs its gate)."""
+    data, step = checkpointed(adapter, slot, rank)
+    if source is not None and dist.is_available() and dist.is_initialized():
+        with monitor.harness_collectives():
+            data = broadcast_bytes(data, source)
+    fresh = adapter.make_slot(slot_id)
+    prepare(fresh)
+    restored(adapter, fresh, data, step, rank if source is None else source)
+    return fresh, step
+
+
+def checkpointed(adapter: Any, slot: Any, rank: int) -> tuple[bytes, ResumeStep]:
+    """`slot`'s checkpoint as `torch.save` writes it, and the record of what was checkpointed."""
     module = MODULE in adapter.capabilities
     before, module_before = adapter.snapshot(slot), module_view(adapter, slot) if module else None
     buffer = io.BytesIO()
     torch.save(adapter.checkpoint(slot), buffer)
     data = buffer.getvalue()
-    origin = rank if source is None else source
-    if source is not None and dist.is_available() and dist.is_initialized():
-        with monitor.harness_collectives():
-            data = broadcast_bytes(data, source)
+    return data, ResumeStep(rank, len(data), None, before, module_before=module_before)
+
+
+def restored(adapter: Any, slot: Any, data: bytes, step: ResumeStep, source: int) -> None:
+    """Restore `source`'s checkpoint `data` into `slot`; `step` records the load and the restored slot."""
+    loaded, step.refused = _loaded(data)
+    step.source, step.size = source, len(data)
+    adapter.restore(slot, loaded)
+    step.after = adapter.snapshot(slot)
+    step.module_after = module_view(adapter, slot) if MODULE in adapter.capabilities else None
+
+
+def _loaded(data: bytes) -> tuple[Any, str | None]:
     try:
-        loaded, refused = torch.load(io.BytesIO(data), weights_only=True), None
+        return torch.load(io.BytesIO(data), weights_only=True), None
     except pickle.UnpicklingError as exc:
-        loaded, refused = torch.load(io.BytesIO(data), weights_only=False), refusal(exc)
-    fresh = adapter.make_slot(slot_id)
-    prepare(fresh)
-    adapter.restore(fresh, loaded)
-    step = ResumeStep(origin, len(data), refused, before, adapter.snapshot(fresh), module_before)
-    step.module_after = module_view(adapter, fresh) if module else None
-    return fresh, step
+        return torch.load(io.BytesIO(data), weights_only=False), refusal(exc)
 
 
 def refusal(exc: Exception) -> str:

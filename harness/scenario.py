@@ -18,6 +18,10 @@ A `resume` op replaces its slot with a fresh one restored from a checkpoint (`ha
 rank's own, or with `source` that rank's, sent to every rank as a restarted job reads one file; with
 `origin`, the checkpoint of that other slot, restored into a fresh slot made for `origin`'s id (a fork:
 two slots that hold the same seed, whatever the implementation's initialisation).
+A `restart` op (no slot) ends the world there as an elastic restart does: every rank checkpoints every
+slot, every rank process exits, a new world of the same size starts (fresh processes, process group and
+slots), every rank restores rank 0's checkpoints and the scenario goes on (`harness.restart`, which also
+lets the first world go on uninterrupted, for comparison). It is a call of every rank, in `ops` only.
 With `model` set, every rank also trains a host network built from the slots' modules after each
 call all ranks made (`harness.model_host`; the adapter must declare `module`), wrapped in DDP as
 the configuration `ddp` names (`harness.ddp_configs`).
@@ -38,7 +42,8 @@ from .ddp_configs import CONFIGS, FIND_UNUSED
 from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
-OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume")
+OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume", "restart")
+SLOTLESS = ("fault", "restart")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
 ENDING_FAULTS = ("exit", "kill")
 GATE_MODES = ("scripted", "real")
@@ -121,6 +126,11 @@ class Scenario:
                     return True
         return False
 
+    @property
+    def restarts(self) -> list[int]:
+        """The call indices of the `restart` ops."""
+        return [index for index, op in enumerate(self.ops) if op.op == "restart"]
+
     def validate(self) -> Scenario:
         ws = self.world_size
         if isinstance(ws, bool) or not isinstance(ws, int) or not 1 <= ws <= MAX_WORLD_SIZE:
@@ -146,13 +156,19 @@ class Scenario:
         for rank in range(ws):
             for index, op in enumerate(self.ops_for(rank)):
                 self._validate_op(op, f"rank {rank} op #{index}")
+        if self.restarts and self.rank_ops:
+            raise ScenarioError("a scenario with a restart op runs the same ops on every rank: it has no rank_ops")
+        if self.restarts and self.model:
+            raise ScenarioError("a scenario with a restart op trains no model: the host network is not checkpointed")
         return self
 
     def _validate_op(self, op: Op, where: str) -> None:
         if op.op not in OPS:
             raise ScenarioError(f"{where}: unknown op {op.op!r} (known: {', '.join(OPS)})")
         _check_op_types(op, where)
-        if op.op != "fault" and op.slot not in self.slots:
+        if op.op == "restart" and (op.slot is not None or op.ranks is not None):
+            raise ScenarioError(f"{where}: a restart op ends the whole world: it names no slot and no ranks")
+        if op.op not in SLOTLESS and op.slot not in self.slots:
             raise ScenarioError(f"{where}: unknown slot {op.slot!r} (scenario slots: {self.slots})")
         try:
             op.target = parse_stage(op.target)

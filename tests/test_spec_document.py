@@ -10,7 +10,7 @@ from harness.spec.document import render
 
 PUBLISHED_IDS = (
     *("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "S1", "S2", "S3", "S4", "S5", "D1", "D2", "D3"),
-    *("R1", "R2", "R3", "R4"),
+    *("R1", "R2", "R3", "R4", "R5"),
 )
 SPEC = Path(__file__).resolve().parent.parent / "SPEC.md"
 

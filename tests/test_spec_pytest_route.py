@@ -62,7 +62,7 @@ def test_profiles_and_clause_ids_select_exactly(run):
     assert collected("-k", "C5") == {"C5"}
     assert collected("-m", "strict") == {"S1", "S2", "S3", "S4"}
     assert collected("--lifecycle-profile", "core") == {f"C{i}" for i in range(1, 9)}
-    assert collected("-m", "resume") == {"R1", "R2", "R3", "R4"}
+    assert collected("-m", "resume") == {"R1", "R2", "R3", "R4", "R5"}
 
 
 def test_known_bad_implementation_fails_only_its_clauses_with_evidence_kept_under_the_rootdir(run, pytester):

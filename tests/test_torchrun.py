@@ -118,6 +118,9 @@ def test_reference_is_certified_on_every_rank(tmp_path: Path, nproc: int) -> Non
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
     assert statuses.pop("C5") == "skipped"
     assert statuses.pop("C9") == statuses.pop("S5") == "skipped"  # a dead peer would end the launcher's job
+    assert statuses.pop("R5") == "skipped"  # a launcher's world cannot be ended and started again
+    restart = next(c for c in cert["clauses"] if c["id"] == "R5")
+    assert "only a world the harness started" in restart["reason"], restart["reason"]
     assert statuses.pop("D4") == "not_claimed"  # the reference declares every DDP configuration
     assert set(statuses.values()) == {"pass"}, statuses
     table = cert["ddp_configurations"]

@@ -659,6 +659,36 @@ RESUME_CLAUSES: tuple[Clause, ...] = (
         scenarios=lambda plan: _round_trip(plan) + _under_ddp(plan),
         check=resume_checks.weights_only,
     ),
+    Clause(
+        id="R5",
+        title="Restart of the processes",
+        profile=RESUME,
+        level=MUST,
+        statement=(
+            "When every rank checkpoints, every rank process exits and a new world of the same size (fresh"
+            " processes, process group and slots) restores rank 0's checkpoint on every rank, the rest of the"
+            " lifecycle gives the same stages, results and snapshots as the run that went on uninterrupted and,"
+            " with `module`, rank 0's parameters, buffers and probe output."
+        ),
+        rationale=(
+            "An elastic restart keeps nothing but the checkpoint: state a slot keeps in its process (a class"
+            " attribute, a module-level cache) survives a restore in the same process and is gone in a new one."
+        ),
+        method=(
+            "The D1 lifecycles at the smallest world size above 1 (else the first), each with its world ended"
+            " and a new one started at one point: before the first call, with a seed TRAINING, mid-blend,"
+            " HOLDING, FOSSILIZED or mid-embargo. The checkpoint bytes travel in the harness's memory; each call"
+            " after the restart is compared with the same call of the first world, which went on uninterrupted."
+            " A launcher's world cannot be ended: there the clause is skipped."
+        ),
+        requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
+        scenarios=lambda plan: (
+            resume_families.restarted(plan.world_size)
+            if plan.world_size == resume_families.restart_size(plan.world_sizes)
+            else []
+        ),
+        check=resume_checks.restarted,
+    ),
 )
 
 REGISTRY = REGISTRY + RESUME_CLAUSES

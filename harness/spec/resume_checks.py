@@ -6,7 +6,7 @@ unjudged (the rank stopped there), so each clause fails for its own reason.
 
 from __future__ import annotations
 
-from ..messages import error_line
+from ..messages import CallRecord, error_line
 from ..report import ScenarioResult
 from ..resume import PROBE_OUTPUT, ResumeStep
 from . import checks, model_checks
@@ -161,3 +161,74 @@ def weights_only(result: ScenarioResult) -> Judgement:
                 text = f"{call.label}: torch.load(weights_only=True) refused rank {rank}'s checkpoint: {step.refused}"
                 judgement.add("not_weights_only", text, call.index)
     return judgement
+
+
+def restarted(result: ScenarioResult) -> Judgement:
+    """R5: from the first restart on, every call of the restarted history matches the same call of the
+    uninterrupted run on the same rank (error or not, stage, result, snapshot); at a `restart` op the new
+    world restored the slots that were checkpointed. Module digests are compared with rank 0's uninterrupted
+    ones (every rank restored rank 0's checkpoint) for the seeds that came through a checkpoint: a seed
+    germinated after the first restart has the implementation's own initialisation in each world."""
+    judgement = Judgement()
+    uninterrupted = result.uninterrupted
+    restarts = result.scenario.restarts
+    if uninterrupted is None or not restarts:
+        return judgement
+    before = list(calls(uninterrupted))
+    regrown: set[str] = set()
+    for call in calls(result):
+        op = call.ops[0]
+        if call.index < restarts[0]:
+            continue
+        if op.op == "germinate":
+            regrown.add(op.slot)
+        original = before[call.index]
+        if not (call.reported and original.reported):
+            judgement.unjudged += 1
+            continue
+        judgement.judged += 1
+        restart = op.op == "restart"
+        for rank, (a, b) in enumerate(zip(original.records, call.records, strict=True)):
+            problem = _restart_problem(a, b, original.records[0], regrown)
+            if problem:
+                kind = "restored_differently" if restart else "went_on_differently"
+                judgement.add(kind, f"{call.label}: rank {rank} {problem}", call.index)
+    return judgement
+
+
+def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: set[str]) -> str:
+    """What the restarted record `b` shows that the uninterrupted `a` (rank 0's: `rank0`) does not; the
+    modules of the slots in `regrown` are not compared."""
+    restart = b.op == "restart"
+    if (a.error is None) != (b.error is None):
+        if b.error is None:
+            return f"did not raise {error_line(a.error)} after the restart, as the uninterrupted run did"
+        if restart:
+            return f"could not restore rank 0's checkpoint in the new world (fresh processes): {error_line(b.error)}"
+        return f"raised {error_line(b.error)} after the restart, which the uninterrupted run did not"
+    if restart:
+        return _restore_problem(a.restart or {}, b.restart or {}, rank0.restart or {}, regrown)
+    if a.stage_after != b.stage_after:
+        return f"is in stage {b.stage_after} after the restart, {a.stage_after} without it"
+    if a.result != b.result:
+        theirs, ours = a.result or {}, b.result or {}
+        key = next(k for k in {**theirs, **ours} if theirs.get(k) != ours.get(k))
+        return f"returned another result after the restart: {key} {ours.get(key)!r}, uninterrupted {theirs.get(key)!r}"
+    if a.snapshot != b.snapshot:
+        return f"has another snapshot after the restart: {_difference(a.snapshot or {}, b.snapshot or {})}"
+    second, origin = ResumeStep.from_record(b), ResumeStep.from_record(rank0)
+    compared = second is not None and origin is not None and b.slot not in regrown
+    if compared and origin.module_before != second.module_before:
+        return f"holds another module after the restart ({_tensors(origin.module_before, second.module_before)})"
+    return ""
+
+
+def _restore_problem(checkpointed: dict, restored: dict, rank0: dict, regrown: set[str]) -> str:
+    for slot, step in restored.items():
+        if step["after"] != checkpointed.get(slot, {}).get("before"):
+            text = _difference(checkpointed.get(slot, {}).get("before") or {}, step["after"])
+            return f"restored slot {slot!r} in the new world differently from the one checkpointed: {text}"
+        origin = rank0.get(slot, {}).get("module_before")
+        if slot not in regrown and step.get("module_after") != origin:
+            return f"restored slot {slot!r}'s module differently ({_tensors(origin, step.get('module_after'))})"
+    return ""

@@ -84,3 +84,41 @@ def under_ddp(world_size: int, module: bool) -> list[Scenario]:
     own = [step for i, op in enumerate(blend.ops) for step in [op, *(_resume_all(blend.slots) if i == 4 else [])]]
     scenarios.append(_renamed(blend, "own", blend.slots, own, model=module))
     return scenarios
+
+
+# Where each lifecycle restarts (after which of its calls; -1 before the first): empty slots, a seed
+# TRAINING beside a GERMINATED one, mid-blend, HOLDING, FOSSILIZED, and mid-embargo (in `regrow`, after
+# the first tick of the cool-down, which `_cooled_in_two` splits off).
+RESTART_AFTER = {"model-blend": (-1, 2, 4), "model-fossilize-prune": (6, 7), "model-regrow": (4,)}
+
+
+def restart_size(world_sizes: tuple[int, ...]) -> int:
+    """The world size the restarts run at: the smallest above 1 (where rank 0's checkpoint must do for every
+    rank), else the first."""
+    distributed = [size for size in world_sizes if size > 1]
+    return min(distributed) if distributed else world_sizes[0]
+
+
+def restarted(world_size: int) -> list[Scenario]:
+    """The D1 lifecycles, each with its world ended and a new one started at one point of `RESTART_AFTER`
+    (one restart per scenario, so a failing one shrinks at the cost of two worlds per candidate), and every
+    slot checkpointed at the end, so its module's digests are recorded."""
+    scenarios = []
+    for base in model_families.lifecycle(world_size):
+        ops = _cooled_in_two(base.ops)
+        for point in RESTART_AFTER[base.name.rsplit("-ws", 1)[0]]:
+            cut = point + 1
+            with_restart = [*ops[:cut], Op("restart"), *ops[cut:], *_resume_all(base.slots)]
+            kind = f"restart-after{point}" if point >= 0 else "restart-first"
+            scenarios.append(_renamed(base, kind, base.slots, with_restart, model=False))
+    return scenarios
+
+
+def _cooled_in_two(ops: list[Op]) -> list[Op]:
+    """`ops` with a cool-down to an empty slot started by one tick of its own: a point mid-embargo."""
+    split = []
+    for op in ops:
+        if op.until_empty is not None:
+            split.append(Op("step_epoch", op.slot))
+        split.append(op)
+    return split
