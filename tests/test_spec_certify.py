@@ -17,9 +17,9 @@ from harness.spec.coverage import ALL_STEPS
 from harness.spec.evidence import read_scenario_file
 from harness.spec.runner import REFERENCE, judge
 from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES
+from tests.bad_impls import WORLD_SIZES as BAD_WORLD_SIZES
 from tests.good_impls import GENERATED, MUST_CERTIFY
 
-BAD_WORLD_SIZES = (1, 2, 3)
 ROOT = Path(__file__).resolve().parent.parent
 
 
