@@ -12,6 +12,8 @@ import pytest
 
 from tests.harness_util import marked, wait_until
 
+CLOSED_OUTPUT_WAIT_S = 120
+
 CERTIFY = ["certify", "--world-sizes", "2", "--profile", "core", "--corpus", "2"]
 
 CASES = {
@@ -103,13 +105,16 @@ def test_bad_input_leaves_no_process_behind(tmp_path):
     assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
 
 
+@pytest.mark.timeout(CLOSED_OUTPUT_WAIT_S + 30)
 def test_reader_closing_the_output_early_is_no_traceback(tmp_path):
-    command = [sys.executable, "-m", "harness", "certify", "--corpus", "32", "--out", str(tmp_path)]
+    """The write that meets the closed pipe is the first clause's line: one clause at one rank, soon after."""
+    command = [sys.executable, "-m", "harness", "certify", "--profile", "core", "--world-sizes", "1", "--corpus", "1"]
+    command += ["--out", str(tmp_path)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("certifying")
     proc.stdout.close()
     try:
-        assert proc.wait(timeout=120) == 2
+        assert proc.wait(timeout=CLOSED_OUTPUT_WAIT_S) == 2
     finally:
         if proc.poll() is None:
             proc.kill()

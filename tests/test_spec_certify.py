@@ -16,10 +16,9 @@ from harness.spec.clauses import BY_ID, REGISTRY
 from harness.spec.coverage import ALL_STEPS
 from harness.spec.evidence import read_scenario_file
 from harness.spec.runner import REFERENCE, judge
-from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES
+from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
 from tests.good_impls import GENERATED, MUST_CERTIFY
 
-BAD_WORLD_SIZES = (1, 2, 3)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -73,7 +72,8 @@ def test_generated_variant_is_certified_on_its_profiles_at_world_sizes_1_to_4(im
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
 def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, world_pool):
     impl = f"tests.bad_impls.{name}:Adapter"
-    cert = certify(CertifyOptions(impl=impl, world_sizes=BAD_WORLD_SIZES, out_dir=str(tmp_path)))
+    world_sizes = WORLD_SIZES_FOR.get(name, WORLD_SIZES)
+    cert = certify(CertifyOptions(impl=impl, world_sizes=world_sizes, out_dir=str(tmp_path)))
     assert cert["verdict"] == "not_certified"
     failed = {cid for cid, status in statuses(cert).items() if status == "fail"}
     reasons = {c["id"]: (c["status"], c["reason"]) for c in cert["clauses"] if c["reason"]}
@@ -103,6 +103,11 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, worl
         again = judge(check, world_pool.run(impl, scenario))
         assert again.kinds & set(evidence["violation_kinds"]), (clause["id"], again.violations)
         assert not judge(check, world_pool.run(REFERENCE, scenario)).violations, clause["id"]
+
+
+def test_known_bad_world_sizes_name_registered_implementations_and_always_run_one_and_two_ranks():
+    assert set(WORLD_SIZES_FOR) <= set(EXPECTED_FAILURES)
+    assert all({1, 2} <= set(sizes) for sizes in [WORLD_SIZES, *WORLD_SIZES_FOR.values()])
 
 
 def test_an_adapter_value_outside_the_contract_is_an_error_not_a_crash(tmp_path):

@@ -57,3 +57,12 @@ EXPECTED_CONFIGURATION_FAILURES: dict[str, set[str]] = {
     "skips_zero_alpha": {"defaults", "static_graph"},
     "drifting_buffer": {"no_broadcast_buffers"},
 }
+
+# The world sizes the self-test certifies each at: 1 for the single-process clause (C5) and 2, where each defect
+# above shows with one rank beside rank 0; every clause of every profile runs at each. `WORLD_SIZES_FOR` adds a
+# third rank where a defect's consequence shows only there (found by certifying each at both). Legitimate
+# implementations, where a clause failing at one size alone would be a false rejection, are certified at 1 to 4.
+WORLD_SIZES: tuple[int, ...] = (1, 2)
+WORLD_SIZES_FOR: dict[str, tuple[int, ...]] = {
+    "local_backward": (1, 2, 3),  # its hang after the ranks part (C6) shows only with three ranks
+}
