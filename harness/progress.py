@@ -25,13 +25,13 @@ class RunProgress:
 
     started: float = field(default_factory=time.monotonic)
     scenarios: int = 0
-    failed: int = 0
+    ended_early: int = 0  # a rank raised, died or hung: deliberate faults too, so not a verdict
     world_size: int | None = None
 
     def line(self) -> str:
         size = f"world size {self.world_size}, " if self.world_size is not None else ""
         return (
-            f"{size}{self.scenarios} scenarios run, {self.failed} failed,"
+            f"{size}{self.scenarios} scenarios run, {self.ended_early} ended early,"
             f" {time.monotonic() - self.started:.0f}s elapsed"
         )
 
@@ -47,7 +47,7 @@ class CountingExecutor:
         self.progress.world_size = scenario.world_size
         result = self.executor.run(impl, scenario)
         self.progress.scenarios += 1
-        self.progress.failed += not result.completed
+        self.progress.ended_early += not result.completed
         return result
 
 

@@ -38,7 +38,7 @@ SCALARS = (
     "certify_ddp_wall_s",
     "certify_resume_wall_s",
 )
-SMALLEST_CERTIFY = ("--world-sizes", "1", "--profile", "core", "--corpus", "1")
+SMALLEST_CERTIFY = ("--world-sizes", "2", "--profile", "core", "--corpus", "1")  # C9 needs a peer
 pytestmark = pytest.mark.timeout(300)
 
 

@@ -14,14 +14,14 @@ class Terminal(io.StringIO):
 
 
 def test_on_a_terminal_one_line_is_rewritten_in_place_and_cleared_for_output():
-    progress = RunProgress(scenarios=7, failed=2, world_size=3)
+    progress = RunProgress(scenarios=7, ended_early=2, world_size=3)
     stream, output = Terminal(), io.StringIO()
     with ProgressPrinter(progress, stream, output) as printer:
         assert wait_until(lambda: stream.getvalue().count(CLEAR_LINE) >= 2, 20 * TTY_EVERY_S)
         printer.print("  C1   MUST   core    Agreement   pass")
     shown = stream.getvalue()
     assert "\n" not in shown
-    assert f"{CLEAR_LINE}world size 3, 7 scenarios run, 2 failed, " in shown
+    assert f"{CLEAR_LINE}world size 3, 7 scenarios run, 2 ended early, " in shown
     assert shown.endswith(CLEAR_LINE)
     assert output.getvalue() == "  C1   MUST   core    Agreement   pass\n"
 
@@ -32,5 +32,5 @@ def test_without_a_terminal_a_plain_line_every_few_seconds():
     with ProgressPrinter(progress, stream, output):
         assert wait_until(lambda: stream.getvalue(), 10 * PLAIN_EVERY_S)
     lines = stream.getvalue().splitlines()
-    assert lines and all(line.startswith("progress: world size 2, 1 scenarios run, 0 failed, ") for line in lines)
+    assert lines and all(line.startswith("progress: world size 2, 1 scenarios run, 0 ended early, ") for line in lines)
     assert CLEAR_LINE not in stream.getvalue()

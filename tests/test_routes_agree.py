@@ -83,7 +83,8 @@ def test_every_evidence_file_judges_again_to_what_the_certificate_says(certifica
         if clause["status"] == "incomplete":
             assert evidence["unjudged_call"]["event"] == "raised", evidence["unjudged_call"]
             assert "NotImplementedError: advance is not wired up yet" in clause["reason"]
-            assert evidence["unjudged_calls"]
+            # Calls after the raise were never reported exactly when the reason says the ranks stopped there.
+            assert bool(evidence["unjudged_calls"]) == ("stopped there" in clause["reason"]), evidence
         scenario, recorded = read_scenario_file(evidence["scenario_file"])
         again = judging.judge_scenario(BY_ID[clause_id], world_pool.run(IMPL, scenario), kind=recorded["kind"])
         assert (again.status, again.reason, again.judged, again.unjudged) == (
