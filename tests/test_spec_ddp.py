@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import Counter
 
 from harness.adapter import CAPABILITIES
-from harness.contract import Stage, default_target, expected_transition
 from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
-from harness.scenario import Scenario
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, Plan, declared_lifecycles, undeclared_lifecycles
-from harness.spec.families import generated
-from harness.spec.model_families import MODEL_CORPUS, lifecycle
+from harness.spec.model_families import lifecycle
 
 DDP_CLAUSES = ("D1", "D2", "D3", "D4")
 MUST_CLAUSES = DDP_CLAUSES[:3]
@@ -99,43 +95,3 @@ def test_an_adapter_declaring_nothing_keeps_its_scenarios_and_the_others_are_com
     assert {s.ddp for s in BY_ID["D3"].scenarios(everything)} == {FIND_UNUSED}
     assert BY_ID["D4"].not_claimed(everything) and not BY_ID["D4"].not_claimed(plan(2, (2,), (DEFAULTS,)))
     assert {s.ddp for s in declared_lifecycles(plan(2, (2,), (DEFAULTS,)))} == {DEFAULTS}
-
-
-def _advances_by_outcome(scenario: Scenario) -> Counter:
-    """Each advance of `scenario` by what the contract says it does, from the stages rank 0's decisions
-    lead to (worked out here from the contract, not by the generator's own bookkeeping)."""
-    stage: dict[str, Stage | None] = dict.fromkeys(scenario.slots)
-    cooling: set[str] = set()
-    seen: Counter = Counter()
-    for op in scenario.ops:
-        if op.op == "germinate":
-            stage[op.slot] = Stage.GERMINATED
-        elif op.op == "prune":
-            cooling.add(op.slot)
-        elif op.op == "advance" and op.slot not in cooling:
-            current = stage[op.slot]
-            if current is None:
-                seen["no seed, explicit" if op.target is not None else "no seed"] += 1
-                continue
-            outcome = expected_transition(current, op.target)
-            seen[f"{'explicit' if op.target is not None else 'default'} {outcome}"] += 1
-            rank0 = op.local[0]
-            if outcome == "moves" and (rank0 if isinstance(rank0, bool) else rank0.get("passed", True)):
-                stage[op.slot] = Stage(op.target) if op.target is not None else default_target(current)
-    return seen
-
-
-def test_d3_names_legal_and_forbidden_explicit_targets_at_the_cost_of_default_ones():
-    seen: Counter = Counter()
-    lengths, default_lengths = [], []
-    for seed in range(40):
-        for size in (1, 2, 3, 4):
-            scenarios = BY_ID["D3"].scenarios(Plan(size, (1, 2, 3, 4), seed, 16, frozenset(CAPABILITIES)))
-            assert len(scenarios) == MODEL_CORPUS and all(s.model for s in scenarios)
-            for scenario in scenarios:
-                seen += _advances_by_outcome(scenario)
-            lengths.append(sum(len(s.ops) for s in generated(size, seed, MODEL_CORPUS, targets=True)))
-            default_lengths.append(sum(len(s.ops) for s in generated(size, seed, 16)[:MODEL_CORPUS]))
-    assert seen["explicit moves"] and seen["explicit refused"] and seen["default moves"], seen
-    assert not {kind for kind in seen if kind.endswith(("raises", "ungated")) or kind == "no seed, explicit"}, seen
-    assert abs(sum(lengths) - sum(default_lengths)) < 0.05 * sum(default_lengths)
