@@ -81,21 +81,8 @@ def corpus(plan: Plan) -> list[Scenario]:
         + _generated_payloads(plan)
         + families.divergence_matrix(plan.world_size)
     )
-    return _performable(plan, scenarios)
-
-
-def _performable(plan: Plan, scenarios: list[Scenario]) -> list[Scenario]:
-    """`scenarios` without the ops the adapter cannot perform."""
     missing = tuple(op for op, cap in (("prune", PRUNE), ("step_epoch", EPOCH_CLOCK)) if cap not in plan.capabilities)
     return families.generated_without(missing, scenarios) if missing else scenarios
-
-
-def model_corpus(plan: Plan) -> list[Scenario]:
-    """D3's scenarios: random sequences that name explicit targets too (legal and forbidden ones), with
-    the host network trained after every call, under the primary DDP configuration."""
-    generated = families.generated(plan.world_size, plan.seed, model_families.MODEL_CORPUS, targets=True)
-    trained = model_families.with_model(_performable(plan, generated), EPOCH_CLOCK in plan.capabilities)
-    return model_families.under(plan.primary, trained)
 
 
 def _generated_payloads(plan: Plan) -> list[Scenario]:
@@ -525,14 +512,14 @@ REGISTRY: tuple[Clause, ...] = (
         statement="Under random call sequences with divergent per-rank gate decisions, D1 and D2 both hold.",
         rationale="The hand-written lifecycles cover the known harms; random ones find the paths nobody wrote.",
         method=(
-            f"{model_families.MODEL_CORPUS} random call sequences at each world size, generated like the"
-            " corpus of C1 but naming explicit targets in half of the advances of a seeded slot (the default"
-            " target named, the backward step, a gated target the table forbids), with the host network"
-            " trained after every call, under the primary DDP configuration (find_unused_parameters when"
-            " declared)."
+            f"The first {model_families.MODEL_CORPUS} scenarios of the generated corpus at each world size,"
+            " with the host network trained after every call, under the primary DDP configuration"
+            " (find_unused_parameters when declared)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=model_corpus,
+        scenarios=lambda plan: model_families.under(
+            plan.primary, model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities)
+        ),
         check=model_checks.model,
     ),
     Clause(

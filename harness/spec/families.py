@@ -28,15 +28,10 @@ def _process_group(world_size: int) -> bool:
     return world_size > 1
 
 
-def generated(world_size: int, seed: int, count: int, targets: bool = False) -> list[Scenario]:
-    """Random symmetric multi-slot call sequences with random divergent per-rank decisions and payloads.
-
-    With `targets`, an advance of a slot with a seed names an explicit target half of the time: the
-    default one named, the backward step, or a gated target the table forbids (see `gated_steps`).
-    Without, every advance takes the default target, and the sequences are those of earlier versions."""
-    rng = random.Random(f"{'targets:' if targets else ''}{seed}:{world_size}")
-    prefix = "generated-targets" if targets else "generated"
-    return [_random_scenario(rng, world_size, f"{prefix}-ws{world_size}-s{seed}-{i}", targets) for i in range(count)]
+def generated(world_size: int, seed: int, count: int) -> list[Scenario]:
+    """Random symmetric multi-slot call sequences with random divergent per-rank decisions and payloads."""
+    rng = random.Random(f"{seed}:{world_size}")
+    return [_random_scenario(rng, world_size, f"generated-ws{world_size}-s{seed}-{i}") for i in range(count)]
 
 
 def _random_local(rng: random.Random, world_size: int) -> list:
@@ -54,20 +49,10 @@ def _passed(value: object) -> bool:
     return value if isinstance(value, bool) else bool(value.get("passed", True))  # type: ignore[union-attr]
 
 
-def _random_target(rng: random.Random, stage: Stage | None) -> tuple[Stage | None, str]:
-    """The target of a generated advance and how it is reached (`gated_steps`): the default target
-    half of the time, else any explicit gated one from `stage`. A slot without a seed is never given a
-    target: which check an implementation makes first there is its own choice."""
-    explicit = [step for step in gated_steps(stage) if step[1] != "default"] if stage is not None else []
-    if not explicit or rng.random() < 0.5:
-        return None, "default"
-    return rng.choice(explicit)
-
-
-def _random_scenario(rng: random.Random, world_size: int, name: str, targets: bool = False) -> Scenario:
+def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario:
     """Calls whose outcome the contract fixes: the generator tracks each slot's stage from rank 0's
     decision and never prunes or advances a slot whose behaviour the spec leaves open (a pruned seed
-    in its cool-down, a prune of a terminal or empty slot, an ungated or failure stage as target)."""
+    in its cool-down, a prune of a terminal or empty slot)."""
     slots = list(SLOT_NAMES[: rng.randint(1, len(SLOT_NAMES))])
     stage: dict[str, Stage | None] = {slot: None for slot in slots}
     cooling: set[str] = set()
@@ -85,12 +70,11 @@ def _random_scenario(rng: random.Random, world_size: int, name: str, targets: bo
             ops.append(Op("prune", slot))
             cooling.add(slot)
         else:
-            current = stage[slot]
-            target, via = _random_target(rng, current) if targets else (None, "default")
             local = _random_local(rng, world_size)
-            ops.append(Op("advance", slot, target=None if target is None else int(target), local=local))
-            if current is not None and _passed(local[0]) and via != "forbidden":
-                stage[slot] = target if target is not None else default_target(current) or current
+            ops.append(Op("advance", slot, local=local))
+            current = stage[slot]
+            if current is not None and _passed(local[0]):
+                stage[slot] = default_target(current) or current
     return Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))
 
 

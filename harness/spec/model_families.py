@@ -17,7 +17,7 @@ from ..ddp_configs import FIND_UNUSED
 from ..scenario import Op, Scenario
 from .families import COOLDOWN_TICKS
 
-MODEL_CORPUS = 2  # D3's generated scenarios per world size
+MODEL_CORPUS = 2
 BLEND_TICKS = 3
 
 
@@ -122,13 +122,13 @@ def under(config: str, scenarios: list[Scenario]) -> list[Scenario]:
 
 
 def with_model(scenarios: list[Scenario], epoch_clock: bool) -> list[Scenario]:
-    """`scenarios`, each with a host network trained after every call (renamed, since the runner
-    memoises results by name). With the epoch clock, every advance is followed by a tick of its slot,
-    so a blend that started on some ranks only moves alpha there and reaches the model's output, as it
-    would within a training epoch."""
+    """The first `MODEL_CORPUS` scenarios, each with a host network trained after every call (renamed,
+    since the runner memoises results by name). With the epoch clock, every advance is followed by a
+    tick of its slot, so a blend that started on some ranks only moves alpha there and reaches the
+    model's output, as it would within a training epoch."""
     return [
         dataclasses.replace(s, name=f"{s.name}-model", model=True, ops=_ticked(s.ops) if epoch_clock else s.ops)
-        for s in scenarios
+        for s in scenarios[:MODEL_CORPUS]
     ]
 
 
