@@ -12,8 +12,7 @@ from collections.abc import Callable
 
 from .contract import Stage
 from .locations import REFERENCE
-from .messages import CallRecord
-from .model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
+from .messages import MISMATCH, PROBE_OUTPUT, SKIPPED, CallRecord, ModelStep
 from .pool import WorldPool
 from .report import ScenarioResult
 from .spec.model_checks import completion, identity
