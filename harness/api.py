@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Sequence
 
-MAX_WORLD_SIZE = 8
+from .scenario import MAX_CERTIFY_WORLD_SIZE
 
 
 def certify(
@@ -41,8 +41,8 @@ def certify(
     if profile not in ("all", *PROFILES):
         raise ValueError(f"profile must be all or one of {', '.join(PROFILES)}, got {profile!r}")
     sizes = tuple(world_sizes)
-    if not sizes or any(not isinstance(n, int) or not 1 <= n <= MAX_WORLD_SIZE for n in sizes):
-        raise ValueError(f"world_sizes must be integers from 1 to {MAX_WORLD_SIZE}, got {sizes!r}")
+    if not sizes or any(not isinstance(n, int) or not 1 <= n <= MAX_CERTIFY_WORLD_SIZE for n in sizes):
+        raise ValueError(f"world_sizes must be integers from 1 to {MAX_CERTIFY_WORLD_SIZE}, got {sizes!r}")
     if maxfail is not None and maxfail < 1:
         raise ValueError(f"maxfail must be at least 1, got {maxfail}")
     options = CertifyOptions(

@@ -76,7 +76,7 @@ class Call:
         """Every rank was asked to make this very call (same op, slot and target)."""
         first = self.ops[0]
         return first is not None and all(
-            op is not None and op.ranks is None and _key(op) == _key(first) for op in self.ops
+            op is not None and op.ranks is None and op.call_key == first.call_key for op in self.ops
         )
 
     @property
@@ -97,15 +97,11 @@ class Call:
     @property
     def label(self) -> str:
         op = self.ops[0]
-        return f"call #{self.index} {op.op} {op.slot!r}" if op is not None and op.slot else f"call #{self.index}"
+        return op.label(self.index) if op is not None else f"call #{self.index}"
 
     def rank0_local(self) -> dict | None:
         record = self.records[0]
         return record.local[-1] if record and record.local else None
-
-
-def _key(op: Op) -> tuple:
-    return op.op, op.slot, op.target
 
 
 def calls(result: ScenarioResult) -> Iterator[Call]:
@@ -471,7 +467,7 @@ def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | 
     uneven: set[str] = set()
     for call in all_calls:
         present = [op for op in call.ops if op is not None]
-        if len({_key(op) for op in present}) > 1 or len(present) < len(call.ops):
+        if len({op.call_key for op in present}) > 1 or len(present) < len(call.ops):
             return call.index
         op = present[0]
         if op.ranks is not None and op.slot:
