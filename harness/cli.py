@@ -21,6 +21,7 @@ from .errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError
 from .locations import REFERENCE
 from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
 from .outputs import check_file, check_folder
+from .profiles import ALL, CHOICES
 from .scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
 from .slowstart import reported_if_slow
 
@@ -65,9 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     certify.add_argument("--impl", default=impl_default, help=impl_help)
-    certify.add_argument(
-        "--profile", choices=("core", "strict", "ddp", "resume", "all"), default="all", help="which clauses to check"
-    )
+    certify.add_argument("--profile", choices=CHOICES, default=ALL, help="which clauses to check")
     certify.add_argument(
         "--world-sizes", default="1,2,3,4", help=f"comma-separated world sizes, each from 1 to {MAX_CERTIFY_WORLD_SIZE}"
     )
@@ -217,7 +216,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.list_clauses:
         from .spec.clauses import select
 
-        for clause in select("all"):
+        for clause in select(ALL):
             print(f"{clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title}: {clause.statement}")
         return 0
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):

@@ -25,6 +25,7 @@ import pytest
 from .locations import SUITE_PACKAGE
 from .options import scenario_lines
 from .pool import WorldPool
+from .profiles import ALL, CHOICES, PROFILES
 from .pytest_options import (
     IMPL_OPTION,
     IMPL_VARIABLE,
@@ -35,7 +36,6 @@ from .pytest_options import (
 )
 from .report import ScenarioResult
 from .scenario import Scenario
-from .spec.clauses import PROFILES
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 
 TEST_DEADLINE_S = 20.0
@@ -111,9 +111,9 @@ def check_options(config: pytest.Config, impl: str) -> None:
 
     try:
         configured_world_sizes(config)
-        if configured_profile(config) not in ("all", *PROFILES):
+        if configured_profile(config) not in CHOICES:
             raise UsageError(
-                f"--lifecycle-profile must be all or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
+                f"--lifecycle-profile must be {ALL} or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
             )
         describe_implementation(impl)
     except (AdapterLoadError, UsageError) as exc:
