@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.spec.clauses import PROFILES, REGISTRY
+from harness.profiles import PROFILES
+from harness.spec.clauses import REGISTRY
 from harness.spec.document import render
 
 PUBLISHED_IDS = (

@@ -5,10 +5,11 @@ from __future__ import annotations
 import textwrap
 
 from ..adapter import CAPABILITIES
+from ..profiles import PROFILES
 from ..statuses import CLAUSE_STATUS_MEANINGS, Verdict
 from . import variation
 from .certificate import VERDICT_RULES
-from .clauses import PROFILES, REGISTRY
+from .clauses import REGISTRY
 
 STATUSES_INTRO = """## Statuses and verdict
 
@@ -32,7 +33,7 @@ def statuses_section() -> str:
         ),
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def _wrapped(text: str) -> str:
