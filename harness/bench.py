@@ -37,7 +37,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from . import proctree
-from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE, defect
+from .locations import HARNESS, PACKAGE_DIR, REFERENCE, REFERENCE_PACKAGE, defect
 from .pool import WorldPool
 from .preload import PRELOAD
 from .rank import join_gloo
@@ -379,7 +379,7 @@ def _median_torch_import(runs: int) -> float:
 def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE, expected_exit: int = 0) -> tuple[float, float, float]:
     """Wall seconds, peak summed RSS (MB) of `python -m harness certify` and all its descendants, and
     the peak size (MB) of its temporary folders."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(PACKAGE_DIR)
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
         log_path = os.path.join(folder, "certify.log")
         out = os.path.join(folder, "cert")

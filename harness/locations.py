@@ -8,7 +8,11 @@ is built from `__package__`, never spelled out.
 
 from __future__ import annotations
 
+import os
+
 HARNESS = __package__ or "harness"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+"""The suite's package folder, wherever a module of it lives below."""
 _PARENT = HARNESS.rpartition(".")[0]
 REFERENCE_PACKAGE = f"{_PARENT}.reference_impl" if _PARENT else "reference_impl"
 REFERENCE = f"{REFERENCE_PACKAGE}.adapter:Adapter"

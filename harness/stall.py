@@ -28,13 +28,15 @@ import re
 import sysconfig
 from dataclasses import dataclass, field
 
+from .locations import PACKAGE_DIR
+
 STALL_FACTOR = 10.0
 STALL_FLOOR_S = 1.0
 STALLED_FLOOR_S = 0.25
 UNPROVEN_WINDOW_S = 5.0
 POLL_S = 0.05
 
-_HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HARNESS_DIR = PACKAGE_DIR + os.sep
 _LIBRARIES = ("torch", "multiprocess", "dill")  # located, not imported: `import harness` stays light
 _STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
 _MACHINERY = tuple(os.path.join(_STDLIB_DIR, name) for name in ("threading.py", "multiprocessing", "concurrent"))

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..locations import HARNESS
+from ..locations import HARNESS, PACKAGE_DIR
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
 from . import ddp_matrix, timeline_html
@@ -68,7 +68,7 @@ def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> Verdict:
 def suite_commit() -> str:
     """The suite's git commit: recorded in the package when a wheel was built (`BUILD_COMMIT`), else the
     checkout's own, else "unknown" (a copy vendored into another repository is not that repository's commit)."""
-    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_dir = PACKAGE_DIR
     try:
         with open(os.path.join(package_dir, "BUILD_COMMIT")) as recorded:
             return recorded.read().strip() or "unknown"
