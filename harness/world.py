@@ -46,7 +46,8 @@ from .ranklog import read_output
 from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario
 from .scratch import world_folder
-from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
+from .stacks import Stall, ordered_stack
+from .stall import POLL_S, ProgressWatch, StallRule, blamed_rank
 from .statuses import RankStatus
 
 DEFAULT_DEADLINE_S = 15.0
