@@ -16,13 +16,14 @@ import json
 import os
 from collections.abc import Sequence
 
-MAX_WORLD_SIZE = 8
+from .profiles import ALL, CHOICES, PROFILES
+from .scenario import MAX_CERTIFY_WORLD_SIZE
 
 
 def certify(
     impl: str,
     *,
-    profile: str = "all",
+    profile: str = ALL,
     world_sizes: Sequence[int] = (1, 2, 3, 4),
     seed: int = 0,
     out_dir: str | os.PathLike | None = None,
@@ -36,13 +37,12 @@ def certify(
     """
     from .spec.certify import CertifyOptions
     from .spec.certify import certify as run_certification
-    from .spec.clauses import PROFILES
 
-    if profile not in ("all", *PROFILES):
-        raise ValueError(f"profile must be all or one of {', '.join(PROFILES)}, got {profile!r}")
+    if profile not in CHOICES:
+        raise ValueError(f"profile must be {ALL} or one of {', '.join(PROFILES)}, got {profile!r}")
     sizes = tuple(world_sizes)
-    if not sizes or any(not isinstance(n, int) or not 1 <= n <= MAX_WORLD_SIZE for n in sizes):
-        raise ValueError(f"world_sizes must be integers from 1 to {MAX_WORLD_SIZE}, got {sizes!r}")
+    if not sizes or any(not isinstance(n, int) or not 1 <= n <= MAX_CERTIFY_WORLD_SIZE for n in sizes):
+        raise ValueError(f"world_sizes must be integers from 1 to {MAX_CERTIFY_WORLD_SIZE}, got {sizes!r}")
     if maxfail is not None and maxfail < 1:
         raise ValueError(f"maxfail must be at least 1, got {maxfail}")
     options = CertifyOptions(

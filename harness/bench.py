@@ -8,7 +8,7 @@ round and the slowest rank's time per round, so skew between ranks is not mistak
 
 Failing implementations are certified in the same run as the reference, so their cost is a ratio:
 one whose rank 1 stalls outside any collective at its third gate round, and one whose rank 1 exits
-at its second (both in the repository's `tests/bad_impls`, so those figures need a checkout). The peer
+at its second (both shipped in `reference_impl.defects`, so an installed wheel measures them). The peer
 figure runs the one-round scenario the way PyTorch's own distributed tests do: a fresh
 `torch.multiprocessing.spawn` world per scenario. `torch_import_s`, a fresh interpreter importing torch and
 `torch.distributed`, is the floor any certification pays; the default certification's target is a multiple of it.
@@ -37,7 +37,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from . import proctree
-from .locations import HARNESS, REFERENCE, REFERENCE_PACKAGE
+from .locations import HARNESS, PACKAGE_DIR, REFERENCE, REFERENCE_PACKAGE, defect
 from .pool import WorldPool
 from .preload import PRELOAD
 from .rank import join_gloo
@@ -45,10 +45,10 @@ from .scenario import Op, Scenario
 from .scratch import folder_bytes, run_folders
 from .statuses import RankStatus
 
-FLOODING = "tests.bad_impls.flooding:Adapter"  # prints 10 MB per call; needs the repository's tests/
+FLOODING = defect("flooding")  # prints 10 MB per call
 FLOODING_ARGS = ("--profile", "core", "--corpus", "1")
-HANGING = "tests.bad_impls.stalls_at_third_round:Adapter"
-CRASHING = "tests.bad_impls.exits_at_second_round:Adapter"
+HANGING = defect("stalls_at_third_round")
+CRASHING = defect("exits_at_second_round")
 NOT_CERTIFIED_EXIT = 1
 PEER_SIZE = 2
 SIZES = (2, 4)
@@ -379,7 +379,7 @@ def _median_torch_import(runs: int) -> float:
 def _certify(extra_args: tuple[str, ...], impl: str = REFERENCE, expected_exit: int = 0) -> tuple[float, float, float]:
     """Wall seconds, peak summed RSS (MB) of `python -m harness certify` and all its descendants, and
     the peak size (MB) of its temporary folders."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(PACKAGE_DIR)
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-certify-") as folder:
         log_path = os.path.join(folder, "certify.log")
         out = os.path.join(folder, "cert")

@@ -21,7 +21,8 @@ from .errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError
 from .locations import REFERENCE
 from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
 from .outputs import check_file, check_folder
-from .scenario import Scenario
+from .profiles import ALL, CHOICES
+from .scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
 from .slowstart import reported_if_slow
 
 if TYPE_CHECKING:
@@ -65,10 +66,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     certify.add_argument("--impl", default=impl_default, help=impl_help)
+    certify.add_argument("--profile", choices=CHOICES, default=ALL, help="which clauses to check")
     certify.add_argument(
-        "--profile", choices=("core", "strict", "ddp", "resume", "all"), default="all", help="which clauses to check"
+        "--world-sizes", default="1,2,3,4", help=f"comma-separated world sizes, each from 1 to {MAX_CERTIFY_WORLD_SIZE}"
     )
-    certify.add_argument("--world-sizes", default="1,2,3,4", help="comma-separated world sizes, each from 1 to 8")
     certify.add_argument("--seed", type=int, default=0, help="seed of the generated scenarios")
     certify.add_argument(
         "--corpus", type=int, default=None, help="generated scenarios per world size (None: the suite's default, 16)"
@@ -215,7 +216,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.list_clauses:
         from .spec.clauses import select
 
-        for clause in select("all"):
+        for clause in select(ALL):
             print(f"{clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title}: {clause.statement}")
         return 0
     if args.repeat < 1 or (args.corpus is not None and args.corpus < 1):
@@ -227,21 +228,19 @@ def cmd_certify(args: argparse.Namespace) -> int:
         raise UsageError("--verdict-file needs --launcher env: without a launcher the exit code is the verdict's")
     if args.verdict_file is not None:
         check_file(args.verdict_file, "--verdict-file")
-    if args.launcher == "env":
-        from .spec.under_launcher import certify_under_launcher
-
-        return certify_under_launcher(args)
-    if args.backend not in (None, "gloo"):
+    if args.launcher != "env" and args.backend not in (None, "gloo"):
         raise UsageError("--backend nccl needs --launcher env: the ranks this command starts use gloo")
+    if args.launcher == "env" and args.repeat != 1:
+        raise UsageError("--repeat is not available with --launcher env: run the launcher again instead")
+    if args.launcher == "env" and args.pg_timeout <= 0:
+        raise UsageError("--pg-timeout takes a positive number of seconds")
     sizes, timeout = world_sizes(args.world_sizes), stall_timeout(args)
     from .preload import findable, start_forkserver
 
-    if findable(args.impl):
+    if args.launcher != "env" and findable(args.impl):
         start_forkserver()  # before this process imports torch below, so the two imports overlap
-    from .progress import ProgressPrinter, RunProgress
-    from .spec.certificate import EXIT_CODES
-    from .spec.certify import CertifyOptions, certify
-    from .spec.runner import DEFAULT_CORPUS, describe_implementation
+    from .spec.certify import CertifyOptions
+    from .spec.runner import DEFAULT_CORPUS
 
     options = CertifyOptions(
         impl=args.impl,
@@ -253,6 +252,17 @@ def cmd_certify(args: argparse.Namespace) -> int:
         stall_timeout_s=timeout,
         maxfail=args.maxfail,
     )
+    if args.launcher == "env":
+        from .spec.under_launcher import LauncherRun, certify_under_launcher
+
+        return certify_under_launcher(
+            options, LauncherRun(args.pg_timeout, args.backend, args.verdict_file, args.verbose)
+        )
+    from .progress import ProgressPrinter, RunProgress
+    from .spec.certificate import EXIT_CODES
+    from .spec.certify import certify
+    from .spec.runner import describe_implementation
+
     with reported_if_slow(f"still loading `{options.impl}`"):
         describe_implementation(options.impl)
     print(f"certifying {options.impl} (profile {options.profile}, world sizes {list(options.world_sizes)})")

@@ -32,15 +32,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import pickle
 import time
 from typing import Any
 
-import dill
-
 from .collectives import CollectiveMonitor
 from .errors import ScenarioError, ScenarioSkipped, WorldLost, WorldStartError
-from .messages import error_info, error_line
+from .messages import EndRun, RunScenario, decode, encode, error_info, error_line
 from .rank import RankRun
 from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario
@@ -111,13 +108,13 @@ class EnvWorld:
         if self.lost:
             raise WorldLost(self.lost)
         try:
-            payload = dill.dumps((impl, scenario))
+            payload = encode(RunScenario(impl, scenario))
         except Exception as exc:
             raise ScenarioError(
                 f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
             ) from None
         started = time.monotonic()
-        self._broadcast(("run", payload))
+        self._broadcast(payload)
         gathered = self._gather(self._run_here(impl, scenario))
         outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
         result = ScenarioResult(scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0)
@@ -147,18 +144,18 @@ class EnvWorld:
     def follow(self) -> dict | None:
         """Run each scenario rank 0 sends, until it sends the end of the run: its certificate, or None."""
         while True:
-            kind, body = self._broadcast(None)
-            if kind == "end":
-                certificate, self.lost = body
-                return certificate
-            impl, scenario = dill.loads(body)
-            self._gather(self._run_here(impl, scenario))
+            message = decode(self._broadcast(None))
+            if isinstance(message, EndRun):
+                self.lost = message.lost
+                return message.certificate
+            assert isinstance(message, RunScenario)
+            self._gather(self._run_here(message.impl, message.scenario))
 
     def finish(self, certificate: dict | None) -> None:
         """Send the end of the run to the other ranks (rank 0 only); None when rank 0 has no certificate."""
         if not self.control_lost:
             with contextlib.suppress(WorldLost):
-                self._broadcast(("end", (certificate, self.lost)))
+                self._broadcast(encode(EndRun(certificate, self.lost)))
 
     def close(self) -> None:
         """Leave the process group, unless it is broken: its ranks then just exit."""
@@ -172,7 +169,8 @@ class EnvWorld:
         RankRun(self.rank, impl, scenario, inbox, self.monitor, stop_on_failed_collective=True).run()
         return inbox.messages
 
-    def _broadcast(self, message: tuple | None) -> tuple:
+    def _broadcast(self, message: bytes | None) -> bytes:
+        """Rank 0's encoded record, on every rank (the others pass None)."""
         import torch.distributed as dist
 
         box = [message]
@@ -203,5 +201,5 @@ def _outcome(rank: int, messages: list[bytes]) -> RankOutcome:
     """A rank's outcome from its messages, as `World` assembles one from a rank's pipe."""
     outcome = RankOutcome(rank=rank)
     for data in messages:
-        outcome.apply(pickle.loads(data))
+        outcome.apply(decode(data))
     return outcome

@@ -8,13 +8,23 @@ is built from `__package__`, never spelled out.
 
 from __future__ import annotations
 
+import os
+
 HARNESS = __package__ or "harness"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+"""The suite's package folder, wherever a module of it lives below."""
 _PARENT = HARNESS.rpartition(".")[0]
 REFERENCE_PACKAGE = f"{_PARENT}.reference_impl" if _PARENT else "reference_impl"
 REFERENCE = f"{REFERENCE_PACKAGE}.adapter:Adapter"
 SUITE_PACKAGE = f"{HARNESS}.spec.suite"
+DEFECTS_PACKAGE = f"{REFERENCE_PACKAGE}.defects"
 
 
 def module(name: str) -> str:
     """The import name of the suite's module `name` (e.g. "rank" -> "harness.rank")."""
     return f"{HARNESS}.{name}"
+
+
+def defect(name: str) -> str:
+    """The adapter path of the shipped known-bad variant `name` (`reference_impl.defects`)."""
+    return f"{DEFECTS_PACKAGE}.{name}:Adapter"

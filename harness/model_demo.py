@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .contract import Stage
-from .locations import REFERENCE
-from .messages import CallRecord
-from .model_host import MISMATCH, PROBE_OUTPUT, SKIPPED, ModelStep
+from .locations import REFERENCE, defect
+from .messages import MISMATCH, PROBE_OUTPUT, SKIPPED, CallRecord, ModelStep
 from .pool import WorldPool
 from .report import ScenarioResult
 from .spec.model_checks import completion, identity
 from .spec.model_families import blend, fossilize_then_prune
 from .spec.runner import describe_implementation
 
-DEFECT = "tests.bad_impls.no_sync:Adapter"
+DEFECT = defect("no_sync")
 WORLD_SIZE = 2
 DIGEST_CHARS = 8
 MODEL_STATES = {MISMATCH: "parameter sets differ: no DDP", SKIPPED: "no model step"}

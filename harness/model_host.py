@@ -23,11 +23,10 @@ they run inside `CollectiveMonitor.harness_collectives`, out of the implementati
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -40,18 +39,21 @@ from torch.nn.parallel import DistributedDataParallel
 from .collectives import CollectiveMonitor
 from .contract import stage_name
 from .ddp_configs import CONFIGS, MODEL_DEVICE_VARIABLE, DDPConfig, device_for
-from .messages import CallRecord, error_info
+from .messages import (
+    FAILED,
+    GRAPH_CHANGED,
+    MISMATCH,
+    NO_GRADIENT,
+    PROBE_OUTPUT,
+    SKIPPED,
+    TRAINED,
+    ModelStep,
+    error_info,
+)
 from .scenario import Scenario
 
-TRAINED = "trained"
-SKIPPED = "skipped"
-MISMATCH = "mismatch"
-FAILED = "failed"
-NO_GRADIENT = "no gradient"
-GRAPH_CHANGED = "graph changed"
 DDP = "ddp"
 PLAIN = "plain"
-PROBE_OUTPUT = "probe output"
 INPUT_FEATURES = 6
 OUTPUT_FEATURES = 3
 BATCH = 8
@@ -85,38 +87,6 @@ class ParamSetView:
         return cls(bool(call_ok), params_digest, bool(changed))
 
 
-@dataclass
-class ModelStep:
-    """One rank's model after one call, kept in the call record as a plain dict under `model`.
-
-    `digests` has every parameter and buffer by name, and `PROBE_OUTPUT`; `heads` their first values.
-    `ungraded` names the trainable parameters the step left without a gradient; `stages` each slot's
-    stage by its key in the host network (`slots.<key>.`); `used_before`, after a `GRAPH_CHANGED`
-    step, the parameters without a gradient in the steps since DDP was last built.
-    """
-
-    status: str
-    mode: str
-    built: bool = False
-    reason: str = ""
-    config: str = ""
-    ungraded: list[str] = field(default_factory=list)
-    used_before: list[str] = field(default_factory=list)
-    stages: dict[str, str] = field(default_factory=dict)
-    params: list[list] = field(default_factory=list)
-    digests: dict[str, str] = field(default_factory=dict)
-    heads: dict[str, list[float]] = field(default_factory=dict)
-    error: dict | None = None
-
-    def to_record(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_record(cls, record: CallRecord | None) -> ModelStep | None:
-        model = record.model if record is not None else None
-        return None if model is None else cls(**model)
-
-
 def made_by_every_rank(scenario: Scenario, index: int) -> bool:
     """Every rank makes call `index`, the same op on the same slot: a training step follows it."""
     ops = [scenario.ops_for(rank) for rank in range(scenario.world_size)]
@@ -124,9 +94,7 @@ def made_by_every_rank(scenario: Scenario, index: int) -> bool:
         return False
     first = ops[0][index]
     return first.op != "fault" and all(
-        (s[index].op, s[index].slot, s[index].target) == (first.op, first.slot, first.target)
-        and s[index].applies_to(rank)
-        for rank, s in enumerate(ops)
+        s[index].call_key == first.call_key and s[index].applies_to(rank) for rank, s in enumerate(ops)
     )
 
 

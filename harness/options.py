@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
+from .scenario import MAX_CERTIFY_WORLD_SIZE
 
 if TYPE_CHECKING:
     from .spec.runner import ClauseOutcome
 
-MAX_CERTIFY_WORLD_SIZE = 8
 REASON_WIDTH = 100
 
 

@@ -16,7 +16,6 @@ import contextlib
 import datetime
 import faulthandler
 import os
-import pickle
 import signal
 import socket
 import sys
@@ -24,8 +23,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-import dill
 
 from .adapter import (
     ContractValueError,
@@ -38,7 +35,20 @@ from .adapter import (
 from .collectives import CollectiveMonitor
 from .contract import Stage
 from .decisions import local_decision
-from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, Ready, RestartCheckpoint, SetUp, error_info
+from .messages import (
+    CallRecord,
+    ErrorInfo,
+    Message,
+    RankEnd,
+    RankExiting,
+    Ready,
+    RestartCheckpoint,
+    RunScenario,
+    SetUp,
+    decode,
+    encode,
+    error_info,
+)
 from .own_output import harness_output
 from .ranklog import BoundedLog, flush_current
 from .reaper import become_subreaper, end_subtree, mark_environment
@@ -86,13 +96,18 @@ def rank_main(
         join_gloo(store_path, world_size, rank, pg_timeout_s)
     _adopt_main_module()
     _send(conn, Ready(os.getpid()))
-    while True:
-        message = conn.recv_bytes()
-        if message == b"stop":
-            break
+    while isinstance(message := decode(conn.recv_bytes()), RunScenario):
         log.new_segment()
-        impl, scenario, restart = dill.loads(message)
-        RankRun(rank, impl, scenario, conn, monitor, on_end=log.flush, notices=notices, restart=restart).run()
+        RankRun(
+            rank,
+            message.impl,
+            message.scenario,
+            conn,
+            monitor,
+            on_end=log.flush,
+            notices=notices,
+            restart=message.restart,
+        ).run()
     if process_group:
         dist.destroy_process_group()
     end_subtree()
@@ -147,7 +162,7 @@ def _end_on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _send(conn: Any, message: Message) -> None:
-    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    conn.send_bytes(encode(message))
 
 
 class RankRun:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .messages import CallRecord, ErrorInfo, Message, RankEnd, RankExiting, RestartCheckpoint, SetUp, error_line
 from .scenario import Scenario
-from .stall import Frame, Stall, frame_in_stack, frame_in_traceback
+from .stacks import Frame, Stall, frame_in_stack, frame_in_traceback
 from .statuses import RankStatus
 
 REPORT_LINE_LIMIT = 160

@@ -42,6 +42,9 @@ from .ddp_configs import CONFIGS, FIND_UNUSED
 from .errors import ScenarioError
 
 MAX_WORLD_SIZE = 16
+"""The most ranks a scenario may have: what a world of this harness can start."""
+MAX_CERTIFY_WORLD_SIZE = 8
+"""The most ranks a certification runs at (`--world-sizes`, `certify(world_sizes=...)`)."""
 OPS = ("germinate", "advance", "prune", "step_epoch", "fault", "resume", "restart")
 SLOTLESS = ("fault", "restart")
 FAULTS = ("raise", "exit", "kill", "sleep", "collective")
@@ -86,6 +89,15 @@ class Op:
 
     def applies_to(self, rank: int) -> bool:
         return self.ranks is None or rank in self.ranks
+
+    @property
+    def call_key(self) -> tuple[str, str | None, int | None]:
+        """What makes two ranks' calls the same call, for pairing their sync rounds: op, slot and target."""
+        return self.op, self.slot, self.target
+
+    def label(self, index: int) -> str:
+        """How a user reads this op as call `index` of a sequence: `call #3 advance 'a'`."""
+        return f"call #{index} {self.op} {self.slot!r}" if self.slot else f"call #{index}"
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"op": self.op}

@@ -44,6 +44,28 @@ class ClauseStatus(StrEnum):
     NOT_RUN = "not_run"
 
 
+CLAUSE_STATUS_MEANINGS: dict[ClauseStatus, str] = {
+    ClauseStatus.PASS: "every call it reads was judged, and none broke it",
+    ClauseStatus.FAIL: (
+        "some call broke it; the evidence is a shrunk scenario that fails for the same kind of violation and"
+        " that the reference passes, with every violation listed (capped, with the total) in the evidence"
+        " file's own call numbers"
+    ),
+    ClauseStatus.INCOMPLETE: "no violation, but some calls were never judged",
+    ClauseStatus.ERROR: (
+        "a scenario could not be judged at all (a rank could not set up; the adapter reported a value outside"
+        " the contract, named in one line: a stage value the contract does not know, a string where an int is"
+        " due, a result missing a field), or the run was interrupted before the clause was checked"
+    ),
+    ClauseStatus.NOT_CLAIMED: "the adapter does not declare a capability the clause needs",
+    ClauseStatus.SKIPPED: (
+        "under a launcher (`--launcher env`), every scenario of the clause needs a harness-managed world"
+    ),
+    ClauseStatus.NOT_RUN: "the run stopped before the clause, once `--maxfail` failed `MUST` clauses were reached",
+}
+"""What each clause status means, in the words SPEC.md prints (one entry per status, checked by a test)."""
+
+
 class Verdict(StrEnum):
     """A certificate's verdict."""
 

@@ -35,7 +35,7 @@ def may_strand_a_rank(scenario: Scenario) -> bool:
 
 def _call(op: Op, rank: int) -> tuple | None:
     """What a rank's call is for pairing sync rounds: None where the op skips this rank."""
-    return (op.op, op.slot, op.target) if op.applies_to(rank) else None
+    return op.call_key if op.applies_to(rank) else None
 
 
 def _rounds_after_split(rest: list[tuple | None]) -> str:

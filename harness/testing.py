@@ -26,6 +26,7 @@ from .locations import SUITE_PACKAGE
 from .options import scenario_lines
 from .outputs import check_folder
 from .pool import WorldPool
+from .profiles import ALL, CHOICES, PROFILES
 from .pytest_options import (
     EVIDENCE_OPTION,
     IMPL_OPTION,
@@ -39,7 +40,7 @@ from .pytest_options import (
 from .report import ScenarioResult
 from .scenario import Scenario
 from .spec.certificate import verdict
-from .spec.clauses import PROFILES, SHOULD
+from .spec.clauses import SHOULD
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
 from .statuses import ClauseStatus
 
@@ -131,9 +132,9 @@ def check_options(config: pytest.Config, impl: str) -> None:
 
     try:
         configured_world_sizes(config)
-        if configured_profile(config) not in ("all", *PROFILES):
+        if configured_profile(config) not in CHOICES:
             raise UsageError(
-                f"--lifecycle-profile must be all or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
+                f"--lifecycle-profile must be {ALL} or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
             )
         if config.getoption(EVIDENCE_OPTION) is not None:
             check_folder(config.getoption(EVIDENCE_OPTION), EVIDENCE_OPTION)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import pickle
 import shutil
 import signal
 import time
@@ -39,14 +38,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import dill
 import multiprocess
 import multiprocess.forkserver
 from multiprocess.connection import wait
 
 from . import reaper
 from .errors import ScenarioError, WorldStartError
-from .messages import Ready, RestartCheckpoint
+from .messages import Ready, RestartCheckpoint, RunScenario, StopRank, decode, encode
 from .preload import PRELOAD
 from .proctree import descendants
 from .rank import rank_main
@@ -54,7 +52,8 @@ from .ranklog import read_output
 from .report import RankOutcome, ScenarioResult
 from .scenario import Scenario
 from .scratch import world_folder
-from .stall import POLL_S, ProgressWatch, Stall, StallRule, blamed_rank, ordered_stack
+from .stacks import Stall, ordered_stack
+from .stall import POLL_S, ProgressWatch, StallRule, blamed_rank
 from .statuses import DEAD, RankStatus
 
 DEFAULT_DEADLINE_S = 15.0
@@ -147,7 +146,7 @@ class World:
                 for index, rank in list(waiting.items()):
                     if obj is rank.conn or obj is rank.process.sentinel:
                         try:
-                            if rank.conn.poll() and isinstance(pickle.loads(rank.conn.recv_bytes()), Ready):
+                            if rank.conn.poll() and isinstance(decode(rank.conn.recv_bytes()), Ready):
                                 del waiting[index]
                                 continue
                         except (EOFError, OSError):
@@ -179,8 +178,7 @@ class World:
         if not self.healthy:
             raise RuntimeError("this world is closed or broken; the pool starts a new one")
         try:
-            # dill only for a gate callable: it costs ~0.25 ms more than pickle per scenario, ~15% of a warm round trip.
-            payload = (pickle.dumps if scenario.decide is None else dill.dumps)((impl, scenario, restart))
+            payload = encode(RunScenario(impl, scenario, restart))
         except Exception as exc:
             raise ScenarioError(
                 f"scenario {scenario.name!r} cannot be sent to the ranks: {type(exc).__name__}: {exc}"
@@ -324,7 +322,7 @@ class World:
         rank = self.ranks[index]
         try:
             while rank.conn.poll():
-                if outcome.apply(pickle.loads(rank.conn.recv_bytes())):
+                if outcome.apply(decode(rank.conn.recv_bytes())):
                     return True
         except (EOFError, OSError):
             pass
@@ -364,7 +362,7 @@ class World:
         if polite:
             for rank in ranks:
                 with contextlib.suppress(OSError, ValueError):
-                    rank.conn.send_bytes(b"stop")
+                    rank.conn.send_bytes(encode(StopRank()))
             _join_all(ranks, STOP_WAIT_S)
         below = [pid for r in ranks if r.process.is_alive() for pid in descendants(r.process.pid)]
         reaper.end_processes(below)

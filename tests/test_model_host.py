@@ -12,19 +12,8 @@ from harness.collectives import CollectiveMonitor
 from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED, declared, device_for
 from harness.env_world import EnvWorld
 from harness.errors import AdapterLoadError, ScenarioError
-from harness.messages import CallRecord
-from harness.model_host import (
-    DDP,
-    FAILED,
-    GRAPH_CHANGED,
-    MISMATCH,
-    NO_GRADIENT,
-    PLAIN,
-    SKIPPED,
-    TRAINED,
-    ModelStep,
-    made_by_every_rank,
-)
+from harness.messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, SKIPPED, TRAINED, CallRecord, ModelStep
+from harness.model_host import DDP, PLAIN, made_by_every_rank
 from harness.report import RankOutcome, ScenarioResult
 from harness.spec.model_checks import completion, identity
 from harness.spec.model_families import blend, fossilize_then_prune, regrow, stage_tour, under

@@ -12,7 +12,7 @@ from harness.scenario import Op, Scenario
 from harness.spec import judging
 from harness.spec.clauses import BY_ID
 from harness.spec.judging import first_unjudged, judge_scenario, unjudged_lines
-from harness.stall import Stall
+from harness.stacks import Stall
 from harness.statuses import ClauseStatus, RankStatus
 
 OPS = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.spec.clauses import PROFILES, REGISTRY
+from harness.profiles import PROFILES
+from harness.spec.clauses import REGISTRY
 from harness.spec.document import render
 
 PUBLISHED_IDS = (
@@ -46,3 +47,14 @@ def test_certificates_follow_their_shipped_schema(tmp_path):
         cert = certify(CertifyOptions(impl=impl, world_sizes=(1, 2), out_dir=str(tmp_path / impl)))
         jsonschema.validate(json.loads((tmp_path / impl / "certificate.json").read_text()), schema)
         assert cert["schema"] == SCHEMA
+
+
+def test_spec_md_states_every_status_and_verdict_the_certificate_can_give():
+    from harness.spec.certificate import VERDICT_RULES
+    from harness.statuses import CLAUSE_STATUS_MEANINGS, ClauseStatus, Verdict
+
+    text = SPEC.read_text()
+    assert set(CLAUSE_STATUS_MEANINGS) == set(ClauseStatus)
+    assert all(f"- `{status}`:" in text for status in ClauseStatus)
+    assert {rule.verdict for rule in VERDICT_RULES} | {Verdict.CERTIFIED} == set(Verdict)
+    assert all(rule.when in " ".join(text.split()) for rule in VERDICT_RULES)

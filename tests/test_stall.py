@@ -61,7 +61,9 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
     assert result.stall is not None and result.stall.rank == 1
     assert result.stall.window_s <= result.duration_s < LONG_DEADLINE_S / 2
     first = result.render().splitlines()[0]
-    assert first.startswith("rank 1 stalled in call #1 advance 'a' at tests/bad_impls/stalls_at_third_round.py:"), first
+    assert first.startswith(
+        "rank 1 stalled in call #1 advance 'a' at reference_impl/defects/stalls_at_third_round.py:"
+    ), first
     assert first.endswith(
         f"in _sync_gate_decision (time.sleep): no unfinished rank made progress for {result.stall.window_s:g}s"
     )
@@ -80,7 +82,7 @@ def test_rank_that_exits_is_named_with_its_line_and_the_others_follow():
     assert result.outcomes[1].status == RankStatus.EXITED and result.outcomes[1].exitcode == 3, ranks_table(result)
     first = result.render().splitlines()[0]
     assert first.startswith(
-        "rank 1 exited with code 3 in call #2 advance 'a' at tests/bad_impls/exits_at_second_round.py:"
+        "rank 1 exited with code 3 in call #2 advance 'a' at reference_impl/defects/exits_at_second_round.py:"
     )
     assert first.endswith("in _sync_gate_decision (sys.exit)"), first
     violations = [str(v) for v in termination(result).violations]
@@ -133,7 +135,7 @@ def test_hanging_implementation_fails_termination_quietly_with_quiet(tmp_path):
     c6 = next(c for c in cert["clauses"] if c["id"] == "C6")
     assert cert["verdict"] == "not_certified" and c6["status"] == "fail"
     assert c6["reason"].startswith("rank 1 stalled in call #")
-    assert "tests/bad_impls/stalls_at_third_round.py:" in c6["reason"]
+    assert "reference_impl/defects/stalls_at_third_round.py:" in c6["reason"]
 
 
 def test_maxfail_stops_after_the_first_failed_must_clause(tmp_path):

@@ -7,17 +7,8 @@ import threading
 
 import multiprocess
 
-from harness.stall import (
-    STALL_FACTOR,
-    STALL_FLOOR_S,
-    STALLED_FLOOR_S,
-    UNPROVEN_WINDOW_S,
-    StallRule,
-    blamed_rank,
-    frame_in_stack,
-    frame_in_traceback,
-    ordered_stack,
-)
+from harness.stacks import frame_in_stack, frame_in_traceback, ordered_stack
+from harness.stall import STALL_FACTOR, STALL_FLOOR_S, STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule, blamed_rank
 
 IMPL = "mypkg.adapter:Adapter"
 HARNESS = os.path.dirname(os.path.abspath(__import__("harness").__file__))

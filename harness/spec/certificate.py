@@ -12,8 +12,10 @@ import platform
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ..locations import HARNESS
+from ..locations import HARNESS, PACKAGE_DIR
 from ..statuses import ClauseStatus, Verdict
 from . import coverage as coverage_table
 from . import ddp_matrix, timeline_html
@@ -27,22 +29,46 @@ EXPLAINED = (ClauseStatus.FAIL, ClauseStatus.ERROR, ClauseStatus.INCOMPLETE)
 ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_IFNAME", "NCCL_DEBUG")
 
 
-def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
-    """Not certified on any failed MUST clause; inconclusive when interrupted, on any error or
-    incomplete clause, or when no clause passed at all; certified otherwise (clauses not claimed are
-    listed, not counted)."""
-    if any(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes):
-        return Verdict.NOT_CERTIFIED
-    unsettled = any(o.status in (ClauseStatus.ERROR, ClauseStatus.INCOMPLETE) for o in outcomes)
-    if interrupted or unsettled or not any(o.status == ClauseStatus.PASS for o in outcomes):
-        return Verdict.INCONCLUSIVE
-    return Verdict.CERTIFIED
+@dataclass(frozen=True)
+class VerdictRule:
+    """One rule of the verdict: `verdict` when `applies(outcomes, interrupted)`; `when` says it in SPEC.md."""
+
+    verdict: Verdict
+    when: str
+    applies: Callable[[list[ClauseOutcome], bool], bool]
+
+
+VERDICT_RULES = (
+    VerdictRule(
+        Verdict.NOT_CERTIFIED,
+        "any `MUST` clause is `fail`",
+        lambda outcomes, _: any(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes),
+    ),
+    VerdictRule(Verdict.INCONCLUSIVE, "the run was interrupted", lambda _, interrupted: interrupted),
+    VerdictRule(
+        Verdict.INCONCLUSIVE,
+        "any clause is `error` or `incomplete`",
+        lambda outcomes, _: any(o.status in (ClauseStatus.ERROR, ClauseStatus.INCOMPLETE) for o in outcomes),
+    ),
+    VerdictRule(
+        Verdict.INCONCLUSIVE,
+        "no clause is `pass`",
+        lambda outcomes, _: not any(o.status == ClauseStatus.PASS for o in outcomes),
+    ),
+)
+"""The verdict is the first rule that applies, in this order; `certified` when none does. Clauses of any other
+status (`not_claimed`, `skipped`, `not_run`, a failed `SHOULD`) are listed and count for no rule."""
+
+
+def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> Verdict:
+    """The verdict of `VERDICT_RULES` for these outcomes."""
+    return next((r.verdict for r in VERDICT_RULES if r.applies(outcomes, interrupted)), Verdict.CERTIFIED)
 
 
 def suite_commit() -> str:
     """The suite's git commit: recorded in the package when a wheel was built (`BUILD_COMMIT`), else the
     checkout's own, else "unknown" (a copy vendored into another repository is not that repository's commit)."""
-    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_dir = PACKAGE_DIR
     try:
         with open(os.path.join(package_dir, "BUILD_COMMIT")) as recorded:
             return recorded.read().strip() or "unknown"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..pool import WorldPool
+from ..profiles import ALL
 from ..progress import CountingExecutor, RunProgress
 from ..stall import StallRule
 from ..statuses import ClauseStatus
@@ -35,7 +36,7 @@ from .runner import (
 @dataclass(frozen=True)
 class CertifyOptions:
     impl: str = REFERENCE
-    profile: str = "all"
+    profile: str = ALL
     world_sizes: tuple[int, ...] = (1, 2, 3, 4)
     seed: int = 0
     corpus: int = DEFAULT_CORPUS

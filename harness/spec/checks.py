@@ -21,7 +21,7 @@ from typing import Any
 
 from ..contract import Stage, default_target, expected_transition, stage_name
 from ..fingerprints import parting_words
-from ..messages import error_line
+from ..messages import CallRecord, error_line
 from ..report import ScenarioResult, failure_cause
 from ..scenario import Op
 from ..statuses import RankStatus
@@ -69,14 +69,14 @@ class Call:
 
     index: int
     ops: list[Op | None]
-    records: list[dict | None]
+    records: list[CallRecord | None]
 
     @property
     def symmetric(self) -> bool:
         """Every rank was asked to make this very call (same op, slot and target)."""
         first = self.ops[0]
         return first is not None and all(
-            op is not None and op.ranks is None and _key(op) == _key(first) for op in self.ops
+            op is not None and op.ranks is None and op.call_key == first.call_key for op in self.ops
         )
 
     @property
@@ -97,15 +97,11 @@ class Call:
     @property
     def label(self) -> str:
         op = self.ops[0]
-        return f"call #{self.index} {op.op} {op.slot!r}" if op is not None and op.slot else f"call #{self.index}"
+        return op.label(self.index) if op is not None else f"call #{self.index}"
 
     def rank0_local(self) -> dict | None:
         record = self.records[0]
         return record.local[-1] if record and record.local else None
-
-
-def _key(op: Op) -> tuple:
-    return op.op, op.slot, op.target
 
 
 def calls(result: ScenarioResult) -> Iterator[Call]:
@@ -329,7 +325,7 @@ def lifecycle(result: ScenarioResult) -> Judgement:
     return judgement
 
 
-def _lifecycle_problem(op: Op, record: dict) -> tuple[str, str] | None:
+def _lifecycle_problem(op: Op, record: CallRecord) -> tuple[str, str] | None:
     before, after, returned, error = record.stage_before, record.stage_after, record.result, record.error
     if op.op == "germinate":
         return None if after == Stage.GERMINATED else ("germinate", f"germinate left stage {stage_name(after)}")
@@ -383,7 +379,7 @@ def cooldown(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for outcome in result.outcomes:
         ops = result.scenario.ops_for(outcome.rank)
-        by_slot: dict[str, list[tuple[Op, dict | None]]] = {}
+        by_slot: dict[str, list[tuple[Op, CallRecord | None]]] = {}
         for index, op in enumerate(ops):
             by_slot.setdefault(op.slot, []).append((op, _at(outcome.records, index)))
         for slot, steps in by_slot.items():
@@ -391,20 +387,29 @@ def cooldown(result: ScenarioResult) -> Judgement:
                 judgement.unjudged += 1
                 continue
             judgement.judged += 1
-            problem = _cooldown_problem(slot, steps)
+            problem = _cooldown_problem(steps)
             if problem:
                 kind, text = problem
                 judgement.add(kind, f"rank {outcome.rank} slot {slot!r}: {text}")
     return judgement
 
 
-def _cooldown_problem(slot: str, steps: list[tuple[Op, dict]]) -> tuple[str, str] | None:
+def _driven_to(ops: list[Op]) -> Stage | None:
+    """The stage the scenario's ops drive a slot to, through passing gates: its last germinate or
+    explicit advance target (None when they end in a default-target advance or nothing)."""
+    last = ops[-1] if ops else None
+    if last is not None and last.op == "germinate":
+        return Stage.GERMINATED
+    return Stage(last.target) if last is not None and last.op == "advance" and last.target is not None else None
+
+
+def _cooldown_problem(steps: list[tuple[Op, CallRecord]]) -> tuple[str, str] | None:
     kinds = [op.op for op, _ in steps]
     if "prune" not in kinds:
         return None
     at = kinds.index("prune")
     after_prune = steps[at][1].stage_after
-    if slot == "prune-fossilized":
+    if _driven_to([op for op, _ in steps[:at]]) == Stage.FOSSILIZED:
         ok = after_prune == Stage.FOSSILIZED
         return None if ok else ("prune", f"prune of FOSSILIZED left stage {stage_name(after_prune)}")
     if after_prune != Stage.PRUNED:
@@ -471,7 +476,7 @@ def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | 
     uneven: set[str] = set()
     for call in all_calls:
         present = [op for op in call.ops if op is not None]
-        if len({_key(op) for op in present}) > 1 or len(present) < len(call.ops):
+        if len({op.call_key for op in present}) > 1 or len(present) < len(call.ops):
             return call.index
         op = present[0]
         if op.ranks is not None and op.slot:

@@ -12,17 +12,13 @@ from dataclasses import dataclass
 
 from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
 from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
+from ..profiles import ALL, CORE, DDP, RESUME, STRICT
 from ..report import ScenarioResult
 from ..scenario import Scenario
 from ..world import DEAD_PEER_MARGIN_S
 from . import checks, families, misalign, model_checks, model_families, propagation, resume_checks, resume_families
 from .checks import Judgement
 
-CORE = "core"
-STRICT = "strict"
-DDP = "ddp"
-RESUME = "resume"
-PROFILES = (CORE, STRICT, DDP, RESUME)
 MUST = "MUST"
 SHOULD = "SHOULD"
 
@@ -685,4 +681,4 @@ BY_ID = {clause.id: clause for clause in REGISTRY}
 
 def select(profile: str) -> list[Clause]:
     """The clauses of `profile` ("core", "strict", "ddp", "resume" or "all")."""
-    return [c for c in REGISTRY if profile == "all" or c.profile == profile]
+    return [c for c in REGISTRY if profile == ALL or c.profile == profile]

@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from ..adapter import CAPABILITIES
+from ..profiles import PROFILES
+from ..statuses import CLAUSE_STATUS_MEANINGS, Verdict
 from . import variation
-from .clauses import PROFILES, REGISTRY
+from .certificate import VERDICT_RULES
+from .clauses import REGISTRY
+
+STATUSES_INTRO = """## Statuses and verdict
+
+Every check counts the calls it judged and the calls it could not judge (a rank raised, hung, died
+or stopped before them). A clause is:
+"""
+
+
+def statuses_section() -> str:
+    """The statuses and the verdict rules, from the code the certificate uses (`harness.statuses`,
+    `harness.spec.certificate.VERDICT_RULES`), so SPEC.md cannot differ from it."""
+    lines = [STATUSES_INTRO]
+    lines += [_wrapped(f"- `{status}`: {meaning};") for status, meaning in CLAUSE_STATUS_MEANINGS.items()]
+    lines += ["", "The verdict is the first of these that applies:", ""]
+    lines += [f"{i}. `{rule.verdict}` when {rule.when};" for i, rule in enumerate(VERDICT_RULES, 1)]
+    lines += [f"{len(VERDICT_RULES) + 1}. `{Verdict.CERTIFIED}` otherwise.", ""]
+    lines += [
+        _wrapped(
+            "Clauses of any other status (`not_claimed`, `skipped`, `not_run`, a failed `SHOULD`) are listed and"
+            " count for no rule."
+        ),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _wrapped(text: str) -> str:
+    return textwrap.fill(
+        text, width=100, break_on_hyphens=False, subsequent_indent="  " if text.startswith("- ") else ""
+    )
+
 
 HEADER = """# DDP lifecycle specification
 
@@ -17,27 +53,7 @@ lifecycle correctness or the documented contract; where upstream versions legiti
 behaviour is accepted (see C7), and a set of legitimate variants (`tests/good_impls/`) must be
 certified by every version of this suite.
 
-## Statuses and verdict
-
-Every check counts the calls it judged and the calls it could not judge (a rank raised, hung, died
-or stopped before them). A clause is:
-
-- `pass`: every call it reads was judged, and none broke it;
-- `fail`: some call broke it; the evidence is a shrunk scenario that fails for the same kind of
-  violation and that the reference passes, with every violation listed (capped, with the total) in
-  the evidence file's own call numbers;
-- `incomplete`: no violation, but some calls were never judged;
-- `error`: a scenario could not be judged at all (a rank could not set up; the adapter reported a
-  value outside the contract, named in one line: a stage value the contract does not know, a string
-  where an int is due, a result missing a field);
-- `not_claimed`: the adapter does not declare a capability the clause needs;
-- `skipped`: under a launcher (`--launcher env`), every scenario of the clause needs a
-  harness-managed world.
-
-The verdict is `not_certified` on any failed `MUST` clause; else `inconclusive` if the run was
-interrupted or any clause is `error` or `incomplete`; else `certified`. `not_claimed` and `skipped`
-clauses are listed and do not count.
-
+{statuses}
 ## Gate results: what must round-trip
 
 The corpus gives every rank its own local result per call, and varies every field: named edge
@@ -108,7 +124,7 @@ coverage states, per world size, the kinds judged and at which positions.
 
 
 def render() -> str:
-    lines = [HEADER, *variation.render(), "", "## Capabilities", ""]
+    lines = [HEADER.replace("{statuses}\n", statuses_section()), *variation.render(), "", "## Capabilities", ""]
     lines += [f"- `{name}`: {text}" for name, text in CAPABILITIES.items()]
     for profile in PROFILES:
         lines += ["", f"## Profile `{profile}`"]

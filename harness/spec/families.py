@@ -23,7 +23,7 @@ A, B = "slot-alpha", "slot-beta"  # distinctive, so an error "naming the slot" c
 PRUNABLE = (Stage.GERMINATED, Stage.TRAINING, Stage.BLENDING, Stage.HOLDING)
 
 
-def _process_group(world_size: int) -> bool:
+def process_group(world_size: int) -> bool:
     """World size 1 runs without a process group: that is the single-process case of the spec."""
     return world_size > 1
 
@@ -75,7 +75,7 @@ def _random_scenario(rng: random.Random, world_size: int, name: str) -> Scenario
             current = stage[slot]
             if current is not None and _passed(local[0]):
                 stage[slot] = default_target(current) or current
-    return Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))
+    return Scenario(name, world_size, slots, ops, process_group=process_group(world_size))
 
 
 def payloads(world_size: int) -> list[Scenario]:
@@ -92,7 +92,7 @@ def payloads(world_size: int) -> list[Scenario]:
                 for rank in range(1, world_size)
             ]
             ops += [Op("germinate", slot), Op("advance", slot, local=local)]
-    return [Scenario(f"payloads-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+    return [Scenario(f"payloads-ws{world_size}", world_size, slots, ops, process_group=process_group(world_size))]
 
 
 ROUNDS_PER_SLOT = 32
@@ -120,7 +120,7 @@ def generated_payloads(world_size: int, seed: int, share: int = 0, shares: int =
                 local.append({"passed": rng.random() < 0.5, "payload": own})
             ops.append(Op("advance", slot, local=local))
     name = f"generated-payloads-ws{world_size}-s{seed}-{share}of{shares}"
-    return [Scenario(name, world_size, slots, ops, process_group=_process_group(world_size))]
+    return [Scenario(name, world_size, slots, ops, process_group=process_group(world_size))]
 
 
 def gated_steps(source: Stage) -> list[tuple[Stage, str]]:
@@ -161,7 +161,7 @@ def divergence_matrix(world_size: int) -> list[Scenario]:
                     slots.append(slot)
                     ops += [*_drive_to(slot, source), _step_op(slot, target, via, local)]
         name = f"divergence-{source.name.lower()}-ws{world_size}"
-        scenarios.append(Scenario(name, world_size, slots, ops, process_group=_process_group(world_size)))
+        scenarios.append(Scenario(name, world_size, slots, ops, process_group=process_group(world_size)))
     return scenarios
 
 
@@ -220,7 +220,7 @@ def lifecycle(world_size: int) -> list[Scenario]:
     ops.append(Op("advance", "empty"))
     for op in ops:
         op.continue_on_error = True
-    return [Scenario(f"lifecycle-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+    return [Scenario(f"lifecycle-ws{world_size}", world_size, slots, ops, process_group=process_group(world_size))]
 
 
 def cooldown(world_size: int) -> list[Scenario]:
@@ -236,7 +236,7 @@ def cooldown(world_size: int) -> list[Scenario]:
     slots.append("prune-fossilized")
     ops += _drive_to("prune-fossilized", Stage.FOSSILIZED)
     ops.append(Op("prune", "prune-fossilized", continue_on_error=True))
-    return [Scenario(f"cooldown-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size))]
+    return [Scenario(f"cooldown-ws{world_size}", world_size, slots, ops, process_group=process_group(world_size))]
 
 
 def slot_mismatch(world_size: int) -> list[Scenario]:
@@ -330,4 +330,4 @@ def real_gates(world_size: int, seed: int) -> list[Scenario]:
         ops += [Op("step_epoch", "a") for _ in range(3)]
         ops.append(Op("advance", "a", metrics=metrics()))
     name = f"real-gates-ws{world_size}-s{seed}"
-    return [Scenario(name, world_size, ["a"], ops, gates="real", process_group=_process_group(world_size))]
+    return [Scenario(name, world_size, ["a"], ops, gates="real", process_group=process_group(world_size))]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..messages import error_line
 from ..report import RankOutcome, ScenarioResult, failure_cause
-from ..stall import Frame, frame_in_stack, frame_in_traceback
+from ..stacks import Frame, frame_in_stack, frame_in_traceback
 from ..statuses import ClauseStatus, RankStatus
 from .checks import Judgement, Violation
 from .clauses import Clause

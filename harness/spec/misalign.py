@@ -112,10 +112,6 @@ def _setup() -> list[Op]:
     return [Op("germinate", A), Op("germinate", B)]
 
 
-def _key(op: Op) -> tuple:
-    return op.op, op.slot, op.target
-
-
 def _parting(sequences: list[list[Op]]) -> int | None:
     """The first index where the ranks' calls differ (an advance of a slot an earlier op touched on
     some ranks only counts as differing), when every rank makes a call there; else None."""
@@ -124,7 +120,7 @@ def _parting(sequences: list[list[Op]]) -> int | None:
         present = [seq[index] for seq in sequences if index < len(seq)]
         if len(present) < len(sequences):
             return None
-        if len({_key(op) for op in present}) > 1:
+        if len({op.call_key for op in present}) > 1:
             return index
         op = present[0]
         if op.ranks is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..contract import stage_name
 from ..ddp_configs import CONFIGS
-from ..model_host import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
+from ..messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
 from ..report import ScenarioResult
 from ..statuses import RankStatus
 from .checks import Call, Judgement, calls, judged_calls
@@ -22,11 +22,6 @@ SHOWN_PARAMS = 4
 
 def _steps(call: Call) -> list[ModelStep | None]:
     return [ModelStep.from_record(record) for record in call.records]
-
-
-def _where(call: Call) -> str:
-    op = call.ops[0]
-    return f"call #{call.index} {op.op} {op.slot!r}" if op is not None else f"call #{call.index}"
 
 
 def _under(result: ScenarioResult) -> str:
@@ -43,16 +38,16 @@ def completion(result: ScenarioResult) -> Judgement:
     for call in judged_calls(result, judgement):
         steps = _steps(call)
         if any(step is not None and step.status == MISMATCH for step in steps):
-            judgement.add("param_sets_differ", f"{_where(call)} {under}: {_param_set_difference(steps)}", call.index)
+            judgement.add("param_sets_differ", f"{call.label} {under}: {_param_set_difference(steps)}", call.index)
         for rank, step in enumerate(steps):
             if step is not None and step.status == FAILED and step.error:
                 message = " ".join(str(step.error["message"]).split())[:200]
-                text = f"{_where(call)} {under}: rank {rank}'s model step raised {step.error['type']}: {message}"
+                text = f"{call.label} {under}: rank {rank}'s model step raised {step.error['type']}: {message}"
                 judgement.add("model_step_failed", text, call.index)
         refused = next((s for s in steps if s is not None and s.status in (NO_GRADIENT, GRAPH_CHANGED)), None)
         if refused is not None:
             kind = "parameters_without_gradient" if refused.status == NO_GRADIENT else "graph_changed_in_stage"
-            text = f"{_where(call)} {under}: {_refusal(refused, result.scenario.slots)}"
+            text = f"{call.label} {under}: {_refusal(refused, result.scenario.slots)}"
             judgement.add(kind, text, call.index)
     for outcome in result.outcomes:
         elsewhere = result.stall is not None and result.stall.rank != outcome.rank
@@ -145,7 +140,7 @@ def identity(result: ScenarioResult) -> Judgement:
                 "probe_differs",
                 f"every parameter and buffer is identical, but the probe output differs: {values}",
             )
-        judgement.add(kind, f"{_where(call)} {_under(result)}: {what}{_lifecycle_views(call)}", call.index)
+        judgement.add(kind, f"{call.label} {_under(result)}: {what}{_lifecycle_views(call)}", call.index)
     return judgement
 
 

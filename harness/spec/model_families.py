@@ -15,14 +15,10 @@ import dataclasses
 from ..contract import Stage
 from ..ddp_configs import FIND_UNUSED
 from ..scenario import Op, Scenario
-from .families import COOLDOWN_TICKS
+from .families import COOLDOWN_TICKS, process_group
 
 MODEL_CORPUS = 2
 BLEND_TICKS = 3
-
-
-def _process_group(world_size: int) -> bool:
-    return world_size > 1
 
 
 def rank0_alone(world_size: int, rank0_passes: bool) -> list[bool]:
@@ -32,7 +28,7 @@ def rank0_alone(world_size: int, rank0_passes: bool) -> list[bool]:
 
 def _scenario(name: str, world_size: int, slots: list[str], ops: list[Op]) -> Scenario:
     return Scenario(
-        f"{name}-ws{world_size}", world_size, slots, ops, process_group=_process_group(world_size), model=True
+        f"{name}-ws{world_size}", world_size, slots, ops, process_group=process_group(world_size), model=True
     )
 
 

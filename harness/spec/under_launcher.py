@@ -11,48 +11,55 @@ with one line saying why, with or without the file (which is then not written).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import dataclasses
 import os
 import sys
+from dataclasses import dataclass
 
 from ..env_world import BACKENDS, EnvWorld, join
 from ..errors import UsageError, WorldLost
-from ..options import clause_printer, world_sizes
+from ..options import clause_printer
 from .certificate import EXIT_CODES
 from .certify import CertifyOptions, certify
-from .runner import DEFAULT_CORPUS
 
 BACKEND_VARIABLE = "LIFECYCLE_SPEC_BACKEND"
 
 
-def certify_under_launcher(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class LauncherRun:
+    """What a run under a launcher needs beyond the certification's options: how long a collective may
+    wait, the backend asked for (None: `$LIFECYCLE_SPEC_BACKEND`, else gloo), where rank 0 writes the
+    verdict's code (None: every rank exits with it), and whether each scenario's line is printed."""
+
+    pg_timeout_s: float
+    backend: str | None = None
+    verdict_file: str | None = None
+    verbose: bool = False
+
+
+def certify_under_launcher(options: CertifyOptions, run: LauncherRun) -> int:
     """This rank's part of `certify --launcher env`; returns its exit code."""
-    if args.repeat != 1:
-        raise UsageError("--repeat is not available with --launcher env: run the launcher again instead")
-    if args.pg_timeout <= 0:
-        raise UsageError("--pg-timeout takes a positive number of seconds")
-    requested = world_sizes(args.world_sizes)
-    backend = args.backend or os.environ.get(BACKEND_VARIABLE, "gloo")
+    backend = run.backend or os.environ.get(BACKEND_VARIABLE, "gloo")
     if backend not in BACKENDS:
         raise UsageError(f"the backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    world = join(backend, args.pg_timeout)
-    if world.rank == 0 and args.verdict_file is not None:
+    world = join(backend, run.pg_timeout_s)
+    if world.rank == 0 and run.verdict_file is not None:
         with contextlib.suppress(FileNotFoundError):
-            os.remove(args.verdict_file)  # a file left by an earlier run must not pass for this run's verdict
+            os.remove(run.verdict_file)  # a file left by an earlier run must not pass for this run's verdict
     try:
-        cert = _lead(world, args, requested) if world.rank == 0 else world.follow()
+        cert = _lead(world, options, run.verbose) if world.rank == 0 else world.follow()
     finally:
         world.close()
     if cert is None:
         raise WorldLost(f"rank {world.rank}: rank 0 ended the run without a certificate; its output says why")
     code = EXIT_CODES[cert["verdict"]]
-    if args.verdict_file is None:
+    if run.verdict_file is None:
         _say(f"rank {world.rank} of {world.size}: verdict {cert['verdict']}, exit code {code}")
         return code
     if world.rank == 0:
-        write_verdict_code(args.verdict_file, code)
-        _say(f"verdict code {code} written to {args.verdict_file}")
+        write_verdict_code(run.verdict_file, code)
+        _say(f"verdict code {code} written to {run.verdict_file}")
     _say(f"rank {world.rank} of {world.size}: verdict {cert['verdict']}, exit code 0")
     return 0
 
@@ -68,28 +75,21 @@ def write_verdict_code(path: str, code: int) -> None:
         raise UsageError(f"cannot write --verdict-file {path!r}: {exc.strerror}") from None
 
 
-def _lead(world: EnvWorld, args: argparse.Namespace, requested: tuple[int, ...]) -> dict | None:
+def _lead(world: EnvWorld, requested: CertifyOptions, verbose: bool) -> dict | None:
     """Rank 0: certify at the launcher's world size, then send the certificate (or None) to the others."""
-    options = CertifyOptions(
-        impl=args.impl,
-        profile=args.profile,
-        world_sizes=(world.size,),
-        seed=args.seed,
-        corpus=args.corpus or DEFAULT_CORPUS,
-        out_dir=args.out,
-        launcher="env",
-        backend=world.backend,
-        maxfail=args.maxfail,
+    options = dataclasses.replace(
+        requested, world_sizes=(world.size,), launcher="env", backend=world.backend, stall_timeout_s=None
     )
-    if requested != options.world_sizes:
-        _say(f"note: the launcher's world has {world.size} ranks; --world-sizes {args.world_sizes} does not apply")
+    if requested.world_sizes != options.world_sizes:
+        sizes = ",".join(map(str, requested.world_sizes))
+        _say(f"note: the launcher's world has {world.size} ranks; --world-sizes {sizes} does not apply")
     _say(f"certifying {options.impl} (profile {options.profile}, world size {world.size}, backend {world.backend})")
     cert = None
     try:
-        cert = certify(options, progress=clause_printer(_say, args.verbose), world=world)
+        cert = certify(options, progress=clause_printer(_say, verbose), world=world)
     finally:
         world.finish(cert)
-    _say(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
+    _say(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {options.out_dir}/")
     return cert
 
 

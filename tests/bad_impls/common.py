@@ -1,4 +1,5 @@
-"""Pieces the known-bad implementations share: an adapter over any slot class, suffix handling."""
+"""Pieces the known-bad implementations share: an adapter over any slot class (`reference_impl.defects`),
+suffix handling."""
 
 from __future__ import annotations
 
@@ -6,22 +7,11 @@ import dataclasses
 
 import torch.distributed as dist
 
-from reference_impl.adapter import Adapter
+from reference_impl.defects import adapter_for, distributed
 from reference_impl.gates import GateResult
-from reference_impl.slot import SeedSlot
 from reference_impl.sync import divergence_suffix
 
-
-def adapter_for(slot_class: type[SeedSlot], name: str, checkpoint: bool = False) -> type[Adapter]:
-    """The reference adapter over `slot_class`. Without `checkpoint` it does not declare that capability: a
-    defect of the gate round is the other profiles' to find, and the `resume` clauses stay `not_claimed`."""
-    capabilities = Adapter.capabilities if checkpoint else Adapter.capabilities - {"checkpoint"}
-    members = {"name": name, "capabilities": capabilities, "make_slot": lambda self, slot_id: slot_class(slot_id)}
-    return type(f"{name}Adapter", (Adapter,), members)
-
-
-def distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
+__all__ = ["adapter_for", "distributed", "with_suffix", "without_suffix"]
 
 
 def without_suffix(synced: GateResult, local: GateResult) -> GateResult:

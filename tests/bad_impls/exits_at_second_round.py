@@ -1,28 +1,5 @@
-"""Rank 1 ends its process (`sys.exit`) at its second gate round, before the broadcast.
+"""Shipped in `reference_impl.defects`, which the demo and the benchmark run; see its docstring."""
 
-The count is per process: each new world reaches it again.
-"""
+from reference_impl.defects.exits_at_second_round import Adapter
 
-import sys
-
-import torch.distributed as dist
-
-from reference_impl.slot import SeedSlot
-from reference_impl.sync import GATE_ROUND
-from tests.bad_impls.common import adapter_for, distributed
-
-EXITING_ROUND = 2
-gate_rounds = 0
-
-
-class ExitingSlot(SeedSlot):
-    def _sync_gate_decision(self, result, identity):
-        global gate_rounds
-        if identity.outcome == GATE_ROUND and distributed():
-            gate_rounds += 1
-            if gate_rounds == EXITING_ROUND and dist.get_rank() == 1:
-                sys.exit(3)
-        return super()._sync_gate_decision(result, identity)
-
-
-Adapter = adapter_for(ExitingSlot, "exits_at_second_round")
+__all__ = ["Adapter"]

@@ -1,12 +1,5 @@
-"""BUG-030 as reported: the local gate decision is applied, no rank hears of the others."""
+"""Shipped in `reference_impl.defects`, which the demo and the benchmark run; see its docstring."""
 
-from reference_impl.slot import SeedSlot
-from tests.bad_impls.common import adapter_for
+from reference_impl.defects.no_sync import Adapter
 
-
-class NoSyncSlot(SeedSlot):
-    def _sync_gate_decision(self, result, identity):
-        return result
-
-
-Adapter = adapter_for(NoSyncSlot, "no_sync")
+__all__ = ["Adapter"]
