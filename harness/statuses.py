@@ -38,6 +38,7 @@ class ClauseStatus(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCOMPLETE = "incomplete"
+    NOT_EXERCISED = "not_exercised"
     ERROR = "error"
     NOT_CLAIMED = "not_claimed"
     SKIPPED = "skipped"

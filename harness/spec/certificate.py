@@ -29,8 +29,8 @@ ENV_ALLOWLIST = ("LIFECYCLE_SPEC_IMPL", "TORCH_DISTRIBUTED_DEBUG", "GLOO_SOCKET_
 
 def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> str:
     """Not certified on any failed MUST clause; inconclusive when interrupted, on any error or
-    incomplete clause, or when no clause passed at all; certified otherwise (clauses not claimed are
-    listed, not counted)."""
+    incomplete clause, or when no clause passed at all; certified otherwise (clauses not claimed, skipped
+    or not exercised are listed, not counted: they checked nothing)."""
     if any(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes):
         return Verdict.NOT_CERTIFIED
     unsettled = any(o.status in (ClauseStatus.ERROR, ClauseStatus.INCOMPLETE) for o in outcomes)

@@ -447,6 +447,8 @@ REGISTRY: tuple[Clause, ...] = (
         method=(
             "C9's scenarios: every survivor's error message must contain the slot's name and the target"
             " stage's name (the default target, TRAINING), in any letter case; the error's class is free."
+            " When no survivor's call raised in any of them (each returned rank 0's decision), there is no"
+            " message to judge: the clause is not_exercised."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),

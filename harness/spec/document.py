@@ -30,13 +30,17 @@ or stopped before them). A clause is:
 - `error`: a scenario could not be judged at all (a rank could not set up; the adapter reported a
   value outside the contract, named in one line: a stage value the contract does not know, a string
   where an int is due, a result missing a field);
+- `not_exercised`: every call was judged, but in none of its scenarios did what the clause judges
+  happen (no survivor's call raised, so there was no error message to read); the reason says what
+  was not exercised and why;
 - `not_claimed`: the adapter does not declare a capability the clause needs;
 - `skipped`: under a launcher (`--launcher env`), every scenario of the clause needs a
   harness-managed world.
 
 The verdict is `not_certified` on any failed `MUST` clause; else `inconclusive` if the run was
-interrupted or any clause is `error` or `incomplete`; else `certified`. `not_claimed` and `skipped`
-clauses are listed and do not count.
+interrupted or any clause is `error` or `incomplete`, or no clause passed; else `certified`.
+`not_exercised`, `not_claimed` and `skipped` clauses are listed and do not count: one has checked
+nothing, so it neither certifies nor rejects.
 
 ## Gate results: what must round-trip
 

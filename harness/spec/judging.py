@@ -111,6 +111,9 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
         verdict.status = ClauseStatus.INCOMPLETE
         verdict.unjudged_call = first_unjudged(result)
         verdict.reason = incomplete_reason(verdict)
+    elif verdict.judged and judgement.exercised == 0:
+        verdict.status = ClauseStatus.NOT_EXERCISED
+        verdict.reason = f"{scenario.name}: {judgement.unexercised or 'nothing the clause judges happened'}"
     return verdict
 
 

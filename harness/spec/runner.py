@@ -11,6 +11,9 @@ clauses read is run once. A clause's status comes from what its check could judg
 * `incomplete`: no violation, but some calls were never judged. Reported with both counts and, from the
   first such scenario (saved as replayable JSON), the rank and call where judging stopped and what
   happened there (`harness.spec.judging`); it keeps the verdict from `certified`.
+* `not_exercised`: every call was judged, but in none of its scenarios did what the clause judges
+  happen (no survivor's call raised, so no error message was there to read): it has checked nothing.
+  Like `not_claimed`, reported with the reason of its first scenario, and not counted towards the verdict.
 * `pass`: every call the clause reads was judged, and none broke it.
 
 A world that cannot run a scenario (a launcher's world: `harness.errors.ScenarioSkipped`) skips
@@ -177,6 +180,8 @@ class ClauseRunner:
         unevaluated: list[str] = []
         failing: tuple[Scenario, ScenarioResult, Violation] | None = None
         incomplete: tuple[Scenario, ScenarioResult, ScenarioVerdict] | None = None
+        unexercised: list[ScenarioVerdict] = []
+        exercised = False
         for scenario in self.scenarios(clause, world_sizes):
             if only_world_size is not None and scenario.world_size != only_world_size:
                 continue
@@ -203,6 +208,9 @@ class ClauseRunner:
                 failing = (scenario, result, verdict.violations[0])
             if verdict.status == ClauseStatus.INCOMPLETE and incomplete is None:
                 incomplete = (scenario, result, verdict)
+            if verdict.status == ClauseStatus.NOT_EXERCISED:
+                unexercised.append(verdict)
+            exercised = exercised or (verdict.status == ClauseStatus.PASS and verdict.judged > 0)
         if failing is not None:
             outcome.status = ClauseStatus.FAIL
             outcome.evidence = self._failure_evidence(clause, *failing)
@@ -223,6 +231,9 @@ class ClauseRunner:
         elif outcome.judged == 0:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = "no call of its scenarios could be judged"
+        elif unexercised and not exercised:
+            outcome.status = ClauseStatus.NOT_EXERCISED
+            outcome.reason = f"none of its {outcome.scenarios} scenarios exercised it: {unexercised[0].reason}"
         return outcome
 
     def _failure_evidence(self, clause: Clause, scenario: Scenario, result: ScenarioResult, first: Violation) -> dict:
