@@ -668,7 +668,9 @@ RESUME_CLAUSES: tuple[Clause, ...] = (
             " and a new one started at one point: before the first call, with a seed TRAINING, mid-blend,"
             " HOLDING, FOSSILIZED or mid-embargo. The checkpoint bytes travel in the harness's memory; each call"
             " after the restart is compared with the same call of the first world, which went on uninterrupted."
-            " A launcher's world cannot be ended: there the clause is skipped."
+            " A launcher's world cannot be ended: there the clause is skipped. Where the ranks of the first"
+            " world disagree (stage or decision), the calls from there on are not judged, the reason naming"
+            " that call: a history that is not one cannot show a restart's defect."
         ),
         requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
         scenarios=lambda plan: (
