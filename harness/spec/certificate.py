@@ -191,11 +191,12 @@ def to_markdown(certificate: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replay_command(evidence: dict, clause_id: str) -> str:
+def replay_command(evidence: dict, clause_id: str | None) -> str:
     """A command that replays the evidence from any folder: the interpreter that certified, absolute
-    paths, and the PYTHONPATH the adapter was imported through when certification found it that way."""
+    paths, and the PYTHONPATH the suite and the adapter were imported through when neither is installed."""
     python = shlex.quote(sys.executable)
-    command = f"{python} -m {HARNESS} replay {shlex.quote(evidence['scenario_file'])} --clause {clause_id}"
+    command = f"{python} -m {HARNESS} replay {shlex.quote(os.path.abspath(evidence['scenario_file']))}"
+    command += f" --clause {clause_id}" if clause_id else ""
     if evidence.get("pythonpath"):
         command = f"PYTHONPATH={shlex.quote(os.pathsep.join(evidence['pythonpath']))} {command}"
     return command

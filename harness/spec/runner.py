@@ -33,7 +33,7 @@ from typing import Protocol
 from ..adapter import check_adapter, load_adapter_factory
 from ..ddp_configs import UNDECLARED, declared
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
-from ..locations import REFERENCE
+from ..locations import HARNESS, REFERENCE
 from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
 from ..statuses import ClauseStatus
@@ -94,20 +94,22 @@ def describe_implementation(spec: str) -> Implementation:
         except Exception as exc:
             raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
     check_adapter(adapter, spec)
+    roots = (*import_root(HARNESS), *import_root(spec.partition(":")[0]))  # the suite's own first: it runs the replay
     return Implementation(
         spec,
         str(adapter.name),
         str(adapter.version),
         frozenset(adapter.capabilities),
-        import_root(spec),
+        tuple(dict.fromkeys(roots)),
         declared(adapter),
     )
 
 
-def import_root(spec: str) -> tuple[str, ...]:
-    """The folder the adapter's top-level package was imported from, when an installed package's
-    folder it is not: what `PYTHONPATH` must hold for a replay started anywhere else."""
-    top = sys.modules.get(spec.partition(":")[0].split(".")[0])
+def import_root(module: str) -> tuple[str, ...]:
+    """The folder `module`'s top-level package was imported from, when an installed package's folder it
+    is not: what `PYTHONPATH` must hold for a replay started anywhere else (for the adapter, and for this
+    suite itself when it runs from a checkout or a path the user gave)."""
+    top = sys.modules.get(module.split(".")[0])
     location = getattr(top, "__file__", None) or next(iter(getattr(top, "__path__", []) or []), None)
     if location is None:
         return ()
