@@ -40,9 +40,14 @@ def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
 
 
 def stall_timeout(args: argparse.Namespace) -> float | None:
-    if args.stall_timeout is not None and not args.stall_timeout > 0:
-        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
-    return args.stall_timeout
+    return checked_stall_timeout(args.stall_timeout, "--stall-timeout")
+
+
+def checked_stall_timeout(value: float | None, option: str) -> float | None:
+    """A fixed stall window, in seconds, as the user gave it to `option`: positive, or None (learned)."""
+    if value is not None and not value > 0:
+        raise UsageError(f"{option} takes a positive number of seconds, got {value}")
+    return value
 
 
 def print_clause(outcome: ClauseOutcome) -> None:
