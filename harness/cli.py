@@ -312,7 +312,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if impl is None:
         raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
     with reported_if_slow(f"still loading `{impl}`"):
-        describe_implementation(impl)
+        try:
+            describe_implementation(impl)
+        except AdapterLoadError as exc:
+            raise _unimportable_here(exc, args.file, recorded, clause_id) from None
     print(f"replaying {scenario.name!r} with {impl}")
     with WorldPool(stall_rule=StallRule(fixed_s=stall_timeout(args))) as pool:
         result = pool.run(impl, scenario)
@@ -337,6 +340,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if verdict.status == ClauseStatus.ERROR:
         return USAGE_ERROR
     return 0 if verdict.status == ClauseStatus.PASS else 1
+
+
+def _unimportable_here(exc: Exception, path: str, recorded: dict, clause_id: str | None) -> Exception:
+    """The adapter an evidence file names cannot be loaded here: when the file recorded folders it was
+    imported from that this process lacks, the one line says which, and the command that has them."""
+    from .spec.certificate import replay_command
+
+    missing = [p for p in recorded.get("pythonpath") or [] if os.path.abspath(p) not in map(os.path.abspath, sys.path)]
+    if not missing:
+        return exc
+    command = replay_command({"scenario_file": path, "pythonpath": recorded["pythonpath"]}, clause_id)
+    return UsageError(
+        f"{exc}; the evidence recorded it imported from {os.pathsep.join(missing)}, which this process's path"
+        f" lacks: run {command}"
+    )
 
 
 def write_replay_page(path: str, result: ScenarioResult, violations: list[Violation], clause_id: str | None) -> None:

@@ -40,9 +40,14 @@ def add_stall_timeout(parser: argparse.ArgumentParser) -> None:
 
 
 def stall_timeout(args: argparse.Namespace) -> float | None:
-    if args.stall_timeout is not None and not args.stall_timeout > 0:
-        raise UsageError(f"--stall-timeout takes a positive number of seconds, got {args.stall_timeout}")
-    return args.stall_timeout
+    return checked_stall_timeout(args.stall_timeout, "--stall-timeout")
+
+
+def checked_stall_timeout(value: float | None, option: str) -> float | None:
+    """A fixed stall window, in seconds, as the user gave it to `option`: positive, or None (learned)."""
+    if value is not None and not value > 0:
+        raise UsageError(f"{option} takes a positive number of seconds, got {value}")
+    return value
 
 
 def print_clause(outcome: ClauseOutcome) -> None:
@@ -61,9 +66,17 @@ def clause_printer(say: Callable[[str], None], verbose: bool) -> Callable[[Claus
 
 
 def clause_line(outcome: ClauseOutcome) -> str:
+    """One row of the clause table: its columns as wide as the registry's longest title and the longest
+    status, so every row (D4's long title, `not_exercised`) keeps them aligned."""
+    from .spec.clauses import REGISTRY
+    from .statuses import ClauseStatus
+
+    title_width = max(len(c.title) for c in REGISTRY)
+    status_width = max(len(s.value) for s in ClauseStatus)
     clause, status, count = outcome.clause, outcome.status, outcome.scenarios
     noun = "scenario" if count == 1 else "scenarios"
-    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<24} {status:<12} {count:>4} {noun}"
+    line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<{title_width}}"
+    line += f" {status:<{status_width}} {count:>4} {noun}"
     if outcome.judged or outcome.unjudged:
         line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
     return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")

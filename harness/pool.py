@@ -93,3 +93,12 @@ class WorldPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def certification_pools(stall_timeout_s: float | None) -> tuple[WorldPool, WorldPool]:
+    """The pools a certification runs in, on every route (`certify` and the pytest route): warm worlds for
+    its scenarios and fresh ones to show a failure alone, sharing one stall rule, learned from the
+    implementation's healthy scenarios or fixed at `stall_timeout_s` (`harness.stall`). One source, so a
+    slow but correct implementation is judged by the same rule whichever route certifies it."""
+    rule = StallRule(fixed_s=stall_timeout_s)
+    return WorldPool(stall_rule=rule), WorldPool(fresh=True, stall_rule=rule)

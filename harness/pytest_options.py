@@ -17,6 +17,7 @@ GROUP = "lifecycle-spec"
 IMPL_OPTION = "--lifecycle-impl"
 IMPL_VARIABLE = "LIFECYCLE_SPEC_IMPL"
 EVIDENCE_OPTION = "--lifecycle-evidence-dir"
+STALL_OPTION = "--lifecycle-stall-timeout"
 EVIDENCE_DEFAULT = ".lifecycle-evidence"  # under the rootdir: pytest's own tmp folders go after 3 sessions
 PLUGIN_NAME = "lifecycle_harness"
 
@@ -46,6 +47,14 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="DIR",
         help=f"where failing clauses' evidence files go, kept between sessions (default: {EVIDENCE_DEFAULT}/ "
         "under the rootdir)",
+    )
+    group.addoption(
+        STALL_OPTION,
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end a clause's scenario when no rank made progress for this long (default: from the calls seen so"
+        " far, as `certify --stall-timeout`)",
     )
     group.addoption(
         "--lifecycle-verbose",

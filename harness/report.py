@@ -157,13 +157,16 @@ def _where(ops: list, call: int | None) -> str:
     return f"call #{call} {what}"
 
 
-def render_report(result: ScenarioResult, output: bool = True) -> str:
+def render_report(result: ScenarioResult, output: bool = True, timed: bool = True) -> str:
+    """The per-rank report; without `timed`, no wall-clock time in it (a certificate's evidence keeps the
+    scenario's duration in a field of its own, so the rest is the same on any machine, under any load)."""
     scenario = result.scenario
     verdict = "completed" if result.completed else "FAILED"
+    verdict += f" in {result.duration_s:.2f}s" if timed else ""
     cause = failure_cause(result)
     lines = [cause.text] if cause else []
     lines += [
-        f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict} in {result.duration_s:.2f}s",
+        f"scenario {scenario.name!r} at world size {scenario.world_size}: {verdict}",
         f"{'rank':<5} {'status':<7} {'calls':<7} detail",
     ]
     for o in result.outcomes:

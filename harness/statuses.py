@@ -38,6 +38,7 @@ class ClauseStatus(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCOMPLETE = "incomplete"
+    NOT_EXERCISED = "not_exercised"
     ERROR = "error"
     NOT_CLAIMED = "not_claimed"
     SKIPPED = "skipped"
@@ -56,6 +57,10 @@ CLAUSE_STATUS_MEANINGS: dict[ClauseStatus, str] = {
         "a scenario could not be judged at all (a rank could not set up; the adapter reported a value outside"
         " the contract, named in one line: a stage value the contract does not know, a string where an int is"
         " due, a result missing a field), or the run was interrupted before the clause was checked"
+    ),
+    ClauseStatus.NOT_EXERCISED: (
+        "every call was judged, but in none of its scenarios did what the clause judges happen (no survivor's"
+        " call raised, so there was no error message to read); the reason says what was not exercised and why"
     ),
     ClauseStatus.NOT_CLAIMED: "the adapter does not declare a capability the clause needs",
     ClauseStatus.SKIPPED: (

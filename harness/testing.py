@@ -23,15 +23,16 @@ from pathlib import Path
 import pytest
 
 from .locations import SUITE_PACKAGE
-from .options import scenario_lines
+from .options import checked_stall_timeout, scenario_lines
 from .outputs import check_folder
-from .pool import WorldPool
+from .pool import WorldPool, certification_pools
 from .profiles import ALL, CHOICES, PROFILES
 from .pytest_options import (
     EVIDENCE_OPTION,
     IMPL_OPTION,
     IMPL_VARIABLE,
     PLUGIN_NAME,
+    STALL_OPTION,
     add_options,
     configured_evidence_dir,
     configured_impl,
@@ -132,6 +133,7 @@ def check_options(config: pytest.Config, impl: str) -> None:
 
     try:
         configured_world_sizes(config)
+        checked_stall_timeout(config.getoption(STALL_OPTION), STALL_OPTION)
         if configured_profile(config) not in CHOICES:
             raise UsageError(
                 f"--lifecycle-profile must be {ALL} or one of {', '.join(PROFILES)}, got {configured_profile(config)!r}"
@@ -201,16 +203,26 @@ def run_scenario(world_pool: WorldPool, request: pytest.FixtureRequest) -> Calla
     return run
 
 
+def suite_pools(config: pytest.Config) -> tuple[WorldPool, WorldPool]:
+    """The clause tests' pools: those `certify` runs in for the same options, stall rule included, so a
+    slow but correct implementation is judged alike on both routes (`world_pool`, for a test's own
+    scenarios with their own deadlines, has none)."""
+    return certification_pools(config.getoption(STALL_OPTION))
+
+
 @pytest.fixture(scope="session")
-def lifecycle_runner(world_pool: WorldPool, request: pytest.FixtureRequest) -> ClauseRunner:
+def lifecycle_runner(request: pytest.FixtureRequest) -> Iterator[ClauseRunner]:
     """Judges the specification's clauses against the session's implementation, with evidence files in
     `--lifecycle-evidence-dir` (default `.lifecycle-evidence/` under the rootdir); skips the test without one."""
     impl = configured_impl(request.config)
     if impl is None:
         pytest.skip(f"no implementation given: pass {IMPL_OPTION} MODULE:ATTR or set {IMPL_VARIABLE}")
-    return ClauseRunner(
-        describe_implementation(impl),
-        world_pool,
-        seed=request.config.getoption("--lifecycle-seed"),
-        evidence_dir=str(evidence_folder(request.config)),
-    )
+    warm, alone = suite_pools(request.config)
+    with warm, alone:
+        yield ClauseRunner(
+            describe_implementation(impl),
+            warm,
+            seed=request.config.getoption("--lifecycle-seed"),
+            evidence_dir=str(evidence_folder(request.config)),
+            alone=alone,
+        )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import uuid
 
 import pytest
 
+import harness as harness_package
+from harness.spec.certificate import replay_command
+from harness.spec.runner import describe_implementation
 from tests.harness_util import marked, wait_until
 
 CLOSED_OUTPUT_WAIT_S = 120
@@ -119,3 +123,45 @@ def test_reader_closing_the_output_early_is_no_traceback(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert "Traceback" not in proc.stderr.read()
+
+
+ADAPTER_ELSEWHERE = "from reference_impl.adapter import Adapter\n"
+
+
+def test_a_printed_replay_command_carries_the_suite_and_an_adapter_found_elsewhere(tmp_path, monkeypatch):
+    """An adapter found through a folder of its own, and a suite run from its checkout: the printed command,
+    run from another folder without PYTHONPATH, finds both."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "trust_adapter_elsewhere.py").write_text(ADAPTER_ELSEWHERE)
+    monkeypatch.syspath_prepend(str(elsewhere))
+    implementation = describe_implementation("trust_adapter_elsewhere:Adapter")
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(harness_package.__file__)))
+    assert implementation.pythonpath == (checkout, str(elsewhere))
+    command = replay_command({"scenario_file": "x.json", "pythonpath": list(implementation.pythonpath)}, "C1")
+    pythonpath = shlex.split(command)[0].removeprefix("PYTHONPATH=")
+    assert pythonpath == os.pathsep.join(implementation.pythonpath)
+    probe = "import harness, reference_impl, trust_adapter_elsewhere"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": pythonpath}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_replay_of_evidence_whose_adapter_is_not_importable_here_names_the_recorded_path(tmp_path):
+    recorded = tmp_path / "evidence"
+    evidence = tmp_path / "C1-x.json"
+    scenario = {"name": "x", "world_size": 1, "slots": ["a"], "ops": [{"op": "germinate", "slot": "a"}]}
+    evidence.write_text(
+        json.dumps(
+            {
+                "format": "ddp-lifecycle-spec/evidence/v1",
+                "clause": "C1",
+                "implementation": "trust_adapter_absent:Adapter",
+                "pythonpath": [str(recorded)],
+                "scenario": scenario,
+            }
+        )
+    )
+    done = harness("replay", str(evidence))
+    assert_one_line_error(done, f"the evidence recorded it imported from {recorded}")
+    assert f"run PYTHONPATH={recorded} " in done.stderr and f"replay {evidence} --clause C1" in done.stderr

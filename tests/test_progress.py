@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 
+from harness.options import clause_line
 from harness.progress import CLEAR_LINE, PLAIN_EVERY_S, TTY_EVERY_S, ProgressPrinter, RunProgress
+from harness.spec.clauses import REGISTRY
+from harness.spec.runner import ClauseOutcome
+from harness.statuses import ClauseStatus
 from tests.harness_util import wait_until
 
 
@@ -34,3 +38,20 @@ def test_without_a_terminal_a_plain_line_every_few_seconds():
     lines = stream.getvalue().splitlines()
     assert lines and all(line.startswith("progress: world size 2, 1 scenarios run, 0 ended early, ") for line in lines)
     assert CLEAR_LINE not in stream.getvalue()
+
+
+def test_every_row_of_the_clause_table_keeps_its_columns_aligned():
+    """D4's long title beside a `not_claimed` status, `not_exercised`, and every other clause and status:
+    the status and the scenario count start in the same column on every row, and no title is cut."""
+    rows = [
+        (clause, status, clause_line(ClauseOutcome(clause, status, scenarios=3, reason="why")))
+        for clause in REGISTRY
+        for status in ClauseStatus
+    ]
+    status_at = {
+        row.index(f" {status} ", row.index(clause.title) + len(clause.title) - 1) for clause, status, row in rows
+    }
+    count_at = {row.index(" 3 scenarios") for _, _, row in rows}
+    assert len(status_at) == 1 and len(count_at) == 1, (status_at, count_at)
+    d4 = next(row for clause, status, row in rows if clause.id == "D4" and status == ClauseStatus.NOT_CLAIMED)
+    assert "DDP configuration compatibility" in d4 and d4.index(" not_claimed ") in status_at

@@ -18,8 +18,8 @@ from harness.scenario import Op, Scenario
 from harness.scratch import run_folder
 from harness.spec import resume_checks
 from harness.spec.clauses import BY_ID
-from harness.spec.judging import judge
-from harness.statuses import RankStatus
+from harness.spec.judging import judge, judge_scenario
+from harness.statuses import ClauseStatus, RankStatus
 
 OPS = [Op("germinate", "a"), Op("restart"), Op("advance", "a"), Op("resume", "a")]
 
@@ -181,3 +181,41 @@ def test_only_a_seed_that_came_through_a_checkpoint_must_keep_rank0s_weights(ger
     first = run("w0", first=True)
     judgement = resume_checks.restarted(stitched(restarted, [first, run("w1", first=False)]))
     assert len(judgement.violations) == violations, judgement.violations
+
+
+DIVERGED_OPS = [Op("germinate", "a"), Op("advance", "a"), Op("restart"), Op("advance", "a")]
+
+
+def _diverged_world(records_by_rank: list[list[CallRecord]], *checkpoints: RestartCheckpoint) -> ScenarioResult:
+    scenario = Scenario("diverged", 2, ["a"], [dataclasses.replace(op) for op in DIVERGED_OPS]).validate()
+    outcomes = [RankOutcome(rank, RankStatus.OK, records=records) for rank, records in enumerate(records_by_rank)]
+    outcomes[0].checkpoints = list(checkpoints)
+    return ScenarioResult(scenario, outcomes, 0.1)
+
+
+def _call(index: int, stage: int, passed: bool | None = None, **fields) -> CallRecord:
+    op = DIVERGED_OPS[index]
+    result = None if passed is None else {"passed": passed}
+    snapshot = None if op.slot is None else {"stage": stage}
+    return CallRecord(index, op.op, op.slot, None, stage_after=stage, result=result, snapshot=snapshot, **fields)
+
+
+def test_ranks_that_disagreed_before_the_restart_leave_it_unjudged_and_say_where():
+    """Rank 1 applied its own decision before the restart; the new world restores rank 0's checkpoint, so
+    rank 1's history differs from the uninterrupted one: that is the disagreement, not the restart."""
+    restart = {"a": step(before={"stage": 2})}
+    first = _diverged_world(
+        [
+            [_call(0, 2), _call(1, 2, False), _call(2, 2, restart=restart), _call(3, 2, False)],
+            [_call(0, 2), _call(1, 3, True), _call(2, 3, restart=restart), _call(3, 4, True)],
+        ],
+        RestartCheckpoint(2, {"a": b"bytes"}),
+    )
+    restored = {"a": step(after={"stage": 2})}
+    second = _diverged_world([[_call(2, 2, restart=restored), _call(3, 2, False)]] * 2)
+    verdict = judge_scenario(BY_ID["R5"], stitched(first.scenario, [first, second]))
+    assert verdict.status == ClauseStatus.INCOMPLETE and not verdict.violations, verdict.reason
+    assert "the ranks disagreed before the restart, at call #1 advance 'a' (rank 0 GERMINATED, passed=False;" in (
+        verdict.reason
+    )
+    assert "rank 1 TRAINING, passed=True)" in verdict.reason and "not the restart" in verdict.reason

@@ -14,9 +14,13 @@ from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import PAYLOAD_NAMES, Op, Scenario
 from harness.spec import checks, propagation
 from harness.spec import shrink as shrink_module
+from harness.spec.certificate import verdict
 from harness.spec.checks import differing_fields, fingerprint, same_float
+from harness.spec.clauses import BY_ID
+from harness.spec.judging import judge_scenario
+from harness.spec.runner import ClauseOutcome, ClauseRunner, Implementation
 from harness.spec.shrink import shrink
-from harness.statuses import RankStatus
+from harness.statuses import ClauseStatus, RankStatus, Verdict
 
 
 def test_the_validator_and_the_catalogue_name_the_same_payloads():
@@ -261,3 +265,51 @@ def test_a_survivor_whose_process_ends_too_fails_and_a_survivor_short_of_the_rou
     died.outcomes[1].records.clear()
     judgement = propagation.propagation(died)
     assert (judgement.judged, judgement.unjudged, judgement.violations) == (0, 1, [])
+
+
+def _decided_by_rank0(scenario: Scenario) -> ScenarioResult:
+    """A world of 2 where the scenario's faulting rank was killed in the round and the survivor returned
+    rank 0's decision (passed=False, the slot left GERMINATED)."""
+    dead = propagation.fault_of(scenario).rank
+    germinated = CallRecord(0, "germinate", propagation.SLOT, None, stage_after=1)
+    survivor = CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, stage_after=1)
+    survivor.result = default_fields(0, 1, 2, False)
+    if dead == 1:
+        survivor.local = [default_fields(0, 1, 2, False)]
+    outcomes = [
+        RankOutcome(dead, RankStatus.KILLED, records=[germinated], signal="SIGKILL"),
+        RankOutcome(1 - dead, RankStatus.OK, records=[germinated, survivor]),
+    ]
+    return ScenarioResult(scenario, sorted(outcomes, key=lambda o: o.rank), 0.1)
+
+
+def test_a_failure_report_with_no_survivor_error_to_read_is_not_exercised_not_passed():
+    returned = _decided_by_rank0(propagation.scenario(2, "kill", 1))
+    verdict = judge_scenario(BY_ID["S5"], returned)
+    assert verdict.status == ClauseStatus.NOT_EXERCISED and verdict.judged == 1 and not verdict.violations
+    assert "every survivor returned rank 0's decision, so no error message was there to judge" in verdict.reason
+    raised = _after_dead_peer(
+        CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, stage_after=1, error=_error("E", "closed"))
+    )
+    assert judge_scenario(BY_ID["S5"], raised).status == ClauseStatus.FAIL
+    assert judge_scenario(BY_ID["C9"], returned).status == ClauseStatus.PASS
+
+
+class _Canned:
+    """An executor whose every propagation scenario ends with the survivor returning rank 0's decision."""
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+        return _decided_by_rank0(scenario)
+
+
+def test_a_clause_none_of_whose_scenarios_exercised_it_neither_certifies_nor_fails():
+    implementation = Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"}))
+    runner = ClauseRunner(implementation, _Canned())
+    outcome = runner.evaluate(BY_ID["S5"], [2])
+    assert outcome.status == ClauseStatus.NOT_EXERCISED and outcome.scenarios == 3, outcome.reason
+    assert outcome.reason.startswith("none of its 3 scenarios exercised it: ") and "no survivor's call raised" in (
+        outcome.reason
+    )
+    passed = ClauseOutcome(BY_ID["C9"], ClauseStatus.PASS, scenarios=3, judged=3)
+    assert verdict([outcome, passed], interrupted=False) == Verdict.CERTIFIED
+    assert verdict([outcome], interrupted=False) == Verdict.INCONCLUSIVE

@@ -6,7 +6,12 @@ import os
 import threading
 
 import multiprocess
+import pytest
 
+from harness import testing
+from harness.pytest_options import STALL_OPTION
+from harness.spec import certify as certify_module
+from harness.spec.certify import CertifyOptions
 from harness.stacks import frame_in_stack, frame_in_traceback, ordered_stack
 from harness.stall import STALL_FACTOR, STALL_FLOOR_S, STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule, blamed_rank
 
@@ -113,3 +118,37 @@ def test_an_implementation_that_stalled_pays_no_unproven_window_again():
     assert rule.window("impl", 60.0) == UNPROVEN_WINDOW_S
     rule.record_stall("impl", UNPROVEN_WINDOW_S)
     assert rule.window("impl", 60.0) == STALLED_FLOOR_S
+
+
+class _Options:
+    """A pytest config's `getoption`, for the options the suite's pools read."""
+
+    def __init__(self, stall_timeout_s: float | None) -> None:
+        self.stall_timeout_s = stall_timeout_s
+
+    def getoption(self, name: str) -> float | None:
+        assert name == STALL_OPTION
+        return self.stall_timeout_s
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("stall_timeout_s", [None, 2.5])
+def test_the_pytest_routes_pools_get_the_stall_rule_certify_gets_for_the_same_options(stall_timeout_s, monkeypatch):
+    given = []
+
+    def spy(value: float | None):
+        given.append(value)
+        raise _Stop
+
+    monkeypatch.setattr(certify_module, "certification_pools", spy)
+    with pytest.raises(_Stop):
+        certify_module.certify(CertifyOptions(profile="core", world_sizes=(1,), stall_timeout_s=stall_timeout_s))
+    monkeypatch.undo()
+    assert given == [stall_timeout_s] and testing.certification_pools is certify_module.certification_pools
+    warm, alone = testing.suite_pools(_Options(stall_timeout_s))
+    with warm, alone:
+        assert warm.stall_rule == StallRule(fixed_s=stall_timeout_s) and alone.stall_rule is warm.stall_rule
+        assert alone.fresh and not warm.fresh

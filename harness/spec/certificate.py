@@ -57,7 +57,8 @@ VERDICT_RULES = (
     ),
 )
 """The verdict is the first rule that applies, in this order; `certified` when none does. Clauses of any other
-status (`not_claimed`, `skipped`, `not_run`, a failed `SHOULD`) are listed and count for no rule."""
+status (`not_claimed`, `skipped`, `not_run`, `not_exercised`, a failed `SHOULD`) are listed and count for no
+rule: they checked nothing, so they neither certify nor reject."""
 
 
 def verdict(outcomes: list[ClauseOutcome], interrupted: bool) -> Verdict:
@@ -217,11 +218,12 @@ def to_markdown(certificate: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replay_command(evidence: dict, clause_id: str) -> str:
+def replay_command(evidence: dict, clause_id: str | None) -> str:
     """A command that replays the evidence from any folder: the interpreter that certified, absolute
-    paths, and the PYTHONPATH the adapter was imported through when certification found it that way."""
+    paths, and the PYTHONPATH the suite and the adapter were imported through when neither is installed."""
     python = shlex.quote(sys.executable)
-    command = f"{python} -m {HARNESS} replay {shlex.quote(evidence['scenario_file'])} --clause {clause_id}"
+    command = f"{python} -m {HARNESS} replay {shlex.quote(os.path.abspath(evidence['scenario_file']))}"
+    command += f" --clause {clause_id}" if clause_id else ""
     if evidence.get("pythonpath"):
         command = f"PYTHONPATH={shlex.quote(os.pathsep.join(evidence['pythonpath']))} {command}"
     return command

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from ..pool import WorldPool
+from ..pool import certification_pools
 from ..profiles import ALL
 from ..progress import CountingExecutor, RunProgress
-from ..stall import StallRule
 from ..statuses import ClauseStatus
 from . import certificate, coverage, ddp_matrix
 from .clauses import MUST, select
@@ -66,9 +65,8 @@ def certify(
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        stall_rule = StallRule(fixed_s=options.stall_timeout_s)
-        alone = WorldPool(fresh=True, stall_rule=stall_rule) if world is None else None
-        with WorldPool(stall_rule=stall_rule) if world is None else contextlib.nullcontext(world) as pool:
+        warm, alone = certification_pools(options.stall_timeout_s) if world is None else (None, None)
+        with contextlib.nullcontext(world) if warm is None else warm as pool:
             executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
             runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
             for clause in clauses:

@@ -51,9 +51,18 @@ class Violation:
 
 @dataclass
 class Judgement:
+    """What a check found in one scenario. A check that judges only some of its judged calls (an error's
+    message, say, when the call may also legitimately return) counts those in `exercised` and says in
+    `unexercised` why none was there: a clause none of whose scenarios exercised it has checked nothing,
+    and must not read `pass`. None means every judged call exercises the check. `unjudged_reason` is the
+    check's own account of why calls went unjudged, when no rank's failure is (`harness.spec.judging`)."""
+
     violations: list[Violation] = field(default_factory=list)
     judged: int = 0
     unjudged: int = 0
+    exercised: int | None = None
+    unexercised: str = ""
+    unjudged_reason: str = ""
 
     def add(self, kind: str, text: str, call: int | None = None) -> None:
         self.violations.append(Violation(kind, text, call))

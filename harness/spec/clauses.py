@@ -443,6 +443,8 @@ REGISTRY: tuple[Clause, ...] = (
         method=(
             "C9's scenarios: every survivor's error message must contain the slot's name and the target"
             " stage's name (the default target, TRAINING), in any letter case; the error's class is free."
+            " When no survivor's call raised in any of them (each returned rank 0's decision), there is no"
+            " message to judge: the clause is not_exercised."
         ),
         requires=frozenset({SCRIPTED_GATES}),
         scenarios=lambda plan: propagation.scenarios(plan.world_size, plan.world_sizes),
@@ -662,7 +664,9 @@ RESUME_CLAUSES: tuple[Clause, ...] = (
             " and a new one started at one point: before the first call, with a seed TRAINING, mid-blend,"
             " HOLDING, FOSSILIZED or mid-embargo. The checkpoint bytes travel in the harness's memory; each call"
             " after the restart is compared with the same call of the first world, which went on uninterrupted."
-            " A launcher's world cannot be ended: there the clause is skipped."
+            " A launcher's world cannot be ended: there the clause is skipped. Where the ranks of the first"
+            " world disagree (stage or decision), the calls from there on are not judged, the reason naming"
+            " that call: a history that is not one cannot show a restart's defect."
         ),
         requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
         scenarios=lambda plan: (

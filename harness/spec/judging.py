@@ -107,17 +107,24 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
     verdict.violations = [v for v in violations if v.kind == kind] + [v for v in violations if v.kind != kind]
     if verdict.violations:
         verdict.status, verdict.reason = ClauseStatus.FAIL, str(verdict.violations[0])
+    elif verdict.unjudged and judgement.unjudged_reason:
+        verdict.status = ClauseStatus.INCOMPLETE
+        verdict.reason = incomplete_reason(verdict, judgement.unjudged_reason)
     elif verdict.unjudged:
         verdict.status = ClauseStatus.INCOMPLETE
         verdict.unjudged_call = first_unjudged(result)
         verdict.reason = incomplete_reason(verdict)
+    elif verdict.judged and judgement.exercised == 0:
+        verdict.status = ClauseStatus.NOT_EXERCISED
+        verdict.reason = f"{scenario.name}: {judgement.unexercised or 'nothing the clause judges happened'}"
     return verdict
 
 
-def incomplete_reason(verdict: ScenarioVerdict) -> str:
+def incomplete_reason(verdict: ScenarioVerdict, cause: str = "") -> str:
+    """The calls never judged and why: `cause` when the check gave one, else the call where judging stopped."""
     where = f"{verdict.unjudged} of {verdict.judged + verdict.unjudged} calls of scenario {verdict.scenario!r}"
     found = verdict.unjudged_call
-    cause = found.text if found else "no rank reported them"
+    cause = cause or (found.text if found else "no rank reported them")
     return f"{where} were never judged: {cause}; no violation among the others"
 
 

@@ -28,6 +28,7 @@ from .checks import Judgement
 FAULT_KINDS = ("raise", "exit", "kill")
 SLOT = "propagation_slot"
 FAULT_EXIT_CODE = 1
+RETURNED = "returned rank 0's decision"
 PROGRAMMING_ERRORS = frozenset(
     {"AttributeError", "NameError", "UnboundLocalError", "TypeError", "KeyError", "IndexError", "AssertionError"}
 )  # Python's own classes of these names (an implementation's class of the same name is its own)
@@ -169,11 +170,14 @@ def _returned_problem(result: ScenarioResult, fault: Fault, record: CallRecord) 
 def failure_report(result: ScenarioResult) -> Judgement:
     """Every survivor's error at the fault names the slot and the stage the call was to reach, in any
     letter case (`TRAINING`, `SeedStage.TRAINING` and `training` all name it)."""
-    judgement = Judgement()
+    judgement = Judgement(exercised=0)
     target = default_target(Stage.GERMINATED).name
+    ended: list[str] = []
     for fault, outcome, record in _survivor_calls(result, judgement):
         if record is None or record.error is None:
+            ended.append(_how_ended(result, fault, outcome, record))
             continue
+        judgement.exercised += 1
         message = record.error["message"].lower()
         missing = [what for what in (SLOT, target) if what.lower() not in message]
         if missing:
@@ -182,7 +186,29 @@ def failure_report(result: ScenarioResult) -> Judgement:
             judgement.add(
                 "unnamed", f"{where}: its error does not name {named}: {error_line(record.error)}", fault.call
             )
+    if ended and not judgement.exercised:
+        judgement.unexercised = _unraised_reason(ended)
     return judgement
+
+
+def _how_ended(result: ScenarioResult, fault: Fault, outcome: RankOutcome, record: CallRecord | None) -> str:
+    if record is None:
+        return "died" if outcome.status in DEAD else "never ended"
+    return "returned a decision rank 0 did not make" if _returned_problem(result, fault, record) else RETURNED
+
+
+def _unraised_reason(ended: list[str]) -> str:
+    """Why no survivor's error was there to judge, from how each survivor's call ended instead."""
+    if set(ended) == {RETURNED}:
+        return (
+            "no survivor's call raised: every survivor returned rank 0's decision, so no error message was"
+            " there to judge"
+        )
+    counts = ", ".join(f"{ended.count(how)} {how}" for how in dict.fromkeys(ended))
+    return (
+        f"no survivor's call raised ({counts}; the failure propagation clause judges those), so no error"
+        " message was there to judge"
+    )
 
 
 def _name(stage: int | None) -> str:

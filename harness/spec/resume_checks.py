@@ -6,6 +6,7 @@ unjudged (the rank stopped there), so each clause fails for its own reason.
 
 from __future__ import annotations
 
+from ..contract import stage_name
 from ..messages import CallRecord, error_line
 from ..report import ScenarioResult
 from ..resume import PROBE_OUTPUT, ResumeStep
@@ -175,10 +176,21 @@ def restarted(result: ScenarioResult) -> Judgement:
     if uninterrupted is None or not restarts:
         return judgement
     before = list(calls(uninterrupted))
+    diverged = _first_disagreement(before)
+    if diverged is not None:
+        index, text = diverged
+        when = "before the restart" if index < restarts[0] else "in the uninterrupted run"
+        judgement.unjudged_reason = (
+            f"the ranks disagreed {when}, at {text}: the uninterrupted run is not one history, so a restart"
+            " cannot be compared with it (that disagreement is the defect, not the restart)"
+        )
     regrown: set[str] = set()
     for call in calls(result):
         op = call.ops[0]
         if call.index < restarts[0]:
+            continue
+        if diverged is not None and call.index >= diverged[0]:
+            judgement.unjudged += 1
             continue
         if op.op == "germinate":
             regrown.add(op.slot)
@@ -194,6 +206,22 @@ def restarted(result: ScenarioResult) -> Judgement:
                 kind = "restored_differently" if restart else "went_on_differently"
                 judgement.add(kind, f"{call.label}: rank {rank} {problem}", call.index)
     return judgement
+
+
+def _first_disagreement(history: list[Call]) -> tuple[int, str] | None:
+    """The first call every rank made and reported on which their stages or decisions differ, with what
+    each rank had there."""
+    for call in history:
+        if not call.same_everywhere:
+            continue
+        views = [(r.stage_after, (r.result or {}).get("passed")) for r in call.records]
+        if len(set(views)) > 1:
+            by_rank = "; ".join(
+                f"rank {rank} {stage_name(stage)}" + ("" if passed is None else f", passed={passed}")
+                for rank, (stage, passed) in enumerate(views)
+            )
+            return call.index, f"{call.label} ({by_rank})"
+    return None
 
 
 def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: set[str]) -> str:

@@ -11,6 +11,9 @@ clauses read is run once. A clause's status comes from what its check could judg
 * `incomplete`: no violation, but some calls were never judged. Reported with both counts and, from the
   first such scenario (saved as replayable JSON), the rank and call where judging stopped and what
   happened there (`harness.spec.judging`); it keeps the verdict from `certified`.
+* `not_exercised`: every call was judged, but in none of its scenarios did what the clause judges
+  happen (no survivor's call raised, so no error message was there to read): it has checked nothing.
+  Like `not_claimed`, reported with the reason of its first scenario, and not counted towards the verdict.
 * `pass`: every call the clause reads was judged, and none broke it.
 
 A world that cannot run a scenario (a launcher's world: `harness.errors.ScenarioSkipped`) skips
@@ -30,7 +33,7 @@ from typing import Protocol
 from ..adapter import check_adapter, load_adapter_factory
 from ..ddp_configs import UNDECLARED, declared
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
-from ..locations import REFERENCE
+from ..locations import HARNESS, REFERENCE
 from ..report import ScenarioResult, rank_summaries, render_report
 from ..scenario import Scenario
 from ..statuses import ClauseStatus
@@ -91,20 +94,22 @@ def describe_implementation(spec: str) -> Implementation:
         except Exception as exc:
             raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
     check_adapter(adapter, spec)
+    roots = (*import_root(HARNESS), *import_root(spec.partition(":")[0]))  # the suite's own first: it runs the replay
     return Implementation(
         spec,
         str(adapter.name),
         str(adapter.version),
         frozenset(adapter.capabilities),
-        import_root(spec),
+        tuple(dict.fromkeys(roots)),
         declared(adapter),
     )
 
 
-def import_root(spec: str) -> tuple[str, ...]:
-    """The folder the adapter's top-level package was imported from, when an installed package's
-    folder it is not: what `PYTHONPATH` must hold for a replay started anywhere else."""
-    top = sys.modules.get(spec.partition(":")[0].split(".")[0])
+def import_root(module: str) -> tuple[str, ...]:
+    """The folder `module`'s top-level package was imported from, when an installed package's folder it
+    is not: what `PYTHONPATH` must hold for a replay started anywhere else (for the adapter, and for this
+    suite itself when it runs from a checkout or a path the user gave)."""
+    top = sys.modules.get(module.split(".")[0])
     location = getattr(top, "__file__", None) or next(iter(getattr(top, "__path__", []) or []), None)
     if location is None:
         return ()
@@ -177,6 +182,8 @@ class ClauseRunner:
         unevaluated: list[str] = []
         failing: tuple[Scenario, ScenarioResult, Violation] | None = None
         incomplete: tuple[Scenario, ScenarioResult, ScenarioVerdict] | None = None
+        unexercised: list[ScenarioVerdict] = []
+        exercised = False
         for scenario in self.scenarios(clause, world_sizes):
             if only_world_size is not None and scenario.world_size != only_world_size:
                 continue
@@ -203,6 +210,9 @@ class ClauseRunner:
                 failing = (scenario, result, verdict.violations[0])
             if verdict.status == ClauseStatus.INCOMPLETE and incomplete is None:
                 incomplete = (scenario, result, verdict)
+            if verdict.status == ClauseStatus.NOT_EXERCISED:
+                unexercised.append(verdict)
+            exercised = exercised or (verdict.status == ClauseStatus.PASS and verdict.judged > 0)
         if failing is not None:
             outcome.status = ClauseStatus.FAIL
             outcome.evidence = self._failure_evidence(clause, *failing)
@@ -223,6 +233,9 @@ class ClauseRunner:
         elif outcome.judged == 0:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = "no call of its scenarios could be judged"
+        elif unexercised and not exercised:
+            outcome.status = ClauseStatus.NOT_EXERCISED
+            outcome.reason = f"none of its {outcome.scenarios} scenarios exercised it: {unexercised[0].reason}"
         return outcome
 
     def _failure_evidence(self, clause: Clause, scenario: Scenario, result: ScenarioResult, first: Violation) -> dict:
@@ -290,7 +303,8 @@ class ClauseRunner:
             "violations": [str(v) for v in violations[:MAX_VIOLATIONS]],
             "violation_kinds": sorted({v.kind for v in violations}),
             "violations_total": len(violations),
-            "report": render_report(result, output=False),
+            "report": render_report(result, output=False, timed=False),
+            "duration_s": round(result.duration_s, 3),
             "ranks": rank_summaries(result),
             "scenario": scenario.to_dict(),
             "history": history(result, violations),

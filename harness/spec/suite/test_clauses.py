@@ -62,6 +62,8 @@ def test_clause(
     record_outcome(request.config, world_size, outcome)
     if outcome.status == ClauseStatus.NOT_CLAIMED:
         pytest.skip(f"not claimed: {outcome.reason}")
+    if outcome.status == ClauseStatus.NOT_EXERCISED:
+        pytest.skip(f"not exercised: {outcome.reason}")
     if outcome.status != ClauseStatus.PASS:
         evidence = outcome.evidence or {}
         counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
