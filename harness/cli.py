@@ -234,10 +234,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.backend not in (None, "gloo"):
         raise UsageError("--backend nccl needs --launcher env: the ranks this command starts use gloo")
     sizes, timeout = world_sizes(args.world_sizes), stall_timeout(args)
+    from .adapter import load_adapter_factory
     from .preload import findable, start_forkserver
 
     if findable(args.impl):
         start_forkserver()  # before this process imports torch below, so the two imports overlap
+    else:
+        load_adapter_factory(args.impl)  # its one-line refusal now, not after a torch import for nothing
     from .progress import ProgressPrinter, RunProgress
     from .spec.certificate import EXIT_CODES
     from .spec.certify import CertifyOptions, certify
@@ -284,23 +287,31 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit 0 when every rank completed (and the clause, if any, passes), 1 when not, 2 when the ranks
     could not even set up (nothing was replayed)."""
-    from .pool import WorldPool
-    from .spec.clauses import BY_ID
+    from .adapter import load_adapter_factory
+    from .preload import findable
     from .spec.evidence import read_scenario_file
+
+    # The cheap checks first: the clause registry and the runner import torch, seconds spent on nothing otherwise.
+    if args.html is not None:
+        check_file(args.html, "--html")
+    scenario, recorded = read_scenario_file(args.file)
+    clause_id = args.clause if args.clause is not None else recorded.get("clause")
+    if clause_id is not None:
+        from .spec.clauses import BY_ID
+
+        if clause_id not in BY_ID:
+            raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
+    impl = args.impl if args.impl is not None else recorded.get("implementation")
+    if impl is None:
+        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
+    if not findable(impl):
+        load_adapter_factory(impl)  # a malformed or unimportable name: its one line now
+    from .pool import WorldPool
     from .spec.judging import judge_scenario, unjudged_lines, unusable
     from .spec.runner import describe_implementation
     from .stall import StallRule
     from .statuses import ClauseStatus
 
-    if args.html is not None:
-        check_file(args.html, "--html")
-    scenario, recorded = read_scenario_file(args.file)
-    clause_id = args.clause if args.clause is not None else recorded.get("clause")
-    if clause_id is not None and clause_id not in BY_ID:
-        raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
-    impl = args.impl if args.impl is not None else recorded.get("implementation")
-    if impl is None:
-        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
     with reported_if_slow(f"still loading `{impl}`"):
         describe_implementation(impl)
     print(f"replaying {scenario.name!r} with {impl}")
