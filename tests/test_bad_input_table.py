@@ -4,8 +4,9 @@ which must still be empty afterwards (no world folder, no forkserver socket, no 
 
 The table runs through the CLI's `main()` in this process (the run folder reset, so a world or a
 forkserver started before the refusal would show in the temporary folder, and no new child process
-allowed); `SUBPROCESS` names the cases also run as `python -m harness`, for the "no traceback, exit 2"
-promise of the real program, among them those that load an adapter whose module imports torch.
+allowed), the pytest route's through the plugin's check at configure. `SUBPROCESS` and
+`PYTEST_ROUTE_AS_PROGRAM` name the cases also run as real programs, for their exit code and their
+"one line, no traceback" promise, among them an adapter refused only once its module (and torch) loaded.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import psutil
 import pytest
 
-from harness import cli, preload, scratch
+from harness import cli, preload, scratch, testing
+from harness.pytest_options import EVIDENCE_OPTION, IMPL_OPTION, configured_impl
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED_WITHIN_S = 120.0  # a bound on a hang, not a speed test: the in-process cases see any world or process start
@@ -171,6 +174,10 @@ SUBPROCESS = {
 }
 
 
+# The pytest route as a real pytest run: exit code 4, at most two lines, no traceback.
+PYTEST_ROUTE_AS_PROGRAM = {"impl from the environment", "world size 0"}
+
+
 def run(command: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`command` from the test's folder, importing this checkout, with a temporary folder of its own."""
     scratch_dir = tmp_path / "scratch"
@@ -267,7 +274,37 @@ def test_the_program_refuses_with_one_line_and_no_traceback(case, tmp_path):
         refuse_scenario(name, tmp_path, as_program(tmp_path))
 
 
+def pytest_route_config(args: list[str], tmp_path: Path) -> SimpleNamespace:
+    """What the plugin reads of a pytest config given `args` (pairs of option and value) started in `tmp_path`."""
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    options = {
+        IMPL_OPTION: None,
+        "--lifecycle-world-sizes": "1,2,3,4",
+        "--lifecycle-profile": "all",
+        EVIDENCE_OPTION: None,
+        **given,
+    }
+    config = SimpleNamespace(rootpath=tmp_path, invocation_params=SimpleNamespace(dir=tmp_path))
+    config.getoption = options.__getitem__
+    return config
+
+
 @pytest.mark.parametrize("case", sorted(PYTEST_ROUTE))
+def test_pytest_route_refuses_at_configure(case, tmp_path, monkeypatch):
+    """The plugin's check at configure, in this process: the usage error's text, and nothing made."""
+    args, env, expected = PYTEST_ROUTE[case]
+    monkeypatch.delenv("LIFECYCLE_SPEC_IMPL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = pytest_route_config(args, tmp_path)
+    with pytest.raises(pytest.UsageError) as refused:
+        testing.check_options(config, configured_impl(config))
+    assert str(refused.value).startswith("lifecycle-spec: ") and expected in str(refused.value), refused.value
+    assert "\n" not in str(refused.value)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("case", sorted(PYTEST_ROUTE_AS_PROGRAM))
 def test_pytest_route_gives_one_usage_error(case, tmp_path):
     args, env, expected = PYTEST_ROUTE[case]
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "harness.spec.suite", *args]

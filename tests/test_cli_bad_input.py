@@ -1,7 +1,8 @@
 """Bad input gets one clear line and exit code 2: never a traceback wall, a hang or a leftover process.
 
 Bad options and scenario files, one line each, are the table of `test_bad_input_table.py`; here, what
-goes wrong only once a run has started: an adapter that cannot be built or raises, a reader that goes away.
+goes wrong only once a run has started: an adapter that cannot be built, a reader that goes away (an adapter
+method that raises: `test_routes_agree.py`).
 """
 
 from __future__ import annotations
@@ -21,38 +22,19 @@ CLOSED_OUTPUT_WAIT_S = 120
 CERTIFY = ["certify", "--world-sizes", "2", "--profile", "core", "--corpus", "2"]
 
 
-def harness(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def test_adapter_whose_constructor_raises_is_an_error_of_every_clause(tmp_path):
-    done = harness(*CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter", "--out", str(tmp_path))
+def test_adapter_whose_constructor_raises_is_an_error_of_every_clause_and_leaves_no_process(tmp_path):
+    mark = f"LIFECYCLE_TEST_MARK={uuid.uuid4().hex}"
+    command = [sys.executable, "-m", "harness", *CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter"]
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+    assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
     cert = json.loads((tmp_path / "certificate.json").read_text())
     assert cert["verdict"] == "inconclusive"
     assert {c["status"] for c in cert["clauses"]} == {"error"}
     errors = [r["error"] for c in cert["clauses"] for r in c["evidence"]["ranks"] if r["error"]]
     assert errors and all("boom: the adapter cannot be built" in e["traceback"] for e in errors)
-
-
-def test_adapter_method_that_raises_fails_its_clauses_with_the_traceback(tmp_path):
-    done = harness(*CERTIFY, "--impl", "tests.spec_adapters:AdvanceRaisesAdapter", "--out", str(tmp_path))
-    assert done.returncode == 1, done.stdout + done.stderr
-    cert = json.loads((tmp_path / "certificate.json").read_text())
-    termination = next(c for c in cert["clauses"] if c["id"] == "C6")
-    assert termination["status"] == "fail"
-    tracebacks = [r["error"]["traceback"] for r in termination["evidence"]["ranks"] if r["error"]]
-    assert any("advance is not wired up yet" in t for t in tracebacks)
-
-
-def test_bad_input_leaves_no_process_behind(tmp_path):
-    mark = f"LIFECYCLE_TEST_MARK={uuid.uuid4().hex}"
-    command = [sys.executable, "-m", "harness", *CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter"]
-    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, timeout=120)
-    assert done.returncode == 2
-    assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
 
 
 @pytest.mark.timeout(CLOSED_OUTPUT_WAIT_S + 30)
