@@ -235,10 +235,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if args.launcher == "env" and args.pg_timeout <= 0:
         raise UsageError("--pg-timeout takes a positive number of seconds")
     sizes, timeout = world_sizes(args.world_sizes), stall_timeout(args)
+    from .adapter import load_adapter_factory
     from .preload import findable, start_forkserver
 
     if args.launcher != "env" and findable(args.impl):
         start_forkserver()  # before this process imports torch below, so the two imports overlap
+    elif not findable(args.impl):
+        load_adapter_factory(args.impl)  # its one-line refusal now, not after a torch import for nothing
     from .spec.certify import CertifyOptions
     from .spec.runner import DEFAULT_CORPUS
 
@@ -294,23 +297,34 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Exit 0 when every rank completed (and the clause, if any, passes), 1 when not, 2 when the ranks
     could not even set up (nothing was replayed)."""
-    from .pool import WorldPool
-    from .spec.clauses import BY_ID
+    from .adapter import load_adapter_factory
+    from .preload import findable
     from .spec.evidence import read_scenario_file
+
+    # The cheap checks first: the clause registry and the runner import torch, seconds spent on nothing otherwise.
+    if args.html is not None:
+        check_file(args.html, "--html")
+    scenario, recorded = read_scenario_file(args.file)
+    clause_id = args.clause if args.clause is not None else recorded.get("clause")
+    if clause_id is not None:
+        from .spec.clauses import BY_ID
+
+        if clause_id not in BY_ID:
+            raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
+    impl = args.impl if args.impl is not None else recorded.get("implementation")
+    if impl is None:
+        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
+    if not findable(impl):
+        try:
+            load_adapter_factory(impl)  # a malformed or unimportable name: its one line now
+        except AdapterLoadError as exc:
+            raise _unimportable_here(exc, args.file, recorded, clause_id) from None
+    from .pool import WorldPool
     from .spec.judging import judge_scenario, unjudged_lines, unusable
     from .spec.runner import describe_implementation
     from .stall import StallRule
     from .statuses import ClauseStatus
 
-    if args.html is not None:
-        check_file(args.html, "--html")
-    scenario, recorded = read_scenario_file(args.file)
-    clause_id = args.clause if args.clause is not None else recorded.get("clause")
-    if clause_id is not None and clause_id not in BY_ID:
-        raise UsageError(f"unknown clause {clause_id!r} (known: {', '.join(BY_ID)})")
-    impl = args.impl if args.impl is not None else recorded.get("implementation")
-    if impl is None:
-        raise UsageError("this scenario file records no implementation: pass --impl MODULE:ATTR")
     with reported_if_slow(f"still loading `{impl}`"):
         try:
             describe_implementation(impl)

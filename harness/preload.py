@@ -36,8 +36,12 @@ def start_forkserver() -> None:
 
 def findable(impl: str) -> bool:
     """Whether the module of the adapter `impl` names can be found, without importing it: a run whose
-    adapter cannot load stops before the forkserver would spend a torch import on nothing."""
+    adapter cannot load stops before the forkserver would spend a torch import on nothing. A name not of the
+    form MODULE:ATTR names no adapter, whatever its module."""
+    module_name, colon, attr = impl.partition(":")
+    if not colon or not attr:
+        return False
     try:
-        return importlib.util.find_spec(impl.partition(":")[0]) is not None
+        return importlib.util.find_spec(module_name) is not None
     except Exception:  # a parent package that fails to import: the adapter's loading reports it, in one line
         return False

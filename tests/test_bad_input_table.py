@@ -1,6 +1,13 @@
 """Every bad input is refused before the run: one line on stderr and exit 2 (for the pytest route, one
 usage error), quickly, with nothing left behind: each command runs with a temporary folder of its own,
-which must still be empty afterwards (no world folder, no forkserver socket, no saved traceback)."""
+which must still be empty afterwards (no world folder, no forkserver socket, no saved traceback).
+
+The table runs through the CLI's `main()` in this process (the run folder reset, so a world or a
+forkserver started before the refusal would show in the temporary folder, and no new child process
+allowed), the pytest route's through the plugin's check at configure. `SUBPROCESS` and
+`PYTEST_ROUTE_AS_PROGRAM` name the cases also run as real programs, for their exit code and their
+"one line, no traceback" promise, among them an adapter refused only once its module (and torch) loaded.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,18 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
+import psutil
 import pytest
 
+from harness import cli, preload, scratch, testing
+from harness.pytest_options import EVIDENCE_OPTION, IMPL_OPTION, STALL_OPTION, configured_impl
+
 ROOT = Path(__file__).resolve().parent.parent
-REFUSED_WITHIN_S = 30.0  # a refusal takes about a second; a run that started would take far longer
+REFUSED_WITHIN_S = 120.0  # a bound on a hang, not a speed test: the in-process cases see any world or process start
 PYTEST_USAGE_ERROR = 4
 
 GOOD_OPS = [{"op": "germinate", "slot": "a"}, {"op": "advance", "slot": "a"}]
@@ -36,9 +49,10 @@ COMMANDS = {
     "certify --out unwritable": (["certify", "--out", "/proc/certificate"], {}, "cannot write in '/proc'"),
     "certify --impl without colon": (["certify", "--impl", "garbage"], {}, "not of the form MODULE:ATTR"),
     "certify --impl empty module": (["certify", "--impl", ":Adapter"], {}, "not of the form MODULE:ATTR"),
+    "certify --impl module only": (["certify", "--impl", "reference_impl.adapter"], {}, "not of the form MODULE:ATTR"),
     "certify --impl unimportable": (["certify", "--impl", "no_such_module:Adapter"], {}, "cannot import module"),
-    "certify --impl unknown attribute": (["certify", "--impl", "reference_impl.adapter:Nope"], {}, "no attribute"),
-    "certify --impl not callable": (["certify", "--impl", "reference_impl:__version__"], {}, "not an adapter"),
+    "certify --impl unknown attribute": (["certify", "--impl", "reference_impl.adapter:Nope"], {}, "has no attribute"),
+    "certify --impl not callable": (["certify", "--impl", "reference_impl:__version__"], {}, "not an adapter class"),
     "certify --impl no adapter": (["certify", "--impl", "tests.spec_adapters:not_an_adapter"], {}, "did not produce"),
     "certify implementation from the environment": (["certify"], {"LIFECYCLE_SPEC_IMPL": "garbage"}, "MODULE:ATTR"),
     "certify world size 0": (["certify", "--world-sizes", "0"], {}, "from 1 to 8"),
@@ -47,6 +61,9 @@ COMMANDS = {
     "certify world size not a number": (["certify", "--world-sizes", "two"], {}, "must be integers"),
     "certify world sizes empty": (["certify", "--world-sizes", ""], {}, "must be integers"),
     "certify --repeat 0": (["certify", "--repeat", "0"], {}, "positive integer"),
+    "certify --maxfail 0": (["certify", "--maxfail", "0"], {}, "--maxfail takes a positive integer"),
+    "certify --stall-timeout 0": (["certify", "--stall-timeout", "0"], {}, "--stall-timeout takes a positive number"),
+    "certify --stall-timeout negative": (["certify", "--stall-timeout", "-1"], {}, "takes a positive number"),
     "certify --corpus 0": (["certify", "--corpus", "0"], {}, "positive integer"),
     "certify --corpus negative": (["certify", "--corpus", "-3"], {}, "positive integer"),
     "certify --corpus not a number": (["certify", "--corpus", "many"], {}, "invalid int value"),
@@ -73,6 +90,7 @@ COMMANDS = {
 SCENARIOS = {
     "not UTF-8": (b'{"world_size": 2, "name": "caf\xe9"}', "not UTF-8"),
     "malformed JSON": (b"{not json", "malformed scenario JSON"),
+    "truncated JSON": (b'{"world_size": 2, "slots": ["a"], "ops": [{"op": "germ', "malformed scenario JSON"),
     "not an object": (b"[1, 2]", "must be a JSON object"),
     "deadline_s a word": (scenario(deadline_s="soon"), "deadline_s must be a number"),
     "deadline_s negative": (scenario(deadline_s=-1), "deadline_s must be a number"),
@@ -84,6 +102,7 @@ SCENARIOS = {
     "slots repeated": (scenario(slots=["a", "a"]), "distinct"),
     "world size a string": (scenario(world_size="2"), "world size must be"),
     "world size too large": (scenario(world_size=99), "world size must be"),
+    "world size 0": (scenario(world_size=0, ops=[]), "world size must be"),
     "process_group a word": (scenario(process_group="no"), "process_group must be true or false"),
     "name a number": (scenario(name=5), "name must be a string"),
     "gates unknown": (scenario(gates="magic"), "gates must be one of"),
@@ -118,6 +137,10 @@ SCENARIOS = {
     "metrics a word": (with_op(metrics="fast"), "metrics must be an object"),
     "seed_id a number": (scenario(ops=[{"op": "germinate", "slot": "a", "seed_id": 3}]), "seed_id must be a string"),
     "unknown stage": (with_op(target="SPROUTED"), "unknown stage"),
+    "unknown stage on an empty slot": (
+        scenario(ops=[{"op": "advance", "slot": "a", "target": "SPROUTED"}]),
+        "unknown stage",
+    ),
     "unknown op": (scenario(ops=[{"op": "grow", "slot": "a"}]), "unknown op"),
     "unknown slot": (scenario(ops=[{"op": "germinate", "slot": "b"}]), "unknown slot"),
     "op key unknown": (scenario(ops=[{"op": "germinate", "slot": "a", "when": 1}]), "unknown keys"),
@@ -126,7 +149,7 @@ SCENARIOS = {
 PYTEST_ROUTE = {
     "impl without colon": (["--lifecycle-impl", "garbage"], {}, "not of the form MODULE:ATTR"),
     "impl unimportable": (["--lifecycle-impl", "no_such:Adapter"], {}, "cannot import module"),
-    "impl unknown attribute": (["--lifecycle-impl", "reference_impl.adapter:Nope"], {}, "no attribute"),
+    "impl unknown attribute": (["--lifecycle-impl", "reference_impl.adapter:Nope"], {}, "has no attribute"),
     "impl from the environment": ([], {"LIFECYCLE_SPEC_IMPL": "garbage"}, "not of the form MODULE:ATTR"),
     "world size 0": (
         ["--lifecycle-impl", "reference_impl.adapter:Adapter", "--lifecycle-world-sizes", "0"],
@@ -136,15 +159,62 @@ PYTEST_ROUTE = {
 }
 
 
+# Refused only once the adapter's module is loaded: certify starts the forkserver first, so that its torch import
+# overlaps the module's. In this process the forkserver's start is only recorded; "no adapter" runs as the program.
+LOADS_ADAPTER = {"certify --impl unknown attribute", "certify --impl not callable", "certify --impl no adapter"}
+# Cases also run as the real program: argparse's own error, the environment's default, adapters, scenarios.
+SUBPROCESS = {
+    "certify --impl no adapter",
+    "unknown command",
+    "certify implementation from the environment",
+    "certify --impl unimportable",
+    "replay --impl without colon",
+    "scenario: not UTF-8",
+    "scenario: unknown stage",
+}
+
+
+# The pytest route as a real pytest run: exit code 4, at most two lines, no traceback.
+PYTEST_ROUTE_AS_PROGRAM = {"impl from the environment", "world size 0"}
+
+
 def run(command: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`command` from the test's folder, importing this checkout, with a temporary folder of its own."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    scratch_dir = tmp_path / "scratch"
+    scratch_dir.mkdir()
     environment = {k: v for k, v in os.environ.items() if k != "LIFECYCLE_SPEC_IMPL"}
-    environment.update({"PYTHONPATH": str(ROOT), "TMPDIR": str(scratch), **env})
+    environment.update({"PYTHONPATH": str(ROOT), "TMPDIR": str(scratch_dir), **env})
     return subprocess.run(
         command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=REFUSED_WITHIN_S
     )
+
+
+def run_in_process(args: list[str], tmp_path: Path, env: dict[str, str], monkeypatch, capsys, forkserver: bool):
+    """`main(args)` here, as `run` would start it: the test's folder, its environment, a temporary folder of its own
+    and no run folder yet, so anything that would start a world makes one there. The forkserver's start is recorded,
+    not done, and must not happen unless `forkserver`."""
+    scratch_dir = tmp_path / "scratch"
+    scratch_dir.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LIFECYCLE_SPEC_IMPL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TMPDIR", str(scratch_dir))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_dir))
+    monkeypatch.setattr(scratch, "_run_folder", None)
+    forkserver_starts: list[None] = []
+    monkeypatch.setattr(preload, "start_forkserver", lambda: forkserver_starts.append(None))
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+    capsys.readouterr()
+    try:
+        code = cli.main(args)
+    except SystemExit as exc:  # argparse's own errors exit, as they do in the program
+        code = exc.code
+    captured = capsys.readouterr()
+    started = {child.pid for child in psutil.Process().children(recursive=True)} - children
+    assert not started, f"processes started for bad input: {started}"
+    assert forkserver or not forkserver_starts, "the forkserver was started for bad input"
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
 
 def assert_refused(done: subprocess.CompletedProcess, expected: str, tmp_path: Path) -> None:
@@ -160,27 +230,82 @@ def fill(arg: str, tmp_path: Path) -> str:
     return arg.format(tmp=tmp_path, file=tmp_path / "a-file", scenario=tmp_path / "good.json")
 
 
-@pytest.mark.parametrize("case", sorted(COMMANDS))
-def test_bad_command_is_refused_first(case, tmp_path):
+def refuse_command(case: str, tmp_path: Path, route) -> None:
     args, env, expected = COMMANDS[case]
     (tmp_path / "a-file").write_text("not a folder")
     (tmp_path / "good.json").write_text(scenario())
-    done = run([sys.executable, "-m", "harness", *[fill(a, tmp_path) for a in args]], tmp_path, env)
-    assert_refused(done, expected, tmp_path)
+    assert_refused(route([fill(a, tmp_path) for a in args], env), expected, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "good.json", "scratch"]
 
 
-@pytest.mark.parametrize("case", sorted(SCENARIOS))
-def test_bad_scenario_is_refused_first(case, tmp_path):
+def refuse_scenario(case: str, tmp_path: Path, route) -> None:
     content, expected = SCENARIOS[case]
     path = tmp_path / "scenario.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    done = run([sys.executable, "-m", "harness", "replay", str(path)], tmp_path, {})
+    done = route(["replay", str(path)], {})
     assert_refused(done, expected, tmp_path)
     assert str(path) in done.stderr
 
 
+def in_process(tmp_path: Path, monkeypatch, capsys, forkserver: bool = False):
+    return lambda args, env: run_in_process(args, tmp_path, env, monkeypatch, capsys, forkserver)
+
+
+def as_program(tmp_path: Path):
+    return lambda args, env: run([sys.executable, "-m", "harness", *args], tmp_path, env)
+
+
+@pytest.mark.parametrize("case", sorted(COMMANDS))
+def test_bad_command_is_refused_first(case, tmp_path, monkeypatch, capsys):
+    refuse_command(case, tmp_path, in_process(tmp_path, monkeypatch, capsys, forkserver=case in LOADS_ADAPTER))
+
+
+@pytest.mark.parametrize("case", sorted(SCENARIOS))
+def test_bad_scenario_is_refused_first(case, tmp_path, monkeypatch, capsys):
+    refuse_scenario(case, tmp_path, in_process(tmp_path, monkeypatch, capsys))
+
+
+@pytest.mark.parametrize("case", sorted(SUBPROCESS))
+def test_the_program_refuses_with_one_line_and_no_traceback(case, tmp_path):
+    kind, _, name = case.partition("scenario: ")
+    if kind:
+        refuse_command(case, tmp_path, as_program(tmp_path))
+    else:
+        refuse_scenario(name, tmp_path, as_program(tmp_path))
+
+
+def pytest_route_config(args: list[str], tmp_path: Path) -> SimpleNamespace:
+    """What the plugin reads of a pytest config given `args` (pairs of option and value) started in `tmp_path`."""
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    options = {
+        IMPL_OPTION: None,
+        "--lifecycle-world-sizes": "1,2,3,4",
+        "--lifecycle-profile": "all",
+        EVIDENCE_OPTION: None,
+        STALL_OPTION: None,
+        **given,
+    }
+    config = SimpleNamespace(rootpath=tmp_path, invocation_params=SimpleNamespace(dir=tmp_path))
+    config.getoption = options.__getitem__
+    return config
+
+
 @pytest.mark.parametrize("case", sorted(PYTEST_ROUTE))
+def test_pytest_route_refuses_at_configure(case, tmp_path, monkeypatch):
+    """The plugin's check at configure, in this process: the usage error's text, and nothing made."""
+    args, env, expected = PYTEST_ROUTE[case]
+    monkeypatch.delenv("LIFECYCLE_SPEC_IMPL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = pytest_route_config(args, tmp_path)
+    with pytest.raises(pytest.UsageError) as refused:
+        testing.check_options(config, configured_impl(config))
+    assert str(refused.value).startswith("lifecycle-spec: ") and expected in str(refused.value), refused.value
+    assert "\n" not in str(refused.value)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("case", sorted(PYTEST_ROUTE_AS_PROGRAM))
 def test_pytest_route_gives_one_usage_error(case, tmp_path):
     args, env, expected = PYTEST_ROUTE[case]
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "harness.spec.suite", *args]

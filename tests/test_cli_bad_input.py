@@ -1,4 +1,9 @@
-"""Bad input gets one clear line and exit code 2: never a traceback wall, a hang or a leftover process."""
+"""Bad input gets one clear line and exit code 2: never a traceback wall, a hang or a leftover process.
+
+Bad options and scenario files, one line each, are the table of `test_bad_input_table.py`; here, what
+goes wrong only once a run has started: an adapter that cannot be built, a reader that goes away (an adapter
+method that raises: `test_routes_agree.py`).
+"""
 
 from __future__ import annotations
 
@@ -20,35 +25,6 @@ CLOSED_OUTPUT_WAIT_S = 120
 
 CERTIFY = ["certify", "--world-sizes", "2", "--profile", "core", "--corpus", "2"]
 
-CASES = {
-    "unimportable module": (["certify", "--impl", "no_such_module:Adapter"], "cannot import module"),
-    "no MODULE:ATTR form": (["certify", "--impl", "reference_impl.adapter"], "not of the form MODULE:ATTR"),
-    "unknown attribute": (["certify", "--impl", "reference_impl.adapter:Nope"], "has no attribute"),
-    "attribute not callable": (["certify", "--impl", "reference_impl:__version__"], "not an adapter class"),
-    "factory returns no adapter": (["certify", "--impl", "tests.spec_adapters:not_an_adapter"], "did not produce"),
-    "world size 0": (["certify", "--world-sizes", "0"], "from 1 to 8"),
-    "negative world size": (["certify", "--world-sizes", "2,-1"], "from 1 to 8"),
-    "world size not an integer": (["certify", "--world-sizes", "two"], "must be integers"),
-    "world size above the maximum": (["certify", "--world-sizes", "9"], "from 1 to 8"),
-    "repeat zero": (["certify", "--repeat", "0"], "positive integer"),
-}
-
-SCENARIOS = {
-    "malformed JSON": ("{not json", "malformed scenario JSON"),
-    "truncated JSON": ('{"world_size": 2, "slots": ["a"], "ops": [{"op": "germ', "malformed scenario JSON"),
-    "unknown slot": (
-        json.dumps({"world_size": 2, "slots": ["a"], "ops": [{"op": "germinate", "slot": "b"}]}),
-        "unknown slot",
-    ),
-    "unknown stage": (
-        json.dumps({"world_size": 2, "slots": ["a"], "ops": [{"op": "advance", "slot": "a", "target": "SPROUTED"}]}),
-        "unknown stage",
-    ),
-    "world size 0": (json.dumps({"world_size": 0, "slots": ["a"], "ops": []}), "world size must be"),
-    "not an object": ("[1, 2]", "must be a JSON object"),
-    "unknown op": (json.dumps({"world_size": 1, "slots": ["a"], "ops": [{"op": "grow", "slot": "a"}]}), "unknown op"),
-}
-
 
 def harness(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=timeout)
@@ -61,52 +37,19 @@ def assert_one_line_error(done: subprocess.CompletedProcess, expected: str) -> N
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_command_line(case):
-    args, expected = CASES[case]
-    assert_one_line_error(harness(*args), expected)
-
-
-@pytest.mark.parametrize("case", sorted(SCENARIOS))
-def test_bad_scenario_file(case, tmp_path):
-    text, expected = SCENARIOS[case]
-    path = tmp_path / "scenario.json"
-    path.write_text(text)
-    assert_one_line_error(harness("replay", str(path)), expected)
-
-
-def test_missing_scenario_file(tmp_path):
-    assert_one_line_error(harness("replay", str(tmp_path / "absent.json")), "cannot read scenario")
-
-
-def test_adapter_whose_constructor_raises_is_an_error_of_every_clause(tmp_path):
-    done = harness(*CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter", "--out", str(tmp_path))
+def test_adapter_whose_constructor_raises_is_an_error_of_every_clause_and_leaves_no_process(tmp_path):
+    mark = f"LIFECYCLE_TEST_MARK={uuid.uuid4().hex}"
+    command = [sys.executable, "-m", "harness", *CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter"]
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+    assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
     cert = json.loads((tmp_path / "certificate.json").read_text())
     assert cert["verdict"] == "inconclusive"
     assert {c["status"] for c in cert["clauses"]} == {"error"}
     errors = [r["error"] for c in cert["clauses"] for r in c["evidence"]["ranks"] if r["error"]]
     assert errors and all("boom: the adapter cannot be built" in e["traceback"] for e in errors)
-
-
-def test_adapter_method_that_raises_fails_its_clauses_with_the_traceback(tmp_path):
-    done = harness(*CERTIFY, "--impl", "tests.spec_adapters:AdvanceRaisesAdapter", "--out", str(tmp_path))
-    assert done.returncode == 1, done.stdout + done.stderr
-    cert = json.loads((tmp_path / "certificate.json").read_text())
-    termination = next(c for c in cert["clauses"] if c["id"] == "C6")
-    assert termination["status"] == "fail"
-    tracebacks = [r["error"]["traceback"] for r in termination["evidence"]["ranks"] if r["error"]]
-    assert any("advance is not wired up yet" in t for t in tracebacks)
-
-
-def test_bad_input_leaves_no_process_behind(tmp_path):
-    mark = f"LIFECYCLE_TEST_MARK={uuid.uuid4().hex}"
-    command = [sys.executable, "-m", "harness", *CERTIFY, "--impl", "tests.spec_adapters:ExplodingAdapter"]
-    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    done = subprocess.run([*command, "--out", str(tmp_path)], env=env, capture_output=True, timeout=120)
-    assert done.returncode == 2
-    assert wait_until(lambda: not marked(mark), 10.0), f"left running: {marked(mark)}"
 
 
 @pytest.mark.timeout(CLOSED_OUTPUT_WAIT_S + 30)

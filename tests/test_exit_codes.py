@@ -37,8 +37,10 @@ def test_sigterm_after_the_certificate_keeps_the_verdicts_code(tmp_path):
     command = harness_command(*CERTIFY, "--out", str(tmp_path / "cert"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the verdict line arrives as it is printed
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    printed = []
     try:
         for line in process.stdout:
+            printed.append(line)
             if line.startswith("verdict:"):
                 process.send_signal(signal.SIGTERM)
                 break
@@ -48,6 +50,7 @@ def test_sigterm_after_the_certificate_keeps_the_verdicts_code(tmp_path):
             process.kill()
             process.wait(timeout=30)
     assert line.startswith("verdict: certified"), line
+    assert any(printed_line.split()[:1] == ["C1"] for printed_line in printed), printed  # the clause table came first
     assert process.returncode == 0, process.stderr.read()
     assert (tmp_path / "cert" / "certificate.json").exists()
 

@@ -74,6 +74,13 @@ def _unsettled(cert: dict) -> dict[str, dict]:
     return {c["id"]: c for c in cert["clauses"] if c["status"] not in ("pass", "not_claimed")}
 
 
+def test_an_adapter_method_that_raises_fails_termination_with_its_traceback(certificate):
+    termination = next(c for c in certificate["clauses"] if c["id"] == "C6")
+    assert termination["status"] == "fail", termination["reason"]
+    tracebacks = [r["error"]["traceback"] for r in termination["evidence"]["ranks"] if r["error"]]
+    assert any("advance is not wired up yet" in t for t in tracebacks), tracebacks
+
+
 def test_every_evidence_file_judges_again_to_what_the_certificate_says(certificate, world_pool):
     unsettled = _unsettled(certificate)
     assert {c["status"] for c in unsettled.values()} == {"fail", "incomplete"}, unsettled

@@ -33,20 +33,16 @@ def test_every_clause_is_fully_described():
         assert f"### {clause.id} {clause.title} ({clause.level})" in render()
 
 
-def test_certificates_follow_their_shipped_schema(tmp_path):
-    """A passing and a failing certificate, with evidence, validate against the schema the package ships."""
+def test_the_shipped_schema_is_a_valid_schema_with_its_id():
+    """The schema the package ships; real certificates, passing (the reference's, every profile) and failing
+    (each known-bad implementation's, with evidence), are validated against it in test_spec_certify.py."""
     jsonschema = pytest.importorskip("jsonschema")
     from harness.spec.certificate import SCHEMA, SCHEMA_FILE
-    from harness.spec.certify import CertifyOptions, certify
 
     with open(SCHEMA_FILE) as f:
         schema = json.load(f)
     assert schema["$id"] == SCHEMA
     jsonschema.Draft202012Validator.check_schema(schema)
-    for impl in ("reference_impl.adapter:Adapter", "tests.bad_impls.suffix_missing:Adapter"):
-        cert = certify(CertifyOptions(impl=impl, world_sizes=(1, 2), out_dir=str(tmp_path / impl)))
-        jsonschema.validate(json.loads((tmp_path / impl / "certificate.json").read_text()), schema)
-        assert cert["schema"] == SCHEMA
 
 
 def test_spec_md_states_every_status_and_verdict_the_certificate_can_give():

@@ -16,8 +16,9 @@ from harness import Op, Scenario, WorldPool
 from harness.progress import PLAIN_EVERY_S
 from harness.spec.checks import termination
 from harness.spec.clauses import select
-from harness.stall import StallRule
+from harness.stall import STALL_FLOOR_S, StallRule
 from harness.statuses import RankStatus
+from tests.good_impls.slow_gates import COLD_GATE_S
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple
 
 pytestmark = pytest.mark.timeout(300)
@@ -117,9 +118,12 @@ def test_slow_calls_are_not_stalls():
 
 
 def test_slow_but_correct_implementation_is_certified_with_progress_lines(tmp_path):
+    assert COLD_GATE_S > STALL_FLOOR_S  # slower than the floor: only a window fitted to the implementation waits
     done, elapsed = certify_cli("--impl", SLOW_GATES, "--corpus", "1", "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict: certified" in done.stdout
+    cert = json.loads((tmp_path / "certificate.json").read_text())
+    assert all(c["status"] == "pass" and c["unjudged"] == 0 for c in cert["clauses"]), cert["clauses"]
     assert elapsed > 2 * PLAIN_EVERY_S
     progress = [line for line in done.stderr.splitlines() if line.startswith("progress: world size 2, ")]
     assert progress, done.stderr
@@ -142,7 +146,8 @@ def test_maxfail_stops_after_the_first_failed_must_clause(tmp_path):
     done, _ = certify_cli(
         "--impl", "tests.bad_impls.suffix_missing:Adapter", "--maxfail", "1", "--quiet", "--out", str(tmp_path)
     )
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # not certified: exit code 1, and the table says why
+    assert any(line.split()[:1] == ["C4"] and "fail" in line.split() for line in done.stdout.splitlines()), done.stdout
     cert = json.loads((tmp_path / "certificate.json").read_text())
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
     assert cert["verdict"] == "not_certified"
@@ -167,16 +172,3 @@ def test_stall_timeout_on_replay_fixes_the_window(tmp_path):
     assert done.stdout.splitlines()[0] == f"replaying 'sleeps' with {REFERENCE}"
     first = done.stdout.splitlines()[1]
     assert first == "rank 1 stalled in call #1 fault: no unfinished rank made progress for 0.5s", done.stdout
-
-
-@pytest.mark.parametrize(("option", "value"), [("--stall-timeout", "0"), ("--stall-timeout", "-1"), ("--maxfail", "0")])
-def test_bad_values_are_one_line_and_exit_2(option, value):
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "certify", option, value],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr

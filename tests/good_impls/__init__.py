@@ -2,9 +2,9 @@
 
 A clause forbids only what breaks DDP lifecycle correctness or the documented contract; the self-test
 certifies every implementation here on its profiles and fails on any rejection, so a rule that
-rejects one of them is a false rejection, not a stricter spec. `slow_gates` (every gate takes 0.1 s,
-a hundred times the reference's round) is certified by the stall tests, which check that slowness is
-not taken for a hang. `variants`
+rejects one of them is a false rejection, not a stricter spec. `slow_gates` (the first gate round of every
+rank process takes 1.5 s, longer than the stall floor) is certified by the stall tests, which check
+that slowness is not taken for a hang. `variants`
 generates variants along the axes of legitimate variation (embargo, alpha ramp, blueprints and
 initialisation, module shape, capabilities); `GENERATED` lists each one's adapter and profiles.
 """

@@ -1,7 +1,10 @@
-"""The reference with gates that take their time: every gate evaluation sleeps `GATE_S` first.
+"""The reference with a gate slow to warm up: the first gate round in each process sleeps `COLD_GATE_S`,
+longer than the stall floor, as a gate that connects to a metrics service or loads a model on first
+use would; later rounds take the reference's time.
 
-Correct in every clause, only slow, as a gate that reads metrics from disk or a service would be: the
-harness must certify it with default settings and never call it hung.
+Correct in every clause, only slow: the harness must certify it with default settings and never call it
+hung. Every world it starts pays the cold round again, so both the unproven first window and the
+window learned from healthy scenarios must cover a quiet gap longer than the floor.
 """
 
 import time
@@ -9,12 +12,17 @@ import time
 from reference_impl.adapter import Adapter as ReferenceAdapter
 from reference_impl.slot import SeedSlot
 
-GATE_S = 0.1
+COLD_GATE_S = 1.5
+
+_warm = False  # per process: each rank of each world is a process of its own
 
 
 class SlowGateSlot(SeedSlot):
     def _sync_gate_decision(self, result, identity):
-        time.sleep(GATE_S)
+        global _warm
+        if not _warm:
+            time.sleep(COLD_GATE_S)
+            _warm = True
         return super()._sync_gate_decision(result, identity)
 
 
