@@ -7,15 +7,37 @@ recorded at build time. Built from a tree without git (an sdist), a file already
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from setuptools import build_meta
-from setuptools.build_meta import *  # noqa: F403 - the backend's other hooks, unchanged
+import setuptools
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT_FILE = ROOT / "harness" / "BUILD_COMMIT"
+
+
+def _check_setuptools() -> None:
+    """pip checks pyproject's `requires` only in an isolated build; without isolation (`--no-build-isolation`,
+    an older venv's bundled setuptools) an old setuptools fails later with "invalid command 'bdist_wheel'"."""
+    wanted = re.search(r'"setuptools>=([\d.]+)"', (ROOT / "pyproject.toml").read_text())
+    if wanted is None:
+        return
+    found = tuple(int(p) for p in re.findall(r"\d+", setuptools.__version__)[:2])
+    need = tuple(int(p) for p in wanted.group(1).split(".")[:2])
+    if found < need:
+        raise SystemExit(
+            f"ddp-lifecycle-spec builds with setuptools>={wanted.group(1)}, this environment has"
+            f" {setuptools.__version__}: run `python -m pip install 'setuptools>={wanted.group(1)}'` first,"
+            " or install without --no-build-isolation"
+        )
+
+
+_check_setuptools()
+
+from setuptools import build_meta  # noqa: E402 - after the version check, which names the fix
+from setuptools.build_meta import *  # noqa: E402, F403 - the backend's other hooks, unchanged
 
 
 def _git_commit() -> str | None:

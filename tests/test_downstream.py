@@ -123,3 +123,16 @@ def test_installed_plugin_is_one_plugin_however_loaded_even_beside_an_older_inst
             tmp_path, "-p", f"no:{BASE_PLUGIN}", *extra, "-q", "test_plugin.py", python=str(venv_python), **env
         )
         assert done.returncode == 0, (extra, env, done.stdout[-3000:] + done.stderr[-2000:])
+
+
+def test_a_build_with_too_old_a_setuptools_names_the_fix(monkeypatch):
+    """Without build isolation pip does not check pyproject's `requires`: the backend says what to do."""
+    import importlib.util
+
+    import setuptools
+
+    monkeypatch.setattr(setuptools, "__version__", "65.5.0")
+    path = Path(__file__).resolve().parent.parent / "build_backend" / "commit_backend.py"
+    spec = importlib.util.spec_from_file_location("commit_backend_under_test", path)
+    with pytest.raises(SystemExit, match=r"builds with setuptools>=70\.1, this environment has 65\.5\.0: run"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
