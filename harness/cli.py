@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError, WorldLost, WorldStartError
 from .locations import REFERENCE
-from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
+from .options import add_stall_timeout, clause_printer, judged_counts, shorten, stall_timeout, world_sizes
 from .outputs import check_file, check_folder
 from .profiles import ALL, CHOICES
 from .scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
@@ -343,7 +343,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         write_replay_page(args.html, result, verdict.violations if verdict else [], clause_id)
     if verdict is None:
         return 0 if result.ok else 1
-    counts = f"{verdict.judged} calls judged, {verdict.unjudged} not"
+    counts = judged_counts(verdict.judged, verdict.unjudged)
     print(f"clause {clause_id}: {verdict.status} ({counts})" + (f": {verdict.reason}" if verdict.reason else ""))
     for violation in verdict.violations:
         print(f"  [{violation.kind}] {violation}")

@@ -4,6 +4,7 @@ sizes and the stall timeout, and the one line a certification prints per clause.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -59,10 +60,32 @@ def clause_printer(say: Callable[[str], None], verbose: bool) -> Callable[[Claus
     """Prints a clause's line as it ends, and with `verbose` each scenario it ran."""
 
     def show(outcome: ClauseOutcome) -> None:
-        for line in [clause_line(outcome), *(scenario_lines(outcome) if verbose else [])]:
+        for line in [clause_line(outcome), *evidence_lines(outcome), *(scenario_lines(outcome) if verbose else [])]:
             say(line)
 
     return show
+
+
+def evidence_lines(outcome: ClauseOutcome) -> list[str]:
+    """Under a clause that is not settled, what to act on: the whole reason when its line had to cut it, and
+    the command that replays its evidence."""
+    from .spec.certificate import replay_command
+
+    lines = []
+    if outcome.reason and shorten(outcome.reason) != " ".join(outcome.reason.split()):
+        lines += textwrap.wrap(
+            outcome.reason, REASON_WIDTH + 40, initial_indent="       why: ", subsequent_indent=" " * 12
+        )
+    evidence = outcome.evidence or {}
+    if evidence.get("scenario_file"):
+        lines.append(f"       replay: {replay_command(evidence, outcome.clause.id)}")
+    return lines
+
+
+def judged_counts(judged: int, unjudged: int, always: bool = True) -> str:
+    """How many calls were judged and how many not, in the words every route prints (`always`: the second
+    count even when it is 0, as replay and the pytest route print it, to compare with the certificate)."""
+    return f"{judged} calls judged" + (f", {unjudged} not judged" if unjudged or always else "")
 
 
 def clause_line(outcome: ClauseOutcome) -> str:
@@ -78,7 +101,7 @@ def clause_line(outcome: ClauseOutcome) -> str:
     line = f"  {clause.id:<4} {clause.level:<6} {clause.profile:<7} {clause.title:<{title_width}}"
     line += f" {status:<{status_width}} {count:>4} {noun}"
     if outcome.judged or outcome.unjudged:
-        line += f", {outcome.judged} calls judged" + (f", {outcome.unjudged} not" if outcome.unjudged else "")
+        line += f", {judged_counts(outcome.judged, outcome.unjudged, always=False)}"
     return line + (f"  {shorten(outcome.reason)}" if outcome.reason else "")
 
 
@@ -86,7 +109,7 @@ def scenario_lines(outcome: ClauseOutcome) -> list[str]:
     """One line per scenario the clause ran: its name, world size, status and calls judged (`--verbose`)."""
     return [
         f"       {run['scenario']} ({run['world_size']} rank{'s' if run['world_size'] > 1 else ''}): {run['status']},"
-        f" {run['judged']} calls judged" + (f", {run['unjudged']} not" if run["unjudged"] else "")
+        f" {judged_counts(run['judged'], run['unjudged'], always=False)}"
         for run in outcome.runs
     ]
 

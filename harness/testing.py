@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from .locations import SUITE_PACKAGE
-from .options import checked_stall_timeout, scenario_lines
+from .options import checked_stall_timeout, judged_counts, scenario_lines
 from .outputs import check_folder
 from .pool import WorldPool, certification_pools
 from .profiles import ALL, CHOICES, PROFILES
@@ -85,7 +85,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.section("lifecycle specification: calls judged per clause")
     verbose = config.getoption("--lifecycle-verbose")
     for world_size, outcome in outcomes:
-        counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
+        counts = judged_counts(outcome.judged, outcome.unjudged)
         status = f"{outcome.status} ({SHOULD}, not counted)" if tolerated_failure(outcome) else outcome.status
         terminalreporter.write_line(f"{outcome.clause.id} at {world_size} rank(s): {status} ({counts})")
         for line in scenario_lines(outcome) if verbose else []:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from harness.options import clause_line
+from harness.options import clause_line, clause_printer
 from harness.progress import CLEAR_LINE, PLAIN_EVERY_S, TTY_EVERY_S, ProgressPrinter, RunProgress
 from harness.spec.clauses import REGISTRY
 from harness.spec.runner import ClauseOutcome
@@ -55,3 +55,22 @@ def test_every_row_of_the_clause_table_keeps_its_columns_aligned():
     assert len(status_at) == 1 and len(count_at) == 1, (status_at, count_at)
     d4 = next(row for clause, status, row in rows if clause.id == "D4" and status == ClauseStatus.NOT_CLAIMED)
     assert "DDP configuration compatibility" in d4 and d4.index(" not_claimed ") in status_at
+
+
+def test_an_unsettled_clause_prints_its_whole_reason_and_how_to_replay_it(tmp_path):
+    reason = " ".join(f"word{i}" for i in range(60))
+    evidence = {"scenario_file": str(tmp_path / "C1-x.json"), "pythonpath": ["/somewhere"]}
+    outcome = ClauseOutcome(REGISTRY[0], ClauseStatus.FAIL, scenarios=1, reason=reason, evidence=evidence)
+    said: list[str] = []
+    clause_printer(said.append, verbose=False)(outcome)
+    assert said[0].endswith("…") and "word59" not in said[0]
+    why = " ".join(line.strip() for line in said[1:-1])
+    assert why == f"why: {reason}"
+    assert (
+        said[-1].startswith("       replay: PYTHONPATH=/somewhere ")
+        and f"replay {tmp_path / 'C1-x.json'} --clause C1" in said[-1]
+    )
+    short = ClauseOutcome(REGISTRY[0], ClauseStatus.PASS, scenarios=1, judged=3, unjudged=1, reason="")
+    said.clear()
+    clause_printer(said.append, verbose=False)(short)
+    assert said == [clause_line(short)] and said[0].endswith("3 calls judged, 1 not judged")

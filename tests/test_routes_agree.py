@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.options import judged_counts
 from harness.report import RankOutcome, ScenarioResult
 from harness.scenario import Scenario
 from harness.spec import judging, runner
@@ -105,7 +106,7 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
     for clause in chosen:
         evidence = clause["evidence"]
         done = _harness("-m", "harness", "replay", evidence["scenario_file"], cwd=tmp_path)
-        counts = f"{evidence['judged']} calls judged, {evidence['unjudged']} not"
+        counts = judged_counts(evidence["judged"], evidence["unjudged"])
         expected = f"clause {clause['id']}: {clause['status']} ({counts}): {clause['reason']}"
         assert done.returncode == 1 and expected in done.stdout.splitlines(), done.stdout[-3000:] + done.stderr
         if clause["status"] == "incomplete":
@@ -116,7 +117,7 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
                     "-p", "no:cacheprovider", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:]
     for clause in chosen:
-        counts = f"{clause['judged']} calls judged, {clause['unjudged']} not"
+        counts = judged_counts(clause["judged"], clause["unjudged"])
         assert f"{clause['id']} {clause['status']} ({counts}): {clause['reason']}" in done.stdout, done.stdout[-4000:]
         first = clause["runs"][0]
         ranks = f"{first['world_size']} rank{'s' if first['world_size'] > 1 else ''}"
@@ -141,7 +142,7 @@ def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp
     lines = done.stdout.splitlines()
     assert any(line.startswith("XFAIL") and "test_clause[D4-" in line for line in lines), done.stdout[-4000:]
     d4 = next(c for c in cert["clauses"] if c["id"] == "D4")
-    counts = f"({d4['judged']} calls judged, {d4['unjudged']} not)"
+    counts = f"({judged_counts(d4['judged'], d4['unjudged'])})"
     assert f"D4 fail (SHOULD: not counted against the verdict) {counts}: {d4['reason']}" in done.stdout
     assert f"D4 at 2 rank(s): fail (SHOULD, not counted) {counts}" in lines
     assert f"verdict of the clauses run, as a certificate gives it: {cert['verdict']}" in lines

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from harness.options import judged_counts
 from harness.spec.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, REGISTRY
@@ -174,7 +175,7 @@ def test_printed_replay_command_works_from_another_folder(tmp_path):
         timeout=120,
     )
     reason = next(c["reason"] for c in cert["clauses"] if c["id"] == "C3")
-    said = f"clause C3: fail ({evidence['judged']} calls judged, {evidence['unjudged']} not): {reason}"
+    said = f"clause C3: fail ({judged_counts(evidence['judged'], evidence['unjudged'])}): {reason}"
     assert done.returncode == 1 and said in done.stdout.splitlines(), done.stdout + done.stderr
     assert "[fields:" in done.stdout
 

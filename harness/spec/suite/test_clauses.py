@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from ...options import judged_counts
 from ...statuses import ClauseStatus
 from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
 from ..certificate import replay_command
@@ -66,7 +67,7 @@ def test_clause(
         pytest.skip(f"not exercised: {outcome.reason}")
     if outcome.status != ClauseStatus.PASS:
         evidence = outcome.evidence or {}
-        counts = f"{outcome.judged} calls judged, {outcome.unjudged} not"
+        counts = judged_counts(outcome.judged, outcome.unjudged)
         tolerated = tolerated_failure(outcome)
         level = f" ({outcome.clause.level}: not counted against the verdict)" if tolerated else ""
         lines = [f"{clause_id} {outcome.status}{level} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
