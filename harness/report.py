@@ -172,11 +172,16 @@ def render_report(result: ScenarioResult, output: bool = True, timed: bool = Tru
     for o in result.outcomes:
         calls = f"{len(o.records)}/{len(scenario.ops_for(o.rank))}"
         lines.append(f"{o.rank:<5} {o.status:<7} {calls:<7} {_detail(result, o, cause)}")
+    tracebacks: dict[tuple[str, str], list[int]] = {}  # ranks that raised the very same traceback: shown once
     for o in sorted(result.outcomes, key=lambda o: cause is None or o.rank != cause.rank):
         if o.exit_error:
-            lines += [f"--- rank {o.rank} exit traceback ---", o.exit_error["traceback"].rstrip()]
+            tracebacks.setdefault(("exit traceback", o.exit_error["traceback"].rstrip()), []).append(o.rank)
         if o.status == RankStatus.RAISED and o.failure and o.failure.get("traceback"):
-            lines += [f"--- rank {o.rank} traceback ---", o.failure["traceback"].rstrip()]
+            tracebacks.setdefault(("traceback", o.failure["traceback"].rstrip()), []).append(o.rank)
+    for (kind, text), ranks in tracebacks.items():
+        who = f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {', '.join(map(str, ranks))} (the same)"
+        lines += [f"--- {who} {kind} ---", text]
+    for o in sorted(result.outcomes, key=lambda o: cause is None or o.rank != cause.rank):
         if o.stack:
             lines += [f"--- rank {o.rank} stack ---", o.stack.rstrip()]
         if output and o.output.strip() and not result.completed:

@@ -113,3 +113,15 @@ def test_the_authority_reason_says_where_each_ranks_stage_went():
         "call #1 advance 'a': rank 0 decided passed=True; rank 1 returned passed=True and its stage stayed"
         " GERMINATED, while on rank 0 the stage moved GERMINATED -> TRAINING"
     )
+
+
+def test_a_traceback_every_rank_raised_alike_is_shown_once_with_the_ranks_named():
+    scenario = Scenario("raises", 3, ["a"], [Op("germinate", "a")])
+    same = 'Traceback (most recent call last):\n  File "adapter.py", line 3, in germinate\nValueError: no'
+    other = same.replace("no", "something else")
+    error = [ErrorInfo(type="ValueError", qualname="ValueError", message="m", traceback=t, in_collective=False)
+             for t in (same, same, other)]  # fmt: skip
+    outcomes = [RankOutcome(rank=r, status=RankStatus.RAISED, error=error[r]) for r in range(3)]
+    report = ScenarioResult(scenario, outcomes, 0.1).render()
+    assert report.count(same) == 1 and "--- ranks 0, 1 (the same) traceback ---" in report
+    assert "--- rank 2 traceback ---" in report and other in report
