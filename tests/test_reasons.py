@@ -57,7 +57,8 @@ def test_every_rank_raising_at_a_germinate_is_raised_with_the_implementations_fr
     verdict = judge_scenario(BY_ID["C1"], result)
     assert verdict.status == ClauseStatus.INCOMPLETE and verdict.unjudged == 2
     assert verdict.reason == (
-        f"2 of 3 calls of scenario 'regrow-2' were never judged: at call #0 germinate 'a', {found.detail};"
+        f"2 of the 3 calls this clause reads in scenario 'regrow-2' were never judged: judging stopped at call #0"
+        f" germinate 'a', {found.detail};"
         " no violation among the others"
     )
     for word in ("hung", "died"):

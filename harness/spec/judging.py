@@ -122,9 +122,10 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
 
 def incomplete_reason(verdict: ScenarioVerdict, cause: str = "") -> str:
     """The calls never judged and why: `cause` when the check gave one, else the call where judging stopped."""
-    where = f"{verdict.unjudged} of {verdict.judged + verdict.unjudged} calls of scenario {verdict.scenario!r}"
+    total = verdict.judged + verdict.unjudged
+    where = f"{verdict.unjudged} of the {total} calls this clause reads in scenario {verdict.scenario!r}"
     found = verdict.unjudged_call
-    cause = cause or (found.text if found else "no rank reported them")
+    cause = cause or (f"judging stopped {found.text}" if found else "no rank reported them")
     return f"{where} were never judged: {cause}; no violation among the others"
 
 
