@@ -102,9 +102,10 @@ certificate, `replay` and the pytest route), and keeps the scenario as a replaya
 judging stopped, and what happened there, in one vocabulary: the call *raised* (the exception's type,
 its message and the implementation's frame), the rank *hung* (it made no progress, or deadlocked in
 a collective), *died* (its exit code or the signal that killed it), or *stopped* (its call ended in a
-collective another rank's failure broke). For example: `8 of 124 calls of scenario 'regrow-ws2' were
-never judged: at call #12 germinate 'a', ranks 0, 1 raised RuntimeError: slot 'a' is embargoed (at
-mypkg/slot.py:88 in germinate), and stopped there; no violation among the others`. `replay` of that
+collective another rank's failure broke). For example: `8 of the 124 calls this clause reads in
+scenario 'regrow-ws2' were never judged: judging stopped at call #12 germinate 'a', ranks 0, 1 raised
+RuntimeError: slot 'a' is embargoed (at mypkg/slot.py:88 in germinate), and stopped there; no violation
+among the others`. `replay` of that
 file gives the same status, the same counts and the same reason, and lists per rank the calls it
 could not judge and why.
 
