@@ -18,7 +18,7 @@ from ..scenario import Op, Scenario
 from .families import COOLDOWN_TICKS
 
 MODEL_CORPUS = 1
-BLEND_TICKS = 3
+BLEND_TICKS = 1  # alpha off 0 within BLENDING: a graph that changes inside the stage shows after one tick
 DIVERGENCE_SLOTS = ["a", "b"]
 
 
@@ -103,7 +103,6 @@ def stage_tour(world_size: int) -> Scenario:
         Op("advance", "a", target=int(Stage.HOLDING)),
         Op("advance", "a", target=int(Stage.FOSSILIZED)),
         Op("prune", "b"),
-        Op("step_epoch", "b"),
         Op("step_epoch", "b"),
     ]
     return _scenario("model-stage-tour", world_size, ["a", "b"], ops)
