@@ -87,6 +87,14 @@ class ParamSetView:
         return cls(bool(call_ok), params_digest, bool(changed))
 
 
+def model_device() -> torch.device:
+    """The device this rank's model trains on: it follows the process group's backend whenever one is
+    initialised, at world size 1 too (torchrun with one NCCL rank trains on `cuda:0`), and
+    `MODEL_DEVICE_VARIABLE`; the CPU without a process group."""
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+    return device_for(backend, int(os.environ.get("LOCAL_RANK", "0")), os.environ.get(MODEL_DEVICE_VARIABLE))
+
+
 def made_by_every_rank(scenario: Scenario, index: int) -> bool:
     """Every rank makes call `index`, the same op on the same slot: a training step follows it."""
     ops = [scenario.ops_for(rank) for rank in range(scenario.world_size)]
@@ -142,9 +150,7 @@ class ModelHost:
         self.distributed = scenario.world_size > 1 and dist.is_available() and dist.is_initialized()
         self.mode = DDP if self.distributed else PLAIN
         self.config: DDPConfig = CONFIGS[scenario.ddp]
-        backend = dist.get_backend() if self.distributed else None
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = device_for(backend, local_rank, os.environ.get(MODEL_DEVICE_VARIABLE))
+        self.device = model_device()
         self.keys = {name: name.replace(".", "_") for name in slots}
         shapes = {name: tuple(adapter.module_shape(slot)) for name, slot in slots.items()}
         if len(set(shapes.values())) > 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from harness import Op, Scenario, WorldPool
@@ -36,3 +38,30 @@ def test_once_a_collective_failed_a_rank_stops_at_the_next_error(stop: bool, cal
     ops = [Op("fault", fault={"kind": "raise"}, continue_on_error=True) for _ in range(2)]
     outcome = run_here(Scenario("errors allowed", 1, [], ops, process_group=False), monitor, stop)
     assert (len(outcome.records), outcome.status) == (calls, status)
+
+
+@pytest.mark.parametrize(("backend", "devices"), [("nccl", [3]), ("gloo", [])])
+def test_joining_under_nccl_sets_the_local_rank_cuda_device_first_and_gloo_none(monkeypatch, backend, devices):
+    """Without a GPU: under NCCL the rank takes `cuda:LOCAL_RANK` before it joins (and blocking wait,
+    so a timed-out collective raises); under gloo no CUDA call is made. A refused join is one line."""
+    import torch
+    import torch.distributed as dist
+
+    from harness import env_world
+    from harness.errors import WorldStartError
+
+    taken: list[int] = []
+    for name, value in (("RANK", "3"), ("WORLD_SIZE", "4"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "1")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    monkeypatch.delenv("TORCH_NCCL_BLOCKING_WAIT", raising=False)
+    monkeypatch.setattr(torch.cuda, "set_device", taken.append)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no peer here")
+
+    monkeypatch.setattr(dist, "init_process_group", refuse)
+    with pytest.raises(WorldStartError, match=f"could not join the launcher's process group \\({backend}\\)"):
+        env_world.join(backend, 5.0)
+    assert taken == devices
+    assert (os.environ.get("TORCH_NCCL_BLOCKING_WAIT") == "1") == (backend == "nccl")

@@ -7,9 +7,18 @@ import dataclasses
 import pytest
 import torch
 
-from harness import Op, Scenario, WorldPool
+from harness import Op, Scenario, WorldPool, model_host
 from harness.collectives import CollectiveMonitor
-from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED, declared, device_for
+from harness.ddp_configs import (
+    CONFIGS,
+    DEFAULTS,
+    FIND_UNUSED,
+    MODEL_DEVICE_VARIABLE,
+    STATIC_GRAPH,
+    UNDECLARED,
+    declared,
+    device_for,
+)
 from harness.env_world import EnvWorld
 from harness.errors import AdapterLoadError, ScenarioError
 from harness.messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, SKIPPED, TRAINED, CallRecord, ModelStep
@@ -127,6 +136,31 @@ def test_the_device_follows_the_backend(backend, local_rank, wanted, device):
     assert device_for(backend, local_rank, wanted) == torch.device(device)
 
 
+@pytest.mark.parametrize(
+    ("backend", "local_rank", "wanted", "device"),
+    [
+        ("nccl", "1", None, "cuda:1"),
+        ("nccl", "0", None, "cuda:0"),
+        ("gloo", "1", None, "cpu"),
+        ("gloo", "1", "cuda", "cuda:1"),
+        (None, "1", None, "cpu"),
+    ],
+)
+def test_the_model_host_places_the_model_where_the_process_group_backend_needs_it(
+    monkeypatch, backend, local_rank, wanted, device
+):
+    """What `ModelHost` trains on, without a GPU: the backend is read from the process group whenever one
+    is initialised (world size 1 under NCCL included), LOCAL_RANK picks the CUDA device."""
+    monkeypatch.setattr(model_host.dist, "is_initialized", lambda: backend is not None)
+    monkeypatch.setattr(model_host.dist, "get_backend", lambda: backend)
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    if wanted is None:
+        monkeypatch.delenv(MODEL_DEVICE_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(MODEL_DEVICE_VARIABLE, wanted)
+    assert model_host.model_device() == torch.device(device)
+
+
 def test_the_ddp_configuration_survives_json_and_an_unknown_one_is_one_line():
     scenario = under(STATIC_GRAPH, [regrow(2)])[0]
     assert Scenario.from_json(scenario.to_json()).ddp == STATIC_GRAPH and scenario.name.endswith("-static-graph")
@@ -226,6 +260,24 @@ def test_completion_reports_mismatches_failures_and_a_rank_stuck_in_the_model():
     raised = "rank 0's model step raised RuntimeError: Connection closed by peer"
     assert violations[1] == f"call #1 step_epoch 'a' {UNDER}: {raised}"
     assert violations[2].startswith("rank 1 hung in the model step")
+
+
+def test_a_rank_waiting_in_the_model_step_for_a_peer_that_left_is_not_a_model_violation():
+    """The peer raised at an earlier call and left: the wait is the termination clauses' to judge. A peer
+    that left at the same call or later does not excuse it."""
+    stuck = 'File "/x/harness/model_host.py", line 190 in after_call'
+    step = trained("w", "o")
+    for left_after, excused in ((1, True), (2, False)):
+        result = synthetic([[step, step], [step, step]], stacks=("", stuck))
+        result.outcomes[0].status, result.outcomes[0].records = (
+            RankStatus.RAISED,
+            result.outcomes[0].records[:left_after],
+        )
+        result.outcomes[1].status, result.outcomes[1].records = RankStatus.HUNG, result.outcomes[1].records[:1]
+        judgement = completion(result)
+        kinds = [v.kind for v in judgement.violations]
+        assert ("hung_in_model_step" in kinds) is not excused, kinds
+        assert judgement.unjudged >= int(excused)
 
 
 def test_a_step_the_configuration_refuses_names_the_stage_the_parameters_and_the_remedy():

@@ -95,3 +95,41 @@ def test_an_adapter_declaring_nothing_keeps_its_scenarios_and_the_others_are_com
     assert {s.ddp for s in BY_ID["D3"].scenarios(everything)} == {FIND_UNUSED}
     assert BY_ID["D4"].not_claimed(everything) and not BY_ID["D4"].not_claimed(plan(2, (2,), (DEFAULTS,)))
     assert {s.ddp for s in declared_lifecycles(plan(2, (2,), (DEFAULTS,)))} == {DEFAULTS}
+
+
+def _step_kind(op) -> str:
+    """What a D3 step is: its op, and for an advance whether it names its target."""
+    if op.op != "advance":
+        return op.op
+    return "advance-named" if op.target is not None else "advance-default"
+
+
+def test_d3_takes_every_step_kind_under_every_dissent_pattern_whatever_the_seed():
+    """The systematic part of D3 does not depend on the seed: at each world size one scenario per
+    dissent pattern, each with every kind of step, and every gated decision taken by rank 0 both ways
+    against exactly the pattern's dissenters."""
+    from harness.contract import Stage
+    from harness.spec.model_families import dissent_patterns, divergence
+
+    expected = {1: 1, 2: 1, 3: 2, 4: 3}
+    for size, count in expected.items():
+        patterns = dissent_patterns(size)
+        assert len(patterns) == count and len(set(patterns.values())) == count
+        for seed in (0, 1, 7):
+            d3 = BY_ID["D3"].scenarios(Plan(size, (1, 2, 3, 4), seed, 16, frozenset(CAPABILITIES), UNDECLARED))
+            systematic = [s for s in d3 if s.name.startswith("model-divergence-")]
+            assert systematic == divergence(size, True, True) and len(systematic) == count
+        for scenario, dissenters in zip(divergence(size, True, True), patterns.values(), strict=True):
+            ops = scenario.ops
+            kinds = {_step_kind(op) for op in ops}
+            assert kinds == {"germinate", "advance-default", "advance-named", "prune", "step_epoch"}
+            targets = {Stage(op.target) for op in ops if op.op == "advance" and op.target is not None}
+            assert {Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED} <= targets
+            split = [op.local for op in ops if isinstance(op.local, list)]
+            for rank0 in (True, False):
+                pattern = [rank0 != (rank in dissenters) for rank in range(size)]
+                assert pattern in split, (scenario.name, pattern)
+            assert all((local[0] != local[r]) == (r in dissenters) for local in split for r in range(size))
+            assert any(op.until_empty for op in ops), "a regrow ticks until the slot is empty, whatever the embargo"
+    without = divergence(2, epoch_clock=False, prune=False)[0].ops
+    assert {op.op for op in without} == {"germinate", "advance"}

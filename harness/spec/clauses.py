@@ -20,6 +20,7 @@ from . import checks, families, misalign, model_checks, model_families, propagat
 from .checks import Judgement
 
 MUST = "MUST"
+RANDOM_D3_UP_TO = 2  # D3's generated scenarios run up to this world size; the systematic ones at every size
 SHOULD = "SHOULD"
 
 Check = Callable[[ScenarioResult], Judgement]
@@ -125,6 +126,15 @@ def declared_lifecycles(plan: Plan) -> list[Scenario]:
 def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
     tour = [model_families.stage_tour(plan.world_size)]
     return [s for config in plan.matrix(plan.undeclared) for s in model_families.under(config, tour)]
+
+
+def _divergence(plan: Plan) -> list[Scenario]:
+    """D3's systematic scenarios, then (up to `RANDOM_D3_UP_TO` ranks, where a step costs least) the
+    generated ones, under the primary configuration."""
+    epoch_clock = EPOCH_CLOCK in plan.capabilities
+    systematic = model_families.divergence(plan.world_size, epoch_clock, PRUNE in plan.capabilities)
+    generated = model_families.with_model(corpus(plan), epoch_clock) if plan.world_size <= RANDOM_D3_UP_TO else []
+    return model_families.under(plan.primary, systematic + generated)
 
 
 def _every_configuration_declared(plan: Plan) -> str:
@@ -507,17 +517,27 @@ REGISTRY: tuple[Clause, ...] = (
         title="Model under divergence",
         profile=DDP,
         level=MUST,
-        statement="Under random call sequences with divergent per-rank gate decisions, D1 and D2 both hold.",
-        rationale="The hand-written lifecycles cover the known harms; random ones find the paths nobody wrote.",
+        statement=(
+            "Under every kind of step that changes the module, with per-rank gate decisions divergent in every"
+            " pattern that matters at the world size, and under random call sequences, D1 and D2 both hold."
+        ),
+        rationale=(
+            "The hand-written lifecycles cover the known harms at one moment each; every step under every"
+            " dissent pattern covers the rest, whatever a random draw picks, and random sequences find the"
+            " paths nobody wrote."
+        ),
         method=(
-            f"The first {model_families.MODEL_CORPUS} scenarios of the generated corpus at each world size,"
-            " with the host network trained after every call, under the primary DDP configuration"
-            " (find_unused_parameters when declared)."
+            "At each world size, one scenario per dissent pattern (rank 0 alone against the others, the last"
+            " rank alone, from four ranks the upper half against the lower): every forward step, by default and"
+            " by named target, and the backward step HOLDING -> BLENDING, each with rank 0 failing and passing"
+            " against the dissenters, and a forbidden gated target that rank 0 passes; one epoch tick into the"
+            " blend, prunes that show which seeds survived and a regrow once the clock has emptied the slot."
+            f" Up to {RANDOM_D3_UP_TO} ranks, also the first generated scenario (seeded). The host network is"
+            " trained after every call, under the primary DDP configuration (find_unused_parameters when"
+            " declared)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
-        scenarios=lambda plan: model_families.under(
-            plan.primary, model_families.with_model(corpus(plan), EPOCH_CLOCK in plan.capabilities)
-        ),
+        scenarios=_divergence,
         check=model_checks.model,
     ),
     Clause(

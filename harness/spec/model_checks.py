@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..contract import stage_name
 from ..ddp_configs import CONFIGS
 from ..messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
-from ..report import ScenarioResult
+from ..report import RankOutcome, ScenarioResult
 from ..statuses import RankStatus
 from .checks import Call, Judgement, calls, judged_calls
 
@@ -51,12 +51,25 @@ def completion(result: ScenarioResult) -> Judgement:
             judgement.add(kind, text, call.index)
     for outcome in result.outcomes:
         elsewhere = result.stall is not None and result.stall.rank != outcome.rank
-        if outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack and elsewhere:
+        if (
+            outcome.status == RankStatus.HUNG
+            and MODEL_FRAME in outcome.stack
+            and (elsewhere or _peer_left(result, outcome))
+        ):
             judgement.unjudged += 1
         elif outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack:
             text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
+
+
+def _peer_left(result: ScenarioResult, waiting: RankOutcome) -> bool:
+    """Another rank stopped (raised, exited, was killed) at an earlier call: `waiting` waits in the
+    step for a peer that left, which is the termination clauses' to judge, not the model's."""
+    return waiting.current_call is not None and any(
+        other.status not in (RankStatus.OK, RankStatus.HUNG) and len(other.records) <= waiting.current_call
+        for other in result.outcomes
+    )
 
 
 def _refusal(step: ModelStep, slots: list[str]) -> str:

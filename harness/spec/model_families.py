@@ -17,8 +17,9 @@ from ..ddp_configs import FIND_UNUSED
 from ..scenario import Op, Scenario
 from .families import COOLDOWN_TICKS, process_group
 
-MODEL_CORPUS = 2
-BLEND_TICKS = 3
+MODEL_CORPUS = 1
+BLEND_TICKS = 1  # alpha off 0 within BLENDING: a graph that changes inside the stage shows after one tick
+DIVERGENCE_SLOTS = ["a", "b"]
 
 
 def rank0_alone(world_size: int, rank0_passes: bool) -> list[bool]:
@@ -99,7 +100,6 @@ def stage_tour(world_size: int) -> Scenario:
         Op("advance", "a", target=int(Stage.FOSSILIZED)),
         Op("prune", "b"),
         Op("step_epoch", "b"),
-        Op("step_epoch", "b"),
     ]
     return _scenario("model-stage-tour", world_size, ["a", "b"], ops)
 
@@ -107,6 +107,92 @@ def stage_tour(world_size: int) -> Scenario:
 def lifecycle(world_size: int) -> list[Scenario]:
     """The hand-written scenarios of D1 and D2."""
     return [blend(world_size), fossilize_then_prune(world_size), regrow(world_size)]
+
+
+def dissent_patterns(world_size: int) -> dict[str, tuple[int, ...]]:
+    """The ranks that decide against rank 0, by name: rank 0 alone, the last rank alone (the same
+    partition at world size 2), and from world size 4 the upper half (at 3 it is the last rank alone).
+    At world size 1 nobody dissents: the walk still takes every decision both ways."""
+    if world_size == 1:
+        return {"alone": ()}
+    patterns: dict[str, tuple[int, ...]] = {}
+    for name, ranks in (
+        ("r0-alone", tuple(range(1, world_size))),
+        (f"r{world_size - 1}-alone", (world_size - 1,)),
+        ("split", tuple(range(world_size // 2, world_size))),
+    ):
+        if ranks not in patterns.values():
+            patterns[name] = ranks
+    return patterns
+
+
+def _dissent(world_size: int, dissenters: tuple[int, ...], rank0_passes: bool) -> list[bool]:
+    return [rank0_passes != (rank in dissenters) for rank in range(world_size)]
+
+
+def divergence(world_size: int, epoch_clock: bool, prune: bool) -> list[Scenario]:
+    """D3's systematic corpus: one scenario per dissent pattern (`dissent_patterns`), each taking every
+    kind of gated step under that pattern, rank 0 failing (the dissenters pass) and passing (they fail):
+    the default and a named target of each forward step, a forbidden gated target, the backward step
+    HOLDING -> BLENDING, then the prunes that show which seeds survived, a regrow and its first step.
+    Steps whose stage change a module need not show (GERMINATED -> TRAINING, the backward step: the
+    same forward on both sides) dissent after those it must (a blend starting, alpha filling at HOLDING,
+    a FOSSILIZED seed surviving a prune), so an implementation wrong at every step fails where the
+    model shows it. Nothing depends on the blend's or cool-down's length: one tick into a blend moves
+    alpha off 0 whatever the schedule, and the regrow ticks until the slot is empty."""
+    return [
+        _scenario(
+            f"model-divergence-{name}", world_size, DIVERGENCE_SLOTS, _walk(world_size, ranks, epoch_clock, prune)
+        )
+        for name, ranks in dissent_patterns(world_size).items()
+    ]
+
+
+def _walk(world_size: int, dissenters: tuple[int, ...], epoch_clock: bool, prune: bool) -> list[Op]:
+    def fails(slot: str, target: Stage | None = None) -> Op:
+        return Op(
+            "advance",
+            slot,
+            target=None if target is None else int(target),
+            local=_dissent(world_size, dissenters, False),
+        )
+
+    def passes(slot: str, target: Stage | None = None) -> Op:
+        return Op(
+            "advance",
+            slot,
+            target=None if target is None else int(target),
+            local=_dissent(world_size, dissenters, True),
+        )
+
+    tick = [Op("step_epoch", "a")] if epoch_clock else []
+    ops = [
+        Op("germinate", "a", blueprint_id="residual"),
+        Op("germinate", "b", blueprint_id="normed"),
+        Op("advance", "a"),
+        passes("a", Stage.FOSSILIZED),  # forbidden from TRAINING: one round, then refused everywhere
+        fails("a", Stage.BLENDING),
+        *tick,
+        passes("a"),
+        *tick,
+        fails("a"),
+        passes("a", Stage.HOLDING),
+        fails("a", Stage.BLENDING),
+        passes("a", Stage.BLENDING),
+        Op("advance", "a"),
+        passes("a", Stage.FOSSILIZED),
+    ]
+    ops += [Op("advance", "b"), Op("advance", "b"), Op("advance", "b"), fails("b")]
+    if prune:
+        ops += [Op("prune", "b"), Op("prune", "a")]  # a FOSSILIZED seed stays, a HOLDING one goes
+    if prune and epoch_clock:
+        ops += [
+            Op("step_epoch", "b", until_empty=COOLDOWN_TICKS),
+            Op("germinate", "b", seed_id="seed-b-again", blueprint_id="bottleneck"),
+            fails("b"),
+            passes("b", Stage.TRAINING),
+        ]
+    return ops
 
 
 def under(config: str, scenarios: list[Scenario]) -> list[Scenario]:

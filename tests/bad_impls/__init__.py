@@ -19,7 +19,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "suffix_misworded": {"C4"},
     "suffix_everywhere": {"C4"},
     "local_applied": {"C1", "C2", "C6", "S3", "D1", "D2", "D3"},
-    "local_when_explicit": {"C1", "C2", "C6", "S3", "D1", "D2"},
+    "local_when_explicit": {"C1", "C2", "C6", "S3", "D1", "D2", "D3"},
     "local_backward": {"C1", "C2", "C6", "S3"},
     "local_alpha": {"D2", "D3"},
     "early_exit_before_collective": {"S2", "S4"},
