@@ -9,10 +9,10 @@ imported on first use so that `import harness` stays light.
 from typing import Any
 
 from .errors import ScenarioError, WorldStartError
-from .pool import WorldPool
-from .report import RankOutcome, ScenarioResult
-from .scenario import GateQuery, Op, Scenario
-from .world import World, WorldConfig
+from .records.report import RankOutcome, ScenarioResult
+from .records.scenario import GateQuery, Op, Scenario
+from .worlds.pool import WorldPool
+from .worlds.world import World, WorldConfig
 
 __version__ = "0.1.0"
 

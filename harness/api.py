@@ -16,8 +16,8 @@ import json
 import os
 from collections.abc import Sequence
 
-from .profiles import ALL, CHOICES, PROFILES
-from .scenario import MAX_CERTIFY_WORLD_SIZE
+from .records.profiles import ALL, CHOICES, PROFILES
+from .records.scenario import MAX_CERTIFY_WORLD_SIZE
 
 
 def certify(
@@ -32,7 +32,7 @@ def certify(
 ) -> dict:
     """Run the specification against `impl` (MODULE:ATTR of an adapter) and return the certificate.
 
-    Raises ValueError for a bad profile, world size or maxfail, and `harness.adapter.AdapterLoadError`
+    Raises ValueError for a bad profile, world size or maxfail, and `harness.rankside.adapter.AdapterLoadError`
     when the adapter cannot be loaded, before any world starts.
     """
     from .spec.certify import CertifyOptions
@@ -60,10 +60,10 @@ def certify(
 def read_certificate(path: str | os.PathLike) -> dict:
     """Load certificate.json (or the folder holding it) and check it against the certificate's JSON Schema.
 
-    The full schema (harness/spec/certificate.schema.json) is checked when jsonschema is installed,
+    The full schema (harness/spec/output/certificate.schema.json) is checked when jsonschema is installed,
     otherwise only the `schema` string. Raises ValueError with one line for anything else.
     """
-    from .spec.certificate import SCHEMA, SCHEMA_FILE
+    from .spec.output.certificate import SCHEMA, SCHEMA_FILE
 
     file = os.path.join(path, "certificate.json") if os.path.isdir(path) else os.fspath(path)
     try:

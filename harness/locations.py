@@ -21,7 +21,7 @@ DEFECTS_PACKAGE = f"{REFERENCE_PACKAGE}.defects"
 
 
 def module(name: str) -> str:
-    """The import name of the suite's module `name` (e.g. "rank" -> "harness.rank")."""
+    """The import name of the suite's module `name` (e.g. "rank" -> "harness.rankside.rank")."""
     return f"{HARNESS}.{name}"
 
 

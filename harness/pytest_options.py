@@ -37,7 +37,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--lifecycle-seed", type=int, default=0, help="seed of the generated scenarios")
     group.addoption(
         "--lifecycle-profile",
-        default="all",  # harness.profiles.ALL: this module loads alone, before the package (see its docstring)
+        default="all",  # harness.records.profiles.ALL: this module loads alone, before the package (see its docstring)
         metavar="PROFILE",
         help="the clauses to run: one profile (see `pytest --markers`), or all (default); the same as -m PROFILE",
     )

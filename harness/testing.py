@@ -22,11 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from .cli.options import checked_stall_timeout, judged_counts, scenario_lines
+from .cli.outputs import check_folder
 from .locations import SUITE_PACKAGE
-from .options import checked_stall_timeout, judged_counts, scenario_lines
-from .outputs import check_folder
-from .pool import WorldPool, certification_pools
-from .profiles import ALL, CHOICES, PROFILES
 from .pytest_options import (
     EVIDENCE_OPTION,
     IMPL_OPTION,
@@ -38,12 +36,14 @@ from .pytest_options import (
     configured_impl,
     suite_plugin_registered,
 )
-from .report import ScenarioResult
-from .scenario import Scenario
-from .spec.certificate import verdict
+from .records.profiles import ALL, CHOICES, PROFILES
+from .records.report import ScenarioResult
+from .records.scenario import Scenario
+from .records.statuses import ClauseStatus
 from .spec.clauses import SHOULD
+from .spec.output.certificate import verdict
 from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
-from .statuses import ClauseStatus
+from .worlds.pool import WorldPool, certification_pools
 
 TEST_DEADLINE_S = 20.0
 SUITE_DIR = Path(__file__).parent / "spec" / "suite"  # also how a route into the plugin recognises it registered
@@ -109,7 +109,7 @@ def configured_profile(config: pytest.Config) -> str:
 
 
 def configured_world_sizes(config: pytest.Config) -> list[int]:
-    from .options import world_sizes
+    from .cli.options import world_sizes
 
     return list(world_sizes(config.getoption("--lifecycle-world-sizes")))
 

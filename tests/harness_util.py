@@ -17,8 +17,8 @@ from typing import Any
 import psutil
 
 from harness import Op, Scenario, World, WorldPool
-from harness.messages import CallRecord
-from harness.report import ScenarioResult
+from harness.records.messages import CallRecord
+from harness.records.report import ScenarioResult
 
 REFERENCE = "reference_impl.adapter:Adapter"
 GONE_TIMEOUT_S = 10.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from harness.reaper import TOKEN_VARIABLE
+from harness.procs.reaper import TOKEN_VARIABLE
 from reference_impl.adapter import Adapter
 
 SLOW_VARIABLE = "LIFECYCLE_TEST_SLOW_S"

@@ -11,8 +11,8 @@ import pytest
 
 from harness import certify, read_certificate
 from harness.locations import REFERENCE
-from harness.spec.certificate import SCHEMA_FILE
 from harness.spec.clauses import select
+from harness.spec.output.certificate import SCHEMA_FILE
 
 from .downstream_util import ROOT
 

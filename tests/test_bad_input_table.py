@@ -22,8 +22,11 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from harness import cli, preload, scratch, testing
+from harness import testing
+from harness.cli import commands as cli
+from harness.procs import scratch
 from harness.pytest_options import EVIDENCE_OPTION, IMPL_OPTION, STALL_OPTION, configured_impl
+from harness.worlds import preload
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED_WITHIN_S = 120.0  # a bound on a hang, not a speed test: the in-process cases see any world or process start

@@ -14,7 +14,9 @@ import json
 
 import pytest
 
-from harness import WorldPool, bench, cli
+from harness import WorldPool
+from harness.cli import commands as cli
+from harness.tools import bench
 
 PER_SIZE = (
     "warm_scenarios_per_s",

@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 import harness as harness_package
-from harness.spec.certificate import replay_command
+from harness.spec.output.certificate import replay_command
 from harness.spec.runner import describe_implementation
 from tests.harness_util import marked, wait_until
 

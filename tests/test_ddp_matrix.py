@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from harness.contract import Stage
-from harness.ddp_configs import CONFIGS, FIND_UNUSED
-from harness.messages import TRAINED, CallRecord, ModelStep
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import Op, Scenario
-from harness.spec import ddp_matrix
-from harness.statuses import RankStatus
+from harness.records.contract import Stage
+from harness.records.ddp_configs import CONFIGS, FIND_UNUSED
+from harness.records.messages import TRAINED, CallRecord, ModelStep
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import Op, Scenario
+from harness.records.statuses import RankStatus
+from harness.spec.output import ddp_matrix
 
 
 def _result(name: str, stages_after: list[int], digests: list[str]) -> ScenarioResult:

@@ -7,10 +7,10 @@ import os
 import pytest
 
 from harness import Op, Scenario, WorldPool
-from harness.collectives import CollectiveMonitor
-from harness.env_world import _Inbox, _outcome
-from harness.rank import RankRun
-from harness.report import RankOutcome
+from harness.rankside.collectives import CollectiveMonitor
+from harness.rankside.rank import RankRun
+from harness.records.report import RankOutcome
+from harness.worlds.env_world import _Inbox, _outcome
 from tests.harness_util import REFERENCE, comparable
 
 
@@ -47,8 +47,8 @@ def test_joining_under_nccl_sets_the_local_rank_cuda_device_first_and_gloo_none(
     import torch
     import torch.distributed as dist
 
-    from harness import env_world
     from harness.errors import WorldStartError
+    from harness.worlds import env_world
 
     taken: list[int] = []
     for name, value in (("RANK", "3"), ("WORLD_SIZE", "4"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "1")):

@@ -10,7 +10,8 @@ import signal
 import subprocess
 import tempfile
 
-from harness import cli, options
+from harness.cli import commands as cli
+from harness.cli import options
 from harness.spec.runner import ClauseOutcome
 from tests.harness_util import harness_command
 

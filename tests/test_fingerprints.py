@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import torch
 
-from harness.collectives import CollectiveMonitor
-from harness.fingerprints import describe, fingerprint, key, parting_words, with_payload
-from harness.messages import CallRecord
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import Op, Scenario
-from harness.spec import checks
-from harness.spec.checks import Violation
-from harness.spec.timeline import history
-from harness.spec.timeline_html import scenario_page, to_html
-from harness.statuses import RankStatus
+from harness.rankside.collectives import CollectiveMonitor
+from harness.records.fingerprints import describe, fingerprint, key, parting_words, with_payload
+from harness.records.messages import CallRecord
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import Op, Scenario
+from harness.records.statuses import RankStatus
+from harness.spec.judge import checks
+from harness.spec.judge.checks import Violation
+from harness.spec.output.timeline import history
+from harness.spec.output.timeline_html import scenario_page, to_html
 
 FRAME = fingerprint("broadcast", 0, {"tensor": torch.zeros(512, dtype=torch.uint8), "src": 0})
 

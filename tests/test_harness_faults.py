@@ -14,7 +14,7 @@ import pytest
 import torch.distributed as dist
 
 from harness import Op, Scenario, WorldPool
-from harness.statuses import RankStatus
+from harness.records.statuses import RankStatus
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple, wait_until, world_procs
 
 pytestmark = pytest.mark.timeout(240)

@@ -10,7 +10,7 @@ import pytest
 
 from harness import Op, Scenario, WorldPool
 from harness.errors import ScenarioError
-from harness.statuses import RankStatus
+from harness.records.statuses import RankStatus
 from tests.good_impls import variants
 from tests.harness_util import REFERENCE, comparable, ranks_table, simple
 

@@ -10,7 +10,7 @@ import pytest
 import torch.distributed as dist
 
 from harness import GateQuery, Op, Scenario, WorldPool
-from harness.statuses import RankStatus
+from harness.records.statuses import RankStatus
 from tests.harness_util import (
     REFERENCE,
     alive,

@@ -7,9 +7,12 @@ import dataclasses
 import pytest
 import torch
 
-from harness import Op, Scenario, WorldPool, model_host
-from harness.collectives import CollectiveMonitor
-from harness.ddp_configs import (
+from harness import Op, Scenario, WorldPool
+from harness.errors import AdapterLoadError, ScenarioError
+from harness.rankside import model_host
+from harness.rankside.collectives import CollectiveMonitor
+from harness.rankside.model_host import DDP, PLAIN, made_by_every_rank
+from harness.records.ddp_configs import (
     CONFIGS,
     DEFAULTS,
     FIND_UNUSED,
@@ -19,14 +22,21 @@ from harness.ddp_configs import (
     declared,
     device_for,
 )
-from harness.env_world import EnvWorld
-from harness.errors import AdapterLoadError, ScenarioError
-from harness.messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, SKIPPED, TRAINED, CallRecord, ModelStep
-from harness.model_host import DDP, PLAIN, made_by_every_rank
-from harness.report import RankOutcome, ScenarioResult
-from harness.spec.model_checks import completion, identity
-from harness.spec.model_families import blend, fossilize_then_prune, regrow, stage_tour, under
-from harness.statuses import RankStatus
+from harness.records.messages import (
+    FAILED,
+    GRAPH_CHANGED,
+    MISMATCH,
+    NO_GRADIENT,
+    SKIPPED,
+    TRAINED,
+    CallRecord,
+    ModelStep,
+)
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.statuses import RankStatus
+from harness.spec.judge.model_checks import completion, identity
+from harness.spec.scenarios.model_families import blend, fossilize_then_prune, regrow, stage_tour, under
+from harness.worlds.env_world import EnvWorld
 from reference_impl.adapter import Adapter
 
 REFERENCE = "reference_impl.adapter:Adapter"

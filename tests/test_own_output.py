@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from harness import ranklog
-from harness.own_output import harness_output, split_lines
+from harness.rankside import ranklog
+from harness.rankside.own_output import harness_output, split_lines
 
 REDUCER = (
     "[rank0]:[W1201 11:23:51.273613557 reducer.cpp:1529] Warning: find_unused_parameters=True was specified in DDP"

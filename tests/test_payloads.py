@@ -8,12 +8,12 @@ import unicodedata
 
 import pytest
 
-from harness import payloads
-from harness.decisions import default_fields, local_decision
 from harness.errors import ScenarioError
-from harness.scenario import Op, Scenario
-from harness.spec.checks import first_difference
-from harness.spec.families import generated_payloads
+from harness.records import payloads
+from harness.records.decisions import default_fields, local_decision
+from harness.records.scenario import Op, Scenario
+from harness.spec.judge.checks import first_difference
+from harness.spec.scenarios.families import generated_payloads
 from harness.spec.shrink_payloads import simpler_payloads
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from harness.options import clause_line, clause_printer
-from harness.progress import CLEAR_LINE, PLAIN_EVERY_S, TTY_EVERY_S, ProgressPrinter, RunProgress
+from harness.cli.options import clause_line, clause_printer
+from harness.records.statuses import ClauseStatus
 from harness.spec.clauses import REGISTRY
+from harness.spec.progress import CLEAR_LINE, PLAIN_EVERY_S, TTY_EVERY_S, ProgressPrinter, RunProgress
 from harness.spec.runner import ClauseOutcome
-from harness.statuses import ClauseStatus
 from tests.harness_util import wait_until
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from harness import Op, Scenario
-from harness.ranklog import HEAD_BYTES, TAIL_BYTES, BoundedLog, read_output
+from harness.rankside.ranklog import HEAD_BYTES, TAIL_BYTES, BoundedLog, read_output
 from tests.harness_util import world_procs
 
 FLOODING = "tests.bad_impls.flooding:Adapter"

@@ -5,15 +5,15 @@ C2 reason says where each rank's stage went. Every route reads these through `ju
 
 from __future__ import annotations
 
-from harness.decisions import default_fields
-from harness.messages import CallRecord, ErrorInfo
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import Op, Scenario
-from harness.spec import judging
+from harness.records.decisions import default_fields
+from harness.records.messages import CallRecord, ErrorInfo
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import Op, Scenario
+from harness.records.stacks import Stall
+from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec.clauses import BY_ID
-from harness.spec.judging import first_unjudged, judge_scenario, unjudged_lines
-from harness.stacks import Stall
-from harness.statuses import ClauseStatus, RankStatus
+from harness.spec.judge import judging
+from harness.spec.judge.judging import first_unjudged, judge_scenario, unjudged_lines
 
 OPS = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]
 IMPL_TRACEBACK = (

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness.errors import ScenarioError
-from harness.scenario import Op, Scenario
+from harness.records.scenario import Op, Scenario
 from reference_impl.checkpoint import CheckpointError
 from reference_impl.gates import CallableGates, GateLevel, GateResult
 from reference_impl.slot import SeedSlot

@@ -13,9 +13,9 @@ import itertools
 import pytest
 import torch.distributed as dist
 
-from harness.contract import Stage
 from harness.locations import REFERENCE
-from harness.scenario import Op, Scenario
+from harness.records.contract import Stage
+from harness.records.scenario import Op, Scenario
 from harness.testing import assert_completed
 from reference_impl import CallableGates, CallIdentity, GateLevel, GateResult, SeedSlot, sync_gate_decision
 

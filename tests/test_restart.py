@@ -8,18 +8,18 @@ import os
 
 import pytest
 
-from harness.env_world import EnvWorld
 from harness.errors import ScenarioError
 from harness.locations import REFERENCE
-from harness.messages import CallRecord, RestartCheckpoint
-from harness.report import RankOutcome, ScenarioResult
-from harness.restart import stitched
-from harness.scenario import Op, Scenario
-from harness.scratch import run_folder
-from harness.spec import resume_checks
+from harness.procs.scratch import run_folder
+from harness.records.messages import CallRecord, RestartCheckpoint
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import Op, Scenario
+from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec.clauses import BY_ID
-from harness.spec.judging import judge, judge_scenario
-from harness.statuses import ClauseStatus, RankStatus
+from harness.spec.judge import resume_checks
+from harness.spec.judge.judging import judge, judge_scenario
+from harness.worlds.env_world import EnvWorld
+from harness.worlds.restart import stitched
 
 OPS = [Op("germinate", "a"), Op("restart"), Op("advance", "a"), Op("resume", "a")]
 

@@ -18,16 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.options import judged_counts
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import Scenario
-from harness.spec import judging, runner
-from harness.spec.certificate import EXIT_CODES
+from harness.cli.options import judged_counts
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import Scenario
+from harness.records.statuses import ClauseStatus, RankStatus
+from harness.spec import runner
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID
-from harness.spec.evidence import read_scenario_file
+from harness.spec.judge import judging
+from harness.spec.output.certificate import EXIT_CODES
+from harness.spec.output.evidence import read_scenario_file
 from harness.spec.runner import ClauseRunner, Implementation
-from harness.statuses import ClauseStatus, RankStatus
 
 pytestmark = pytest.mark.timeout(900)
 

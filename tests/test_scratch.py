@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import scratch
-from harness.reaper import TOKEN_VARIABLE
+from harness.procs import scratch
+from harness.procs.reaper import TOKEN_VARIABLE
 from tests.harness_util import alive, proc, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, sys, time
 from harness import Op, Scenario, WorldPool
-from harness.scratch import run_folder
+from harness.procs.scratch import run_folder
 pool = WorldPool()
 world = pool.world_for(Scenario("idle", 2, ["a"], [Op("germinate", "a")]))
 with open(sys.argv[1] + ".tmp", "w") as f:
@@ -69,7 +69,7 @@ def test_run_killed_by_sigkill_leaves_a_folder_a_later_run_removes(tmp_path):
                 child.wait(30)
     assert Path(started["folder"]).is_dir()
     assert wait_until(lambda: not any(alive(p) for p in ranks), 10)
-    sweep = "from harness.scratch import run_folder; print(run_folder())"
+    sweep = "from harness.procs.scratch import run_folder; print(run_folder())"
     later = subprocess.run([sys.executable, "-c", sweep], env=env, capture_output=True, text=True, timeout=60)
     assert later.returncode == 0, later.stderr
     assert not Path(started["folder"]).exists()

@@ -8,7 +8,7 @@ import os
 import psutil
 
 from harness import Op, Scenario
-from harness.spec import certificate
+from harness.spec.output import certificate
 from tests.harness_util import REFERENCE
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness.slowstart import REPORT_AFTER_S
+from harness.rankside.slowstart import REPORT_AFTER_S
 from tests.slow_adapters import SLOW_VARIABLE
 
 SLOW_S = REPORT_AFTER_S + 2

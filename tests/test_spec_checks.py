@@ -8,19 +8,20 @@ import math
 
 import pytest
 
-from harness.decisions import PAYLOADS, default_fields, local_decision
-from harness.messages import CallRecord
-from harness.report import RankOutcome, ScenarioResult
-from harness.scenario import PAYLOAD_NAMES, Op, Scenario
-from harness.spec import checks, propagation
+from harness.records.decisions import PAYLOADS, default_fields, local_decision
+from harness.records.messages import CallRecord
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.scenario import PAYLOAD_NAMES, Op, Scenario
+from harness.records.statuses import ClauseStatus, RankStatus, Verdict
 from harness.spec import shrink as shrink_module
-from harness.spec.certificate import verdict
-from harness.spec.checks import differing_fields, fingerprint, same_float
 from harness.spec.clauses import BY_ID
-from harness.spec.judging import judge_scenario
+from harness.spec.judge import checks
+from harness.spec.judge.checks import differing_fields, fingerprint, same_float
+from harness.spec.judge.judging import judge_scenario
+from harness.spec.output.certificate import verdict
 from harness.spec.runner import ClauseOutcome, ClauseRunner, Implementation
+from harness.spec.scenarios import propagation
 from harness.spec.shrink import shrink
-from harness.statuses import ClauseStatus, RankStatus, Verdict
 
 
 def test_the_validator_and_the_catalogue_name_the_same_payloads():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from harness.adapter import CAPABILITIES
-from harness.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
+from harness.rankside.adapter import CAPABILITIES
+from harness.records.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, Plan, declared_lifecycles, undeclared_lifecycles
-from harness.spec.model_families import lifecycle
+from harness.spec.scenarios.model_families import lifecycle
 
 DDP_CLAUSES = ("D1", "D2", "D3", "D4")
 MUST_CLAUSES = DDP_CLAUSES[:3]
@@ -108,8 +108,8 @@ def test_d3_takes_every_step_kind_under_every_dissent_pattern_whatever_the_seed(
     """The systematic part of D3 does not depend on the seed: at each world size one scenario per
     dissent pattern, each with every kind of step, and every gated decision taken by rank 0 both ways
     against exactly the pattern's dissenters."""
-    from harness.contract import Stage
-    from harness.spec.model_families import dissent_patterns, divergence
+    from harness.records.contract import Stage
+    from harness.spec.scenarios.model_families import dissent_patterns, divergence
 
     expected = {1: 1, 2: 1, 3: 2, 4: 3}
     for size, count in expected.items():

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.profiles import PROFILES
+from harness.records.profiles import PROFILES
 from harness.spec.clauses import REGISTRY
-from harness.spec.document import render
+from harness.spec.output.document import render
 
 PUBLISHED_IDS = (
     *("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "S1", "S2", "S3", "S4", "S5", "D1", "D2", "D3"),
@@ -37,7 +37,7 @@ def test_the_shipped_schema_is_a_valid_schema_with_its_id():
     """The schema the package ships; real certificates, passing (the reference's, every profile) and failing
     (each known-bad implementation's, with evidence), are validated against it in test_spec_certify.py."""
     jsonschema = pytest.importorskip("jsonschema")
-    from harness.spec.certificate import SCHEMA, SCHEMA_FILE
+    from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 
     with open(SCHEMA_FILE) as f:
         schema = json.load(f)
@@ -46,8 +46,8 @@ def test_the_shipped_schema_is_a_valid_schema_with_its_id():
 
 
 def test_spec_md_states_every_status_and_verdict_the_certificate_can_give():
-    from harness.spec.certificate import VERDICT_RULES
-    from harness.statuses import CLAUSE_STATUS_MEANINGS, ClauseStatus, Verdict
+    from harness.records.statuses import CLAUSE_STATUS_MEANINGS, ClauseStatus, Verdict
+    from harness.spec.output.certificate import VERDICT_RULES
 
     text = SPEC.read_text()
     assert set(CLAUSE_STATUS_MEANINGS) == set(ClauseStatus)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness.messages import CallRecord
-from harness.report import RankOutcome, ScenarioResult
-from harness.spec import checks, coverage, misalign
-from harness.statuses import RankStatus
+from harness.records.messages import CallRecord
+from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.statuses import RankStatus
+from harness.spec.judge import checks
+from harness.spec.output import coverage
+from harness.spec.scenarios import misalign
 
 
 def _all(world_size: int) -> list:

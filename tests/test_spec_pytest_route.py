@@ -133,7 +133,7 @@ def test_run_scenario_runs_the_session_implementation_or_says_none_was_chosen(ru
                 raise RuntimeError("the session's implementation ran")
         """,
         test_own="""
-        from harness.scenario import Op, Scenario
+        from harness.records.scenario import Op, Scenario
 
         def test_own_scenario(run_scenario):
             result = run_scenario(Scenario("own", 1, ["a"], [Op("germinate", "a")]))

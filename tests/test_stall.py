@@ -13,11 +13,11 @@ import time
 import pytest
 
 from harness import Op, Scenario, WorldPool
-from harness.progress import PLAIN_EVERY_S
-from harness.spec.checks import termination
+from harness.records.statuses import RankStatus
 from harness.spec.clauses import select
-from harness.stall import STALL_FLOOR_S, StallRule
-from harness.statuses import RankStatus
+from harness.spec.judge.checks import termination
+from harness.spec.progress import PLAIN_EVERY_S
+from harness.worlds.stall import STALL_FLOOR_S, StallRule
 from tests.good_impls.slow_gates import COLD_GATE_S
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple
 

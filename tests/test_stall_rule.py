@@ -10,10 +10,10 @@ import pytest
 
 from harness import testing
 from harness.pytest_options import STALL_OPTION
+from harness.records.stacks import frame_in_stack, frame_in_traceback, ordered_stack
 from harness.spec import certify as certify_module
 from harness.spec.certify import CertifyOptions
-from harness.stacks import frame_in_stack, frame_in_traceback, ordered_stack
-from harness.stall import STALL_FACTOR, STALL_FLOOR_S, STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule, blamed_rank
+from harness.worlds.stall import STALL_FACTOR, STALL_FLOOR_S, STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule, blamed_rank
 
 IMPL = "mypkg.adapter:Adapter"
 HARNESS = os.path.dirname(os.path.abspath(__import__("harness").__file__))
@@ -112,7 +112,7 @@ SystemExit: 3
 
 def test_an_implementation_that_stalled_pays_no_unproven_window_again():
     """One that never completes a scenario would otherwise wait the unproven window in every world."""
-    from harness.stall import STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule
+    from harness.worlds.stall import STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule
 
     rule = StallRule()
     assert rule.window("impl", 60.0) == UNPROVEN_WINDOW_S

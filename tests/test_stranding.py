@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.adapter import CAPABILITIES
-from harness.scenario import Op, Scenario
+from harness.rankside.adapter import CAPABILITIES
+from harness.records.scenario import Op, Scenario
+from harness.records.stranding import may_strand_a_rank
 from harness.spec.clauses import REGISTRY, Plan
-from harness.stranding import may_strand_a_rank
 
 SETUP = [Op("germinate", "a"), Op("germinate", "b")]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.rank import loopback_interface
+from harness.rankside.rank import loopback_interface
 from tests.harness_util import REFERENCE, Proc, alive, descendants, proc, procs, survivors
 
 pytestmark = pytest.mark.timeout(240)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from ..pool import certification_pools
-from ..profiles import ALL
-from ..progress import CountingExecutor, RunProgress
-from ..statuses import ClauseStatus
-from . import certificate, coverage, ddp_matrix
+from ..records.profiles import ALL
+from ..records.statuses import ClauseStatus
+from ..worlds.pool import certification_pools
 from .clauses import MUST, select
+from .output import certificate, coverage, ddp_matrix
+from .progress import CountingExecutor, RunProgress
 from .runner import (
     DEFAULT_CORPUS,
     REFERENCE,

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
-from ..ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
-from ..profiles import ALL, CORE, DDP, RESUME, STRICT
-from ..report import ScenarioResult
-from ..scenario import Scenario
-from ..world import DEAD_PEER_MARGIN_S
-from . import checks, families, misalign, model_checks, model_families, propagation, resume_checks, resume_families
-from .checks import Judgement
+from ..rankside.adapter import CHECKPOINT, EPOCH_CLOCK, METRICS, MODULE, PRUNE, SCRIPTED_GATES, SIDE_EFFECTS
+from ..records.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
+from ..records.profiles import ALL, CORE, DDP, RESUME, STRICT
+from ..records.report import ScenarioResult
+from ..records.scenario import Scenario
+from ..worlds.world import DEAD_PEER_MARGIN_S
+from .judge import checks, model_checks, resume_checks
+from .judge.checks import Judgement
+from .scenarios import families, misalign, model_families, propagation, resume_families
 
 MUST = "MUST"
 RANDOM_D3_UP_TO = 2  # D3's generated scenarios run up to this world size; the systematic ones at every size

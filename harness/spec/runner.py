@@ -30,19 +30,19 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..adapter import check_adapter, load_adapter_factory
-from ..ddp_configs import UNDECLARED, declared
 from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import HARNESS, REFERENCE
-from ..report import ScenarioResult, rank_summaries, render_report
-from ..scenario import Scenario
-from ..statuses import ClauseStatus
-from .checks import Violation
+from ..rankside.adapter import check_adapter, load_adapter_factory
+from ..records.ddp_configs import UNDECLARED, declared
+from ..records.report import ScenarioResult, rank_summaries, render_report
+from ..records.scenario import Scenario
+from ..records.statuses import ClauseStatus
 from .clauses import Clause, Plan
-from .evidence import evidence_file
-from .judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unjudged_lines, unusable
+from .judge.checks import Violation
+from .judge.judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unjudged_lines, unusable
+from .output.evidence import evidence_file
+from .output.timeline import history
 from .shrink import shrink
-from .timeline import history
 
 DEFAULT_CORPUS = 16
 MAX_VIOLATIONS = 20

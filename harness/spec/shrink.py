@@ -26,8 +26,8 @@ import dataclasses
 from collections.abc import Callable, Iterator
 
 from ..errors import ScenarioError
-from ..report import ScenarioResult
-from ..scenario import Op, Scenario
+from ..records.report import ScenarioResult
+from ..records.scenario import Op, Scenario
 from .shrink_payloads import simpler_payloads
 
 SHRINK_MAX_RUNS = 80

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from .. import payloads
-from ..scenario import Op, Scenario
+from ..records import payloads
+from ..records.scenario import Op, Scenario
 
 
 def _payload(value: object) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .families import COOLDOWN_TICKS, MAX_EMBARGO_EPOCHS
+from .scenarios.families import COOLDOWN_TICKS, MAX_EMBARGO_EPOCHS
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "drifting_buffer": {"D2"},
 }
 
-# The DDP configurations (`harness.ddp_configs`) under which each implementation's module must fail to
+# The DDP configurations (`harness.records.ddp_configs`) under which each implementation's module must fail to
 # train (D1, D2); under the others it must train in every stage. Implementations not listed train under all.
 EXPECTED_CONFIGURATION_FAILURES: dict[str, set[str]] = {
     "unused_while_training": {"defaults"},

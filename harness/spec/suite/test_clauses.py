@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import pytest
 
-from ...options import judged_counts
-from ...statuses import ClauseStatus
+from ...cli.options import judged_counts
+from ...records.statuses import ClauseStatus
 from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
-from ..certificate import replay_command
 from ..clauses import BY_ID, REGISTRY, Plan
+from ..output.certificate import replay_command
 from ..runner import ClauseRunner
 
 ALL_CAPABILITIES = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})

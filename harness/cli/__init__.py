@@ -1,0 +1,1 @@
+"""`python -m harness`: the commands, their options and output paths, the launcher mode, the demo."""

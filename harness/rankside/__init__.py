@@ -1,0 +1,1 @@
+"""What runs in a rank process: the rank body, the adapter seam, collectives, rank log, model host."""

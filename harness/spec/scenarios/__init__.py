@@ -1,0 +1,1 @@
+"""The scenario builders of the clauses: hand-written families and generated misalignments."""

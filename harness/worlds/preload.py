@@ -1,0 +1,47 @@
+"""What the forkserver preloads, and its early start, so its torch import overlaps the parent's.
+
+The forkserver imports torch once for every rank of the run; the parent imports torch as well (the
+clauses' checks read tensors). Started before the parent's own import, the server's import runs on
+the other core meanwhile, so a run pays for one torch import instead of two in a row. This module
+imports neither torch nor anything that does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import multiprocess
+import multiprocess.forkserver
+
+from ..locations import REFERENCE_PACKAGE, module
+from ..procs.scratch import run_folder
+
+# The reference's adapter too: the suite's own code, imported by every rank that runs the reference, with
+# no side effect at import. Other adapters are imported on the ranks, where a slow or failing import is reported.
+PRELOAD = [
+    "torch",
+    "torch.distributed",
+    "dill",
+    *(module(name) for name in ("rankside.rank", "rankside.forkserver_init", "rankside.model_host")),
+    f"{REFERENCE_PACKAGE}.adapter",
+]
+
+
+def start_forkserver() -> None:
+    """Start this process's forkserver now (it loads `PRELOAD` in the background); a no-op if it runs."""
+    run_folder()  # the server's socket goes in the run folder, which must exist before the server
+    multiprocess.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    multiprocess.forkserver.ensure_running()
+
+
+def findable(impl: str) -> bool:
+    """Whether the module of the adapter `impl` names can be found, without importing it: a run whose
+    adapter cannot load stops before the forkserver would spend a torch import on nothing. A name not of the
+    form MODULE:ATTR names no adapter, whatever its module."""
+    module_name, colon, attr = impl.partition(":")
+    if not colon or not attr:
+        return False
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except Exception:  # a parent package that fails to import: the adapter's loading reports it, in one line
+        return False

@@ -1,0 +1,77 @@
+"""Stalls: a scenario in which no unfinished rank makes progress, and the line a stalled rank sits on.
+
+Progress is a call ending, or a collective entered or left, on any unfinished rank. A scenario stalls
+when none happens for the stall window: `STALL_FACTOR` times the longest quiet gap seen in healthy
+runs of the same implementation (in earlier scenarios of the pool, and earlier in this one), never
+less than `STALL_FLOOR_S`, never more than the scenario deadline. Until a whole scenario of the
+implementation has completed, the window is at least `UNPROVEN_WINDOW_S`: nothing yet says how slow
+its setup or its gates are, and calling a correct implementation hung is worse than waiting.
+Once an implementation has stalled (a full window with no progress, so it is not certified whatever
+follows), its floor drops to `STALLED_FLOOR_S`, the unproven window included (an implementation that
+never completes a scenario would otherwise pay it in every rebuilt world): its later stalls cost a
+fraction of a second while the factor still covers every quiet gap its healthy scenarios showed.
+`--stall-timeout` replaces the rule with a fixed window.
+
+The rank blamed for a stall is the one outside any collective (a rank waiting in one waits for a peer);
+when every one waits in a collective, the one that entered the fewest. Its stack (faulthandler's
+dump) is read for the implementation's own line (`harness.records.stacks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STALL_FACTOR = 10.0
+STALL_FLOOR_S = 1.0
+STALLED_FLOOR_S = 0.25
+UNPROVEN_WINDOW_S = 5.0
+POLL_S = 0.05
+
+
+@dataclass
+class StallRule:
+    """The stall window per implementation, from the quiet gaps its healthy scenarios showed."""
+
+    fixed_s: float | None = None
+    slowest_gap_s: dict[str, float] = field(default_factory=dict)
+    stalled: set[str] = field(default_factory=set)
+
+    def window(self, impl: str, deadline_s: float, gap_in_scenario_s: float = 0.0) -> float:
+        if self.fixed_s is not None:
+            return min(self.fixed_s, deadline_s)
+        proven = self.slowest_gap_s.get(impl)
+        gap = max(proven or 0.0, gap_in_scenario_s)
+        window = max(STALLED_FLOOR_S if impl in self.stalled else STALL_FLOOR_S, STALL_FACTOR * gap)
+        if proven is None and impl not in self.stalled:
+            window = max(window, UNPROVEN_WINDOW_S)
+        return min(window, deadline_s)
+
+    def observe(self, impl: str, gap_s: float) -> None:
+        """Record the longest quiet gap of a scenario that completed on every rank."""
+        self.slowest_gap_s[impl] = max(self.slowest_gap_s.get(impl, 0.0), gap_s)
+
+    def record_stall(self, impl: str, window_s: float) -> None:
+        """An implementation that stalled for a full window has shown that it can stop for good."""
+        if window_s >= STALL_FLOOR_S:
+            self.stalled.add(impl)
+
+
+class ProgressWatch:
+    """The quiet gaps of one running scenario, from snapshots of every rank's progress."""
+
+    def __init__(self, now: float) -> None:
+        self.last_change = now
+        self.longest_gap_s = 0.0
+        self.state: tuple = ()
+
+    def update(self, state: tuple, now: float) -> float:
+        """Take a snapshot; returns the seconds since the last progress."""
+        if state != self.state:
+            self.longest_gap_s = max(self.longest_gap_s, now - self.last_change)
+            self.state, self.last_change = state, now
+        return now - self.last_change
+
+
+def blamed_rank(pending: list[int], in_collective: dict[int, bool], entered: dict[int, int]) -> int:
+    """The pending rank a stall is blamed on: outside any collective first, then the fewest entered."""
+    return min(pending, key=lambda i: (in_collective[i], entered[i], i))
