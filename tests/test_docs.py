@@ -135,3 +135,42 @@ def test_the_check_reports_each_kind_of_broken_link(tmp_path: Path) -> None:
         "file",
         "other/missing.md",
     ]
+
+
+LAYOUT_PROCESSES = {"parent", "rank", "forkserver", "launcher ranks", "parent and rank"}
+MAX_MODULES_PER_FOLDER = 12
+
+
+def _layout_table() -> dict[str, str]:
+    """docs/architecture.md's layout tables: each module's path in the package, and where it runs."""
+    table, folder = {}, None
+    for line in (ROOT / "docs" / "architecture.md").read_text().splitlines():
+        heading = re.match(r"^### `(harness(?:/[\w/]+)?)/`$", line)
+        if heading:
+            folder = heading.group(1)
+        row = re.match(r"^\| `(\w+\.py)` \| ([^|]+) \|", line)
+        if row and folder:
+            table[f"{folder}/{row.group(1)}"] = row.group(2).strip()
+    return table
+
+
+def test_the_architecture_lists_every_module_with_the_process_it_runs_in() -> None:
+    modules = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "harness").rglob("*.py")
+        if path.name != "__init__.py" and "suite" not in path.parts
+    }
+    table = _layout_table()
+    assert sorted(modules - set(table)) == [], "modules missing from docs/architecture.md's layout"
+    assert sorted(set(table) - modules) == [], "docs/architecture.md lists modules that do not exist"
+    for module, runs_in in table.items():
+        assert set(runs_in.split(", ")) <= LAYOUT_PROCESSES, f"{module}: unknown process {runs_in!r}"
+
+
+def test_no_folder_of_the_package_holds_more_than_a_dozen_modules() -> None:
+    folders: dict[Path, int] = {}
+    for path in (ROOT / "harness").rglob("*.py"):
+        if path.name != "__init__.py":
+            folders[path.parent] = folders.get(path.parent, 0) + 1
+    crowded = {str(f.relative_to(ROOT)): n for f, n in folders.items() if n > MAX_MODULES_PER_FOLDER}
+    assert crowded == {}

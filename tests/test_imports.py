@@ -82,3 +82,28 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_import_cycle_in_the_packages():
     found = cycle(graph())
     assert found is None, " -> ".join(found or [])
+
+
+LAYERS = ("cli", "tools", "spec", "worlds", "rankside", "records", "procs")
+"""The package's subpackages from the top down (docs/architecture.md): a module imports only its own
+layer and those below it; the top of `harness/` (the public paths, errors, locations) stands outside."""
+
+
+def upward_imports(edges: dict[str, set[str]]) -> list[str]:
+    def layer(name: str) -> int | None:
+        parts = name.split(".")
+        return LAYERS.index(parts[1]) if parts[0] == "harness" and len(parts) > 1 and parts[1] in LAYERS else None
+
+    return sorted(
+        f"{source} -> {target}"
+        for source, targets in edges.items()
+        for target in targets
+        if layer(source) is not None and layer(target) is not None and layer(target) < layer(source)
+    )
+
+
+def test_no_import_runs_back_up_the_layers():
+    assert upward_imports({"harness.records.report": {"harness.worlds.stall"}}) == [
+        "harness.records.report -> harness.worlds.stall"
+    ]
+    assert upward_imports(graph()) == []
