@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import AdapterLoadError, OutputPathError, ScenarioError, UsageError, WorldLost, WorldStartError
 from ..locations import REFERENCE
+from ..procs.signals import sigterm_interrupts
 from ..rankside.slowstart import reported_if_slow
 from ..records.profiles import ALL, CHOICES
 from ..records.scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
@@ -152,11 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command in this process and return its exit code (SIGTERM's handler restored after)."""
     global _completed_code
     _completed_code = None
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
+    with sigterm_interrupts(interrupt):
         return run_command(argv)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_as_program() -> NoReturn:

@@ -10,12 +10,12 @@ world, which its caller joined and ends, in place of a pool of spawned worlds.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
+from ..procs.signals import sigterm_interrupts
 from ..records.profiles import ALL
 from ..records.statuses import ClauseStatus
 from ..worlds.pool import certification_pools
@@ -46,10 +46,6 @@ class CertifyOptions:
     maxfail: int | None = None
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception so the run unwinds like on Ctrl-C."""
-
-
 def certify(
     options: CertifyOptions,
     progress: Callable[[ClauseOutcome], None] | None = None,
@@ -63,32 +59,30 @@ def certify(
     outcomes: list[ClauseOutcome] = []
     runner: ClauseRunner | None = None
     interrupted = False
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
-    try:
-        warm, alone = certification_pools(options.stall_timeout_s) if world is None else (None, None)
-        with contextlib.nullcontext(world) if warm is None else warm as pool:
-            executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
-            runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
-            for clause in clauses:
-                if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
-                    outcomes.append(
-                        ClauseOutcome(clause, ClauseStatus.NOT_RUN, reason=f"not run: --maxfail {options.maxfail}")
-                    )
-                    continue
-                outcome = runner.evaluate(clause, list(options.world_sizes))
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-    except (KeyboardInterrupt, Interrupted):
-        interrupted = True
-        checked = {o.clause.id for o in outcomes}
-        outcomes += [
-            ClauseOutcome(c, ClauseStatus.ERROR, reason="not checked: the run was interrupted")
-            for c in clauses
-            if c.id not in checked
-        ]
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_interrupts():
+        try:
+            warm, alone = certification_pools(options.stall_timeout_s) if world is None else (None, None)
+            with contextlib.nullcontext(world) if warm is None else warm as pool:
+                executor = pool if run_progress is None else CountingExecutor(pool, run_progress)
+                runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
+                for clause in clauses:
+                    if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
+                        outcomes.append(
+                            ClauseOutcome(clause, ClauseStatus.NOT_RUN, reason=f"not run: --maxfail {options.maxfail}")
+                        )
+                        continue
+                    outcome = runner.evaluate(clause, list(options.world_sizes))
+                    outcomes.append(outcome)
+                    if progress:
+                        progress(outcome)
+        except KeyboardInterrupt:
+            interrupted = True
+            checked = {o.clause.id for o in outcomes}
+            outcomes += [
+                ClauseOutcome(c, ClauseStatus.ERROR, reason="not checked: the run was interrupted")
+                for c in clauses
+                if c.id not in checked
+            ]
     cert = certificate.build(
         implementation,
         outcomes,
@@ -113,7 +107,3 @@ def certify(
 
 def _failed_musts(outcomes: list[ClauseOutcome]) -> int:
     return sum(o.status == ClauseStatus.FAIL and o.clause.level == MUST for o in outcomes)
-
-
-def _raise_interrupted(signum: int, frame: object) -> None:
-    raise Interrupted()
