@@ -249,7 +249,7 @@ class RankRun:
                 break
         self._end(status, self._snapshots(), None)
 
-    def _end(self, status: str, snapshots: dict, error: ErrorInfo | None) -> None:
+    def _end(self, status: RankStatus, snapshots: dict, error: ErrorInfo | None) -> None:
         if self.on_end is not None:
             self.on_end()
         _send(self.conn, RankEnd(status, snapshots, error, dict(self.monitor.totals), self.monitor.failed))

@@ -16,7 +16,7 @@ REPORT_LINE_LIMIT = 160
 @dataclass
 class RankOutcome:
     rank: int
-    status: str = RankStatus.HUNG
+    status: RankStatus = RankStatus.HUNG
     records: list[CallRecord] = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
     error: ErrorInfo | None = None

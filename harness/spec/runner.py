@@ -51,7 +51,7 @@ MAX_VIOLATIONS = 20
 @dataclass
 class ClauseOutcome:
     clause: Clause
-    status: str
+    status: ClauseStatus
     scenarios: int = 0
     world_sizes: list[int] = field(default_factory=list)
     reason: str = ""

@@ -70,7 +70,7 @@ class ScenarioVerdict:
 
     scenario: str
     world_size: int
-    status: str
+    status: ClauseStatus
     judged: int = 0
     unjudged: int = 0
     reason: str = ""
