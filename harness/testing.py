@@ -41,8 +41,9 @@ from .records.report import ScenarioResult
 from .records.scenario import Scenario
 from .records.statuses import ClauseStatus
 from .spec.clauses import SHOULD
+from .spec.implementation import describe_implementation
 from .spec.output.certificate import verdict
-from .spec.runner import ClauseOutcome, ClauseRunner, describe_implementation
+from .spec.runner import ClauseOutcome, ClauseRunner
 from .worlds.pool import WorldPool, certification_pools
 
 TEST_DEADLINE_S = 20.0

@@ -25,10 +25,11 @@ from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec import runner
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID
+from harness.spec.implementation import Implementation
 from harness.spec.judge import judging
 from harness.spec.output.certificate import EXIT_CODES
 from harness.spec.output.evidence import read_scenario_file
-from harness.spec.runner import ClauseRunner, Implementation
+from harness.spec.runner import ClauseRunner
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -57,8 +58,8 @@ def test_certify_judges_every_scenario_through_the_function_replay_calls(monkeyp
     assert outcome.status == ClauseStatus.PASS and seen and len(seen) == outcome.scenarios
     assert outcome.runs == [{"scenario": name, "world_size": 1, "status": "pass", "judged": 1, "unjudged": 0}
                             for _, name in seen]  # fmt: skip
-    replay_source = (ROOT / "harness" / "cli.py").read_text()
-    assert "from .spec.judging import judge_scenario" in replay_source
+    replay_source = (ROOT / "harness" / "cli" / "commands.py").read_text()
+    assert "from ..spec.judge.judging import judge_scenario" in replay_source
 
 
 def _harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:

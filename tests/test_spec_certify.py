@@ -13,12 +13,13 @@ import jsonschema
 import pytest
 
 from harness.cli.options import judged_counts
+from harness.locations import REFERENCE
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, REGISTRY
+from harness.spec.judge.judging import judge
 from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file
-from harness.spec.runner import REFERENCE, judge
 from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
 from tests.good_impls import GENERATED, MUST_CERTIFY
 

@@ -260,9 +260,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
             options, LauncherRun(args.pg_timeout, args.backend, args.verdict_file, args.verbose)
         )
     from ..spec.certify import certify
+    from ..spec.implementation import describe_implementation
     from ..spec.output.certificate import EXIT_CODES
     from ..spec.progress import ProgressPrinter, RunProgress
-    from ..spec.runner import describe_implementation
 
     with reported_if_slow(f"still loading `{options.impl}`"):
         describe_implementation(options.impl)
@@ -318,8 +318,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         except AdapterLoadError as exc:
             raise _unimportable_here(exc, args.file, recorded, clause_id) from None
     from ..records.statuses import ClauseStatus
+    from ..spec.implementation import describe_implementation
     from ..spec.judge.judging import judge_scenario, unjudged_lines, unusable
-    from ..spec.runner import describe_implementation
     from ..worlds.pool import WorldPool
     from ..worlds.stall import StallRule
 

@@ -14,8 +14,8 @@ from ..locations import REFERENCE, defect
 from ..records.contract import Stage
 from ..records.messages import MISMATCH, PROBE_OUTPUT, SKIPPED, CallRecord, ModelStep
 from ..records.report import ScenarioResult
+from ..spec.implementation import describe_implementation
 from ..spec.judge.model_checks import completion, identity
-from ..spec.runner import describe_implementation
 from ..spec.scenarios.model_families import blend, fossilize_then_prune
 from ..worlds.pool import WorldPool
 

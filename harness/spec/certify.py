@@ -15,21 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
+from ..locations import REFERENCE
 from ..procs.signals import sigterm_interrupts
 from ..records.profiles import ALL
 from ..records.statuses import ClauseStatus
 from ..worlds.pool import certification_pools
 from .clauses import MUST, select
+from .implementation import describe_implementation
 from .output import certificate, coverage, ddp_matrix
 from .progress import CountingExecutor, RunProgress
-from .runner import (
-    DEFAULT_CORPUS,
-    REFERENCE,
-    ClauseOutcome,
-    ClauseRunner,
-    Executor,
-    describe_implementation,
-)
+from .runner import DEFAULT_CORPUS, ClauseOutcome, ClauseRunner, Executor
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Running clauses against an implementation: scenarios through warm worlds, judgements, evidence.
+"""Running clauses against an implementation: scenarios through warm worlds, judged and folded into a clause's outcome.
 
 Scenario results are memoised by name for the whole run, so the generated corpus that several
 clauses read is run once. A clause's status comes from what its check could judge:
@@ -23,29 +23,22 @@ it; the clause lists it, and a clause whose every scenario was skipped is `skipp
 
 from __future__ import annotations
 
-import json
-import os
-import site
-import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..errors import AdapterLoadError, ScenarioSkipped, WorldLost, WorldStartError
-from ..locations import HARNESS, REFERENCE
-from ..rankside.adapter import check_adapter, load_adapter_factory
-from ..records.ddp_configs import UNDECLARED, declared
-from ..records.report import ScenarioResult, rank_summaries, render_report
+from ..errors import ScenarioSkipped, WorldLost, WorldStartError
+from ..locations import REFERENCE
+from ..records.report import ScenarioResult
 from ..records.scenario import Scenario
 from ..records.statuses import ClauseStatus
 from .clauses import Clause, Plan
+from .implementation import Implementation
 from .judge.checks import Violation
-from .judge.judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unjudged_lines, unusable
-from .output.evidence import evidence_file
-from .output.timeline import history
+from .judge.judging import ScenarioVerdict, UnreadableResult, judge, judge_scenario, unusable
+from .output.evidence import build_evidence, write_evidence
 from .shrink import shrink
 
 DEFAULT_CORPUS = 16
-MAX_VIOLATIONS = 20
 
 
 @dataclass
@@ -69,56 +62,6 @@ class Executor(Protocol):
     """What runs the scenarios: a `WorldPool` of spawned worlds, or a launcher's `EnvWorld`."""
 
     def run(self, impl: str, scenario: Scenario) -> ScenarioResult: ...
-
-
-@dataclass
-class Implementation:
-    spec: str
-    name: str
-    version: str
-    capabilities: frozenset[str]
-    pythonpath: tuple[str, ...] = ()
-    ddp_configurations: tuple[str, ...] = UNDECLARED
-
-
-def describe_implementation(spec: str) -> Implementation:
-    """Name, version, capabilities and import root of the adapter `spec` names, read in this process.
-
-    An adapter class is not instantiated here: its constructor runs on the ranks, where an exception
-    becomes an `error` of the clauses concerned, with its traceback in the evidence."""
-    factory = load_adapter_factory(spec)
-    adapter: object = factory
-    if not (isinstance(factory, type) and all(hasattr(factory, k) for k in ("name", "version", "capabilities"))):
-        try:
-            adapter = factory()
-        except Exception as exc:
-            raise AdapterLoadError(f"the adapter factory {spec!r} raised: {type(exc).__name__}: {exc}") from exc
-    check_adapter(adapter, spec)
-    roots = (*import_root(HARNESS), *import_root(spec.partition(":")[0]))  # the suite's own first: it runs the replay
-    return Implementation(
-        spec,
-        str(adapter.name),
-        str(adapter.version),
-        frozenset(adapter.capabilities),
-        tuple(dict.fromkeys(roots)),
-        declared(adapter),
-    )
-
-
-def import_root(module: str) -> tuple[str, ...]:
-    """The folder `module`'s top-level package was imported from, when an installed package's folder it
-    is not: what `PYTHONPATH` must hold for a replay started anywhere else (for the adapter, and for this
-    suite itself when it runs from a checkout or a path the user gave)."""
-    top = sys.modules.get(module.split(".")[0])
-    location = getattr(top, "__file__", None) or next(iter(getattr(top, "__path__", []) or []), None)
-    if location is None:
-        return ()
-    location = os.path.abspath(location)
-    root = os.path.dirname(os.path.dirname(location) if location.endswith("__init__.py") else location)
-    installed = [*site.getsitepackages(), site.getusersitepackages(), sys.base_prefix, sys.prefix]
-    if any(root == p or root.startswith(os.path.join(p, "")) for p in installed if p):
-        return ()
-    return (root,)
 
 
 class ClauseRunner:
@@ -285,37 +228,7 @@ class ClauseRunner:
     def _evidence(
         self, clause: Clause, scenario: Scenario, result: ScenarioResult, verdict: ScenarioVerdict, shrunk: bool
     ) -> dict:
-        """What the certificate keeps of a scenario that is not a pass, saved as a replayable file (with
-        its own status, reason and counts, which a replay of the file must give again)."""
-        violations = verdict.violations
-        unjudged_call = verdict.unjudged_call
-        evidence = {
-            "scenario_name": scenario.name,
-            "world_size": scenario.world_size,
-            "shrunk": shrunk,
-            "status": verdict.status,
-            "reason": verdict.reason,
-            "judged": verdict.judged,
-            "unjudged": verdict.unjudged,
-            "kind": violations[0].kind if violations else None,
-            "unjudged_call": unjudged_call.to_dict() if unjudged_call else None,
-            "unjudged_calls": unjudged_lines(result) if verdict.status == ClauseStatus.INCOMPLETE else [],
-            "violations": [str(v) for v in violations[:MAX_VIOLATIONS]],
-            "violation_kinds": sorted({v.kind for v in violations}),
-            "violations_total": len(violations),
-            "report": render_report(result, output=False, timed=False),
-            "duration_s": round(result.duration_s, 3),
-            "ranks": rank_summaries(result),
-            "scenario": scenario.to_dict(),
-            "history": history(result, violations),
-            "scenario_file": None,
-            "implementation": self.implementation.spec,
-            "pythonpath": list(self.implementation.pythonpath),
-        }
+        evidence = build_evidence(scenario, result, verdict, shrunk, self.implementation)
         if self.evidence_dir:
-            os.makedirs(self.evidence_dir, exist_ok=True)
-            path = os.path.abspath(os.path.join(self.evidence_dir, f"{clause.id}-{scenario.name}.json"))
-            with open(path, "w") as f:
-                json.dump(evidence_file(clause.id, evidence), f, indent=1)
-            evidence["scenario_file"] = path
+            evidence["scenario_file"] = write_evidence(self.evidence_dir, clause.id, evidence)
         return evidence

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from ...locations import HARNESS, PACKAGE_DIR
 from ...records.statuses import ClauseStatus, Verdict
 from ..clauses import MUST
-from ..runner import ClauseOutcome, Implementation
+from ..implementation import Implementation
+from ..runner import ClauseOutcome
 from . import coverage as coverage_table
 from . import ddp_matrix, timeline_html
 

@@ -15,7 +15,7 @@ from ...records.ddp_configs import CONFIGS
 from ...records.report import ScenarioResult
 from ..judge import model_checks
 from ..judge.checks import calls
-from ..runner import unusable
+from ..judge.judging import unusable
 
 TRAINS = "trains in every stage"
 FAILS = "fails"

@@ -1,37 +1,91 @@
-"""Evidence files: a scenario that fails a clause, or leaves calls of it unjudged, or cannot be judged,
-saved with the clause, the implementation it was found with (and the folder that implementation was
-imported from) and what certification said of it, so `replay FILE` reruns it as is and says it again.;
-with the history it was found with (`harness.spec.timeline`: every rank's calls and the fingerprints
-of the collectives each one entered)."""
+"""Evidence: what the certificate keeps of a scenario that fails a clause, leaves calls of it unjudged, or
+cannot be judged, and the replayable file saved from it, with the clause, the implementation it was found
+with (and the folder that implementation was imported from) and what certification said of it, so
+`replay FILE` reruns it as is and says it again; with the history it was found with
+(`harness.spec.output.timeline`: every rank's calls and the fingerprints of the collectives each one entered).
+The certificate's evidence and the file are built here, the file a projection of the evidence (`FILE_KEYS`)."""
 
 from __future__ import annotations
 
 import json
+import os
+from typing import TYPE_CHECKING
 
 from ...errors import ScenarioError
+from ...records.report import ScenarioResult, rank_summaries, render_report
 from ...records.scenario import Scenario
+from ...records.statuses import ClauseStatus
+from ..judge.judging import ScenarioVerdict, unjudged_lines
+from .timeline import history
+
+if TYPE_CHECKING:
+    from ..implementation import Implementation
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
 RECORDED = ("clause", "implementation", "pythonpath", "status", "reason", "judged", "unjudged", "kind")
 
 
-def evidence_file(clause_id: str, evidence: dict) -> dict:
-    """What an evidence file holds: the scenario to replay, and what it was found with."""
+MAX_VIOLATIONS = 20
+FILE_KEYS = (
+    "implementation",
+    "pythonpath",
+    "status",
+    "reason",
+    "judged",
+    "unjudged",
+    "kind",
+    "unjudged_call",
+    "violations",
+    "scenario",
+    "history",
+)
+"""What an evidence file keeps of the certificate's evidence: the scenario to replay and what it was found with."""
+
+
+def build_evidence(
+    scenario: Scenario, result: ScenarioResult, verdict: ScenarioVerdict, shrunk: bool, implementation: Implementation
+) -> dict:
+    """What the certificate keeps of a scenario that is not a pass (with its own status, reason and
+    counts, which a replay of its file must give again); `scenario_file` is filled in once it is saved."""
+    violations = verdict.violations
+    unjudged_call = verdict.unjudged_call
     return {
-        "format": EVIDENCE_FORMAT,
-        "clause": clause_id,
-        "implementation": evidence["implementation"],
-        "pythonpath": evidence["pythonpath"],
-        "status": evidence["status"],
-        "reason": evidence["reason"],
-        "judged": evidence["judged"],
-        "unjudged": evidence["unjudged"],
-        "kind": evidence["kind"],
-        "unjudged_call": evidence["unjudged_call"],
-        "violations": evidence["violations"],
-        "scenario": evidence["scenario"],
-        "history": evidence.get("history"),
+        "scenario_name": scenario.name,
+        "world_size": scenario.world_size,
+        "shrunk": shrunk,
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "judged": verdict.judged,
+        "unjudged": verdict.unjudged,
+        "kind": violations[0].kind if violations else None,
+        "unjudged_call": unjudged_call.to_dict() if unjudged_call else None,
+        "unjudged_calls": unjudged_lines(result) if verdict.status == ClauseStatus.INCOMPLETE else [],
+        "violations": [str(v) for v in violations[:MAX_VIOLATIONS]],
+        "violation_kinds": sorted({v.kind for v in violations}),
+        "violations_total": len(violations),
+        "report": render_report(result, output=False, timed=False),
+        "duration_s": round(result.duration_s, 3),
+        "ranks": rank_summaries(result),
+        "scenario": scenario.to_dict(),
+        "history": history(result, violations),
+        "scenario_file": None,
+        "implementation": implementation.spec,
+        "pythonpath": list(implementation.pythonpath),
     }
+
+
+def evidence_file(clause_id: str, evidence: dict) -> dict:
+    """What an evidence file holds: its format and clause, and `FILE_KEYS` of the evidence."""
+    return {"format": EVIDENCE_FORMAT, "clause": clause_id} | {key: evidence.get(key) for key in FILE_KEYS}
+
+
+def write_evidence(folder: str, clause_id: str, evidence: dict) -> str:
+    """Save `evidence` as a replayable file in `folder`; its absolute path."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.abspath(os.path.join(folder, f"{clause_id}-{evidence['scenario_name']}.json"))
+    with open(path, "w") as f:
+        json.dump(evidence_file(clause_id, evidence), f, indent=1)
+    return path
 
 
 def read_replayable(data: bytes) -> tuple[Scenario, dict]:
