@@ -12,26 +12,14 @@ field from a seed. Every payload keeps the result unique to its rank and call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..errors import ScenarioError
 from . import payloads
 from .contract import GATE_LEVEL, Stage
 from .scenario import GateQuery, Op, Scenario, per_rank
 
-LONG_MESSAGE_CHARS = 64 * 1024 + 100
-MANY_CHECKS = 300
-SPECIAL_SCORES = (0.0, -0.0, 1.0, 5e-324, 1e-300, 1e308, float("inf"), float("nan"))
-SMALLEST_SUBNORMAL = 5e-324
-UNICODE_TEXT = "é ü ß 漢字 🚀 שלום\nsecond line\ttab\r\nnul:\x00 end"
-
-
-def _tag(rank: int, call: int) -> str:
-    return f"r{rank}c{call}"
-
 
 def default_fields(rank: int, call: int, target: int, passed: bool) -> dict:
-    tag = _tag(rank, call)
+    tag = payloads.tag(rank, call)
     return {
         "gate": GATE_LEVEL.get(Stage(target), 0),
         "passed": passed,
@@ -40,55 +28,6 @@ def default_fields(rank: int, call: int, target: int, passed: bool) -> dict:
         "checks_failed": [] if passed else [f"{tag}_check"],
         "message": f"rank {rank} call {call}: {'pass' if passed else 'fail'}",
     }
-
-
-def _empty(fields: dict, rank: int, call: int) -> dict:
-    """No message, no checks: only the score, a distinct subnormal, tells the result apart."""
-    unique = SMALLEST_SUBNORMAL * (1 + rank + 64 * call)
-    return {**fields, "message": "", "checks_passed": [], "checks_failed": [], "score": unique}
-
-
-def _long(fields: dict, rank: int, call: int) -> dict:
-    head = fields["message"] + " "
-    body = "".join(chr(33 + (i * 7 + rank) % 94) for i in range(LONG_MESSAGE_CHARS - len(head)))
-    return {**fields, "message": head + body}
-
-
-def _unicode(fields: dict, rank: int, call: int) -> dict:
-    tag = _tag(rank, call)
-    return {
-        **fields,
-        "message": f"{fields['message']} {UNICODE_TEXT}",
-        "checks_passed": [f"{tag}_ok_✓", *fields["checks_passed"]],
-        "checks_failed": [*fields["checks_failed"], f"{tag}_écart_0.42%"],
-    }
-
-
-def _unicode_long(fields: dict, rank: int, call: int) -> dict:
-    repeat = LONG_MESSAGE_CHARS // len(UNICODE_TEXT) + 1
-    return {**fields, "message": f"{fields['message']} {UNICODE_TEXT * repeat}"}
-
-
-def _many_checks(fields: dict, rank: int, call: int) -> dict:
-    """Hundreds of checks, duplicated and out of order: a set or a sort changes them."""
-    tag = _tag(rank, call)
-    many = [f"{tag}_k{(i * 37) % 97:02d}" for i in range(MANY_CHECKS)]
-    return {**fields, "checks_passed": many, "checks_failed": list(reversed(many[: MANY_CHECKS // 3]))}
-
-
-def _score(fields: dict, rank: int, call: int) -> dict:
-    return {**fields, "score": SPECIAL_SCORES[(rank + call) % len(SPECIAL_SCORES)]}
-
-
-PAYLOADS: dict[str, Callable[[dict, int, int], dict]] = {
-    "plain": lambda fields, rank, call: fields,
-    "empty": _empty,
-    "long": _long,
-    "unicode": _unicode,
-    "unicode_long": _unicode_long,
-    "many_checks": _many_checks,
-    "score": _score,
-}
 
 
 def local_decision(scenario: Scenario, op: Op, rank: int, call: int, target: int) -> dict:
@@ -110,7 +49,9 @@ def local_decision(scenario: Scenario, op: Op, rank: int, call: int, target: int
         generated = payloads.parse(payload) if isinstance(payload, str) else None
         if generated is not None:
             return {**payloads.generated(base, rank, call, *generated), **explicit}
-        if payload not in PAYLOADS:
-            raise ScenarioError(f"rank {rank} call {call}: unknown payload {payload!r} (known: {', '.join(PAYLOADS)})")
-        return {**PAYLOADS[payload](base, rank, call), **explicit}
+        if payload not in payloads.NAMED:
+            raise ScenarioError(
+                f"rank {rank} call {call}: unknown payload {payload!r} (known: {', '.join(payloads.NAMED)})"
+            )
+        return {**payloads.NAMED[payload](base, rank, call), **explicit}
     raise ScenarioError(f"rank {rank} call {call}: a gate decision must be a bool or a dict, got {value!r}")

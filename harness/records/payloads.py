@@ -1,4 +1,5 @@
-"""Generated gate-result payloads: every field drawn from its whole space by a seeded generator.
+"""Gate-result payloads: the named ones a scenario picks (`NAMED`, the one list of payload names), and
+generated ones, every field drawn from its whole space by a seeded generator.
 
 A generated payload is named `bytes:<seed>:<n>` (a message of exactly n UTF-8 bytes) or
 `chars:<seed>:<n>` (exactly n code points), so a saved scenario stays small and replays exactly. The
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable
 
 UNITS = ("bytes", "chars")
 MAX_LENGTH = 64 * 1024 + 1024
@@ -124,3 +126,65 @@ def simpler(name_: str) -> str | None:
     if parsed is None or parsed[1] == 0:
         return None
     return name(parsed[0], 0, parsed[2])
+
+
+LONG_MESSAGE_CHARS = 64 * 1024 + 100
+MANY_CHECKS = 300
+SPECIAL_SCORES = (0.0, -0.0, 1.0, 5e-324, 1e-300, 1e308, float("inf"), float("nan"))
+SMALLEST_SUBNORMAL = 5e-324
+UNICODE_TEXT = "é ü ß 漢字 🚀 שלום\nsecond line\ttab\r\nnul:\x00 end"
+
+
+def tag(rank: int, call: int) -> str:
+    """The rank and call a result's check names, so a returned result is traced to where it was decided."""
+    return f"r{rank}c{call}"
+
+
+def _empty(fields: dict, rank: int, call: int) -> dict:
+    """No message, no checks: only the score, a distinct subnormal, tells the result apart."""
+    unique = SMALLEST_SUBNORMAL * (1 + rank + 64 * call)
+    return {**fields, "message": "", "checks_passed": [], "checks_failed": [], "score": unique}
+
+
+def _long(fields: dict, rank: int, call: int) -> dict:
+    head = fields["message"] + " "
+    body = "".join(chr(33 + (i * 7 + rank) % 94) for i in range(LONG_MESSAGE_CHARS - len(head)))
+    return {**fields, "message": head + body}
+
+
+def _unicode(fields: dict, rank: int, call: int) -> dict:
+    label = tag(rank, call)
+    return {
+        **fields,
+        "message": f"{fields['message']} {UNICODE_TEXT}",
+        "checks_passed": [f"{label}_ok_✓", *fields["checks_passed"]],
+        "checks_failed": [*fields["checks_failed"], f"{label}_écart_0.42%"],
+    }
+
+
+def _unicode_long(fields: dict, rank: int, call: int) -> dict:
+    repeat = LONG_MESSAGE_CHARS // len(UNICODE_TEXT) + 1
+    return {**fields, "message": f"{fields['message']} {UNICODE_TEXT * repeat}"}
+
+
+def _many_checks(fields: dict, rank: int, call: int) -> dict:
+    """Hundreds of checks, duplicated and out of order: a set or a sort changes them."""
+    label = tag(rank, call)
+    many = [f"{label}_k{(i * 37) % 97:02d}" for i in range(MANY_CHECKS)]
+    return {**fields, "checks_passed": many, "checks_failed": list(reversed(many[: MANY_CHECKS // 3]))}
+
+
+def _score(fields: dict, rank: int, call: int) -> dict:
+    return {**fields, "score": SPECIAL_SCORES[(rank + call) % len(SPECIAL_SCORES)]}
+
+
+NAMED: dict[str, Callable[[dict, int, int], dict]] = {
+    # a scenario names one of these payloads; each turns the default fields into the result it stands for
+    "plain": lambda fields, rank, call: fields,
+    "empty": _empty,
+    "long": _long,
+    "unicode": _unicode,
+    "unicode_long": _unicode_long,
+    "many_checks": _many_checks,
+    "score": _score,
+}
