@@ -14,7 +14,7 @@ from .records.scenario import GateQuery, Op, Scenario
 from .worlds.pool import WorldPool
 from .worlds.world import World, WorldConfig
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 _LAZY = {"certify": "api", "read_certificate": "api"}
 

@@ -18,7 +18,7 @@ from .slot import SeedSlot, SeedState
 from .stages import SeedStage
 from .sync import CallIdentity, sync_gate_decision
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "CallIdentity",
