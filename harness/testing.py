@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli.options import checked_stall_timeout, judged_counts, scenario_lines
+from .cli.options import checked_stall_timeout, scenario_lines
 from .cli.outputs import check_folder
 from .locations import SUITE_PACKAGE
 from .pytest_options import (
@@ -42,6 +42,7 @@ from .records.scenario import Scenario
 from .records.statuses import ClauseStatus
 from .spec.clauses import SHOULD
 from .spec.implementation import describe_implementation
+from .spec.judge.judging import judged_counts
 from .spec.output.certificate import verdict
 from .spec.runner import ClauseOutcome, ClauseRunner
 from .worlds.pool import WorldPool, certification_pools

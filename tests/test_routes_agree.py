@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.options import judged_counts
 from harness.records.report import RankOutcome, ScenarioResult
 from harness.records.scenario import Scenario
 from harness.records.statuses import ClauseStatus, RankStatus
@@ -27,6 +26,7 @@ from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID
 from harness.spec.implementation import Implementation
 from harness.spec.judge import judging
+from harness.spec.judge.judging import judged_counts
 from harness.spec.output.certificate import EXIT_CODES
 from harness.spec.output.evidence import read_scenario_file
 from harness.spec.runner import ClauseRunner

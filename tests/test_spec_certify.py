@@ -12,11 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness.cli.options import judged_counts
 from harness.locations import REFERENCE
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, REGISTRY
-from harness.spec.judge.judging import judge
+from harness.spec.judge.judging import judge, judged_counts
 from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file

@@ -23,7 +23,7 @@ from ..procs.signals import sigterm_interrupts
 from ..rankside.slowstart import reported_if_slow
 from ..records.profiles import ALL, CHOICES
 from ..records.scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
-from .options import add_stall_timeout, clause_printer, judged_counts, shorten, stall_timeout, world_sizes
+from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
 from .outputs import check_file, check_folder
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise _unimportable_here(exc, args.file, recorded, clause_id) from None
     from ..records.statuses import ClauseStatus
     from ..spec.implementation import describe_implementation
-    from ..spec.judge.judging import judge_scenario, unjudged_lines, unusable
+    from ..spec.judge.judging import judge_scenario, judged_counts, unjudged_lines, unusable
     from ..worlds.pool import WorldPool
     from ..worlds.stall import StallRule
 

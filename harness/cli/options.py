@@ -82,17 +82,12 @@ def evidence_lines(outcome: ClauseOutcome) -> list[str]:
     return lines
 
 
-def judged_counts(judged: int, unjudged: int, always: bool = True) -> str:
-    """How many calls were judged and how many not, in the words every route prints (`always`: the second
-    count even when it is 0, as replay and the pytest route print it, to compare with the certificate)."""
-    return f"{judged} calls judged" + (f", {unjudged} not judged" if unjudged or always else "")
-
-
 def clause_line(outcome: ClauseOutcome) -> str:
     """One row of the clause table: its columns as wide as the registry's longest title and the longest
     status, so every row (D4's long title, `not_exercised`) keeps them aligned."""
     from ..records.statuses import ClauseStatus
     from ..spec.clauses import REGISTRY
+    from ..spec.judge.judging import judged_counts
 
     title_width = max(len(c.title) for c in REGISTRY)
     status_width = max(len(s.value) for s in ClauseStatus)
@@ -107,6 +102,8 @@ def clause_line(outcome: ClauseOutcome) -> str:
 
 def scenario_lines(outcome: ClauseOutcome) -> list[str]:
     """One line per scenario the clause ran: its name, world size, status and calls judged (`--verbose`)."""
+    from ..spec.judge.judging import judged_counts
+
     return [
         f"       {run['scenario']} ({run['world_size']} rank{'s' if run['world_size'] > 1 else ''}): {run['status']},"
         f" {judged_counts(run['judged'], run['unjudged'], always=False)}"

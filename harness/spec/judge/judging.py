@@ -120,6 +120,12 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
     return verdict
 
 
+def judged_counts(judged: int, unjudged: int, always: bool = True) -> str:
+    """How many calls were judged and how many not, in the words every route prints (`always`: the second
+    count even when it is 0, as replay and the pytest route print it, to compare with the certificate)."""
+    return f"{judged} calls judged" + (f", {unjudged} not judged" if unjudged or always else "")
+
+
 def incomplete_reason(verdict: ScenarioVerdict, cause: str = "") -> str:
     """The calls never judged and why: `cause` when the check gave one, else the call where judging stopped."""
     total = verdict.judged + verdict.unjudged

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pytest
 
-from ...cli.options import judged_counts
 from ...records.statuses import ClauseStatus
 from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
 from ..clauses import BY_ID, REGISTRY, Plan
+from ..judge.judging import judged_counts
 from ..output.certificate import replay_command
 from ..runner import ClauseRunner
 
