@@ -18,7 +18,7 @@ import pytest
 
 import harness as harness_package
 from harness.spec.output.certificate import replay_command
-from harness.spec.runner import describe_implementation
+from harness.spec.implementation import describe_implementation
 from tests.harness_util import marked, wait_until
 
 CLOSED_OUTPUT_WAIT_S = 120
