@@ -21,6 +21,8 @@ import pytest
 
 from tests.harness_util import Proc, alive, assert_gone, parent, proc, wait_until
 
+CHECKOUT = str(Path(__file__).resolve().parent.parent)  # the children import this tree, whatever is installed
+
 pytestmark = pytest.mark.timeout(180)
 
 START_S = 90.0  # a world's start on a loaded 2-core machine, generously
@@ -171,7 +173,7 @@ class Child:
             stdout=self.out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONPATH": CHECKOUT, **(env or {})},
             start_new_session=new_session,
         )
         self.watched: list[Proc] = []
