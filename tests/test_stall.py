@@ -66,7 +66,7 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
         "rank 1 stalled in call #1 advance 'a' at reference_impl/defects/stalls_at_third_round.py:"
     ), first
     assert first.endswith(
-        f"in _sync_gate_decision (time.sleep): no unfinished rank made progress for {result.stall.window_s:g}s"
+        f"in stall (time.sleep): no unfinished rank made progress for {result.stall.window_s:g}s"
     )
     stalled_stack = result.outcomes[1].stack
     assert stalled_stack.startswith("Current thread") or "stalls_at_third_round.py" in stalled_stack.split("\n\n")[0]
@@ -85,7 +85,7 @@ def test_rank_that_exits_is_named_with_its_line_and_the_others_follow():
     assert first.startswith(
         "rank 1 exited with code 3 in call #2 advance 'a' at reference_impl/defects/exits_at_second_round.py:"
     )
-    assert first.endswith("in _sync_gate_decision (sys.exit)"), first
+    assert first.endswith("in exit_process (sys.exit)"), first
     violations = [str(v) for v in termination(result).violations]
     assert violations[0] == first
     assert all("(a consequence of rank 1)" in v for v in violations[1:]) and len(violations) == 2

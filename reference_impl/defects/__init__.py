@@ -6,10 +6,13 @@ into its registry of known-bad implementations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.distributed as dist
 
 from ..adapter import Adapter
 from ..slot import SeedSlot
+from ..sync import GATE_ROUND
 
 
 def adapter_for(slot_class: type[SeedSlot], name: str, checkpoint: bool = False) -> type[Adapter]:
@@ -22,3 +25,19 @@ def adapter_for(slot_class: type[SeedSlot], name: str, checkpoint: bool = False)
 
 def distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
+
+
+def faulting_at_round(round_number: int, fault: Callable[[], None], name: str) -> type[SeedSlot]:
+    """A slot whose rank 1 runs `fault` at its `round_number`-th gate round, before the broadcast. Rounds are
+    counted per process, as a stuck lock or a lost file handle would be: every new world reaches it again."""
+    rounds = 0
+
+    def _sync_gate_decision(self, result, identity):
+        nonlocal rounds
+        if identity.outcome == GATE_ROUND and distributed():
+            rounds += 1
+            if rounds == round_number and dist.get_rank() == 1:
+                fault()
+        return SeedSlot._sync_gate_decision(self, result, identity)
+
+    return type(name, (SeedSlot,), {"_sync_gate_decision": _sync_gate_decision})
