@@ -181,13 +181,46 @@ def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[C
             yield call, rank, record, local0
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """A call C1 judged after which the ranks' stages differ: from there on the ranks run different
+    lifecycles, so a later hang, death or model difference is likely its consequence."""
+
+    call: int
+    label: str
+    stages: str
+    decisions: str
+
+    @property
+    def text(self) -> str:
+        decided = f"; the decisions returned: {self.decisions}" if self.decisions else ""
+        return f"{self.label} left the ranks in different stages ({self.stages}{decided})"
+
+
+def _divergence(call: Call) -> Divergence | None:
+    """`call`'s divergence, when the ranks' stages differ after it: each rank's stage, and for an advance
+    each rank's returned decision."""
+    stages = [r.stage_after for r in call.records]
+    if len(set(stages)) < 2:
+        return None
+    by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
+    returned = [(rank, r.result["passed"]) for rank, r in enumerate(call.records) if r.result is not None]
+    decisions = ", ".join(f"rank {rank} passed={passed}" for rank, passed in returned)
+    return Divergence(call.index, call.label, by_rank, decisions)
+
+
+def divergence(result: ScenarioResult) -> Divergence | None:
+    """The first call at which C1 finds the ranks' stages differ: the one definition of "the ranks'
+    lifecycles diverged" that C1, the other clauses' reasons and the DDP table share."""
+    return next(filter(None, map(_divergence, judged_calls(result, Judgement(), broken_unjudged=True))), None)
+
+
 def agreement(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for call in judged_calls(result, judgement, broken_unjudged=True):
-        stages = [r.stage_after for r in call.records]
-        if len(set(stages)) > 1:
-            by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
-            judgement.add("stage_differs", f"{call.label}: stages differ ({by_rank})", call.index)
+        found = _divergence(call)
+        if found is not None:
+            judgement.add("stage_differs", found.text, call.index)
     finished = [o for o in result.outcomes if o.status == RankStatus.OK]
     if len(finished) == len(result.outcomes):
         for slot in result.scenario.slots:
@@ -254,11 +287,11 @@ def divergence_report(result: ScenarioResult) -> Judgement:
         if rank != 0 and mine != local0["passed"]:
             expected = suffix(mine, local0["passed"])
             if not message.endswith(expected):
-                text = f"rank {rank} was overruled but its message {_clip(message)} does not end with {expected!r}"
+                text = f"rank {rank} was overruled but its message {clip(message)} does not end with {expected!r}"
                 judgement.add("suffix_missing", f"{call.label}: {text}", call.index)
         elif SUFFIX_PATTERN.search(_after(message, local0["message"])):
             why = "rank 0" if rank == 0 else f"rank {rank}, which agreed with rank 0,"
-            text = f"{call.label}: {why} carries a divergence suffix: {_clip(message)}"
+            text = f"{call.label}: {why} carries a divergence suffix: {clip(message)}"
             judgement.add("suffix_unexpected", text, call.index)
     return judgement
 
@@ -365,7 +398,7 @@ def _lifecycle_problem(op: Op, record: CallRecord) -> tuple[str, str] | None:
         return expected, f"expected a failed result and no move ({expected}), got passed={returned['passed']}"
     marker = {"refused": "transition_failed", "gate_fails": None}.get(expected, expected)
     if marker and marker not in returned["checks_failed"]:
-        return expected, f"expected {marker!r} in checks_failed, got {_clip(returned['checks_failed'])}"
+        return expected, f"expected {marker!r} in checks_failed, got {clip(returned['checks_failed'])}"
     return None
 
 
@@ -603,22 +636,22 @@ def first_difference(got: Any, decided: Any) -> str:
         unit = "character" if isinstance(got, str) else "item"
         shorter = min(len(got), len(decided))
         index = next((i for i in range(shorter) if got[i] != decided[i]), shorter)
-        mine = _clip(got[index]) if index < len(got) else "the end"
-        theirs = _clip(decided[index]) if index < len(decided) else "the end"
+        mine = clip(got[index]) if index < len(got) else "the end"
+        theirs = clip(decided[index]) if index < len(decided) else "the end"
         return (
             f"first differs at {unit} {index} of {len(got)} (rank 0's has {len(decided)}): got {mine}, rank 0"
             f" decided {theirs}"
         )
     if isinstance(got, float) and isinstance(decided, float):
         return f"got {got!r} ({_bits(got)}), rank 0 decided {decided!r} ({_bits(decided)})"
-    return f"got {_clip(got)}, rank 0 decided {_clip(decided)}"
+    return f"got {clip(got)}, rank 0 decided {clip(decided)}"
 
 
 def _bits(value: float) -> str:
     return "0x" + struct.pack(">d", value).hex()
 
 
-def _clip(value: Any, limit: int = 60) -> str:
+def clip(value: Any, limit: int = 60) -> str:
     """`repr(value)`, shortened in the middle with its full length, so a 64 KiB message stays readable."""
     text = repr(value)
     if len(text) <= limit:
