@@ -141,8 +141,8 @@ def _parted_then_stalled() -> ScenarioResult:
 
 PARTED = (
     "; before that, the ranks' lifecycles had diverged: call #1 advance 'a' left the ranks in different stages"
-    " (rank 0 TRAINING, rank 1 GERMINATED; the decisions returned: rank 0 passed=True, rank 1 passed=False),"
-    " which C1 reports: fix that first"
+    " (rank 0 TRAINING, rank 1 GERMINATED; own gate decisions: rank 0 passed=True, rank 1 passed=False; returned:"
+    " rank 0 passed=True, rank 1 passed=False), which C1 reports: fix that first"
 )
 
 
@@ -162,6 +162,15 @@ def test_a_hang_after_the_ranks_parted_names_the_divergence_after_the_hang():
         and f"rank 1 hung: it made no progress, and no other rank did{PARTED}" in s3.reason
     )
     assert s3.reason.endswith("; no violation among the others")
+
+
+def test_a_divergence_says_when_every_rank_returned_rank_0s_decision_yet_applied_its_own():
+    result = _parted_then_stalled()
+    result.outcomes[1].records[1].result["passed"] = True
+    assert judge_scenario(BY_ID["C1"], result).reason.endswith(
+        "(rank 0 TRAINING, rank 1 GERMINATED; own gate decisions: rank 0 passed=True, rank 1 passed=False;"
+        " returned passed=True on every rank)"
+    )
 
 
 def test_a_hang_with_no_divergence_before_it_names_only_the_hang():
@@ -200,3 +209,9 @@ def test_the_model_identity_reason_names_every_tensor_that_parted_first_and_the_
     assert "by then slot 'a' differs across ranks in alpha (rank 0 0.5, rank 1 0)" in first
     assert "stage" not in first.split("by then")[1] and "slot 'b'" not in first
     assert later.startswith("call #2 step_epoch 'b'") and "slot 'a' differs across ranks in alpha" in later
+
+
+def test_a_deadlock_with_no_rank_to_blame_says_deadlocked_not_hung_hung():
+    outcomes = [RankOutcome(rank, RankStatus.HUNG, records=[_germinated(), _advanced(rank, 1)]) for rank in (0, 1)]
+    verdict = judge_scenario(BY_ID["C6"], _result(outcomes, deadlock=True))
+    assert verdict.reason == "rank 0 hung at call #2: deadlocked in a collective", verdict.reason

@@ -22,14 +22,16 @@ from typing import Any
 from ...records.contract import Stage, default_target, expected_transition, stage_name
 from ...records.fingerprints import parting_words
 from ...records.messages import CallRecord, error_line
-from ...records.report import ScenarioResult, failure_cause
+from ...records.report import RankOutcome, ScenarioResult, failure_cause
 from ...records.scenario import Op
+from ...records.stacks import frame_in_stack
 from ...records.statuses import RankStatus
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
 SUFFIX_SHAPED = re.compile(r"^ ?\([^()\n]{0,80}\)$")
 DORMANT_OR_EMPTY = (None, int(Stage.DORMANT))
 RESULT_COMPARED = ("gate", "passed", "score", "checks_passed", "checks_failed")
+SHOWN_FIELDS = 4
 
 
 def suffix(local_passed: bool, synced_passed: bool) -> str:
@@ -193,20 +195,29 @@ class Divergence:
 
     @property
     def text(self) -> str:
-        decided = f"; the decisions returned: {self.decisions}" if self.decisions else ""
+        decided = f"; {self.decisions}" if self.decisions else ""
         return f"{self.label} left the ranks in different stages ({self.stages}{decided})"
 
 
 def _divergence(call: Call) -> Divergence | None:
-    """`call`'s divergence, when the ranks' stages differ after it: each rank's stage, and for an advance
-    each rank's returned decision."""
+    """`call`'s divergence, when the ranks' stages differ after it: each rank's stage, and for a gate round
+    each rank's own gate decision and the decision it returned."""
     stages = [r.stage_after for r in call.records]
     if len(set(stages)) < 2:
         return None
     by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
-    returned = [(rank, r.result["passed"]) for rank, r in enumerate(call.records) if r.result is not None]
-    decisions = ", ".join(f"rank {rank} passed={passed}" for rank, passed in returned)
-    return Divergence(call.index, call.label, by_rank, decisions)
+    own = _by_rank("own gate decisions", [r.local[-1]["passed"] if r.local else None for r in call.records])
+    returned = _by_rank("returned", [r.result["passed"] if r.result else None for r in call.records])
+    return Divergence(call.index, call.label, by_rank, "; ".join(filter(None, (own, returned))))
+
+
+def _by_rank(what: str, passed: list[bool | None]) -> str:
+    """`what` passed=... per rank, or once for every rank when they agree ("" when no rank has one)."""
+    if all(value is None for value in passed):
+        return ""
+    if len(set(passed)) == 1:
+        return f"{what} passed={passed[0]} on every rank"
+    return f"{what}: " + ", ".join(f"rank {rank} passed={value}" for rank, value in enumerate(passed))
 
 
 def divergence(result: ScenarioResult) -> Divergence | None:
@@ -224,16 +235,16 @@ def agreement(result: ScenarioResult) -> Judgement:
     finished = [o for o in result.outcomes if o.status == RankStatus.OK]
     if len(finished) == len(result.outcomes):
         for slot in result.scenario.slots:
-            views = {o.rank: _final_view(o.snapshots.get(slot, {})) for o in finished}
-            if len(set(map(repr, views.values()))) > 1:
-                judgement.add(
-                    "final_state_differs", f"final stage/history of slot {slot!r} differ across ranks: {views}"
-                )
+            views = [_final_view(o.snapshots.get(slot, {})) for o in finished]
+            differing = view_differences(views, 2)
+            if differing:
+                text = f"at the end of the scenario, slot {slot!r} differs across ranks in {differing}"
+                judgement.add("final_state_differs", text)
     return judgement
 
 
-def _final_view(snapshot: dict) -> tuple:
-    return snapshot.get("stage"), snapshot.get("stage_history")
+def _final_view(snapshot: dict) -> dict:
+    return {"stage": snapshot.get("stage"), "stage_history": snapshot.get("stage_history")}
 
 
 def authority(result: ScenarioResult) -> Judgement:
@@ -334,11 +345,21 @@ def termination(result: ScenarioResult) -> Judgement:
     for outcome in result.outcomes:
         if outcome.status != RankStatus.OK and (cause is None or outcome.rank != cause.rank):
             where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
-            what = error_line(outcome.failure) if outcome.failure else outcome.status
+            what = error_line(outcome.failure) if outcome.failure else _unfinished(result, outcome)
             consequence = f" (a consequence of rank {cause.rank})" if cause else ""
             text = f"rank {outcome.rank} {outcome.status} at call #{where}: {what}{consequence}"
             judgement.add(outcome.status, text, where)
     return judgement
+
+
+def _unfinished(result: ScenarioResult, outcome: RankOutcome) -> str:
+    """What a rank that ended without an error was doing, and where: its own line, when the stack has one."""
+    if outcome.status == RankStatus.HUNG:
+        what = "deadlocked in a collective" if result.deadlock else "it did not finish before the deadline"
+    else:
+        what = f"exited with code {outcome.exitcode}" if outcome.status == RankStatus.EXITED else str(outcome.signal)
+    frame = frame_in_stack(outcome.stack)
+    return what + (f" (at {frame})" if frame is not None else "")
 
 
 def lifecycle(result: ScenarioResult) -> Judgement:
@@ -590,7 +611,10 @@ def side_effects(result: ScenarioResult) -> Judgement:
     for call in judged_calls(result, judgement):
         snapshots = [r.snapshot for r in call.records]
         if any(s != snapshots[0] for s in snapshots):
-            judgement.add("side_effects_differ", f"{call.label}: {_diff(snapshots)}", call.index)
+            text = f"{call.label}: slot {call.ops[0].slot!r} differs across ranks after the call in"
+            text += f" {view_differences(snapshots, SHOWN_FIELDS)}: every rank must apply rank 0's decision and its"
+            text += " side effects (stage, alpha and its schedule), the same way"
+            judgement.add("side_effects_differ", text, call.index)
     return judgement
 
 
@@ -623,10 +647,31 @@ def collective_symmetry(result: ScenarioResult) -> Judgement:
     return judgement
 
 
-def _diff(snapshots: list[dict]) -> str:
-    keys = sorted({k for s in snapshots if s for k in s})
-    differing = [k for k in keys if len({repr((s or {}).get(k)) for s in snapshots}) > 1]
-    return "; ".join(f"{k}: {[(s or {}).get(k) for s in snapshots]}" for k in differing)
+def view_differences(views: list[dict | None], shown: int, skip: tuple[str, ...] = ()) -> str:
+    """The fields on which the ranks' `views` (snapshots, by rank) differ, stage and alpha first, each with
+    every rank's value (a stage by its name): `alpha (rank 0 0.333, rank 1 0), stage (...)`, the first
+    `shown` of them and how many more ("" when they agree)."""
+    views = [view or {} for view in views]
+    keys = sorted({key for view in views for key in view if key not in skip}, key=_shown_first)
+    differing = [key for key in keys if len({repr(view.get(key)) for view in views}) > 1]
+    parts = [
+        f"{key} ({', '.join(f'rank {rank} {_field_value(key, view.get(key))}' for rank, view in enumerate(views))})"
+        for key in differing[:shown]
+    ]
+    more = f" and {len(differing) - shown} more fields" if len(differing) > shown else ""
+    return ", ".join(parts) + more
+
+
+def _shown_first(key: str) -> tuple[int, str]:
+    return (0 if key in ("stage", "alpha") else 1, key)
+
+
+def _field_value(key: str, value: Any) -> str:
+    if key.endswith("stage") and (value is None or isinstance(value, int)):
+        return stage_name(value)
+    if key == "stage_history" and isinstance(value, list):
+        return "[" + ", ".join(stage_name(stage) for stage in value) + "]"
+    return f"{value:.3g}" if isinstance(value, float) else clip(value)
 
 
 def first_difference(got: Any, decided: Any) -> str:

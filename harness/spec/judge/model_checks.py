@@ -14,7 +14,7 @@ from ...records.ddp_configs import CONFIGS
 from ...records.messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
 from ...records.report import RankOutcome, ScenarioResult
 from ...records.statuses import RankStatus
-from .checks import Call, Judgement, calls, clip, judged_calls
+from .checks import Call, Judgement, calls, judged_calls, view_differences
 
 MODEL_FRAME = "model_host.py"
 SHOWN_PARAMS = 4
@@ -165,20 +165,13 @@ def identity(result: ScenarioResult) -> Judgement:
 
 def _lifecycle_difference(result: ScenarioResult, index: int) -> str:
     """The slots whose latest snapshot up to call `index` differs across ranks, with the fields that
-    differ (stage and alpha first): the lifecycle state the modules' difference follows from ("" when
-    every slot agrees)."""
+    differ: the lifecycle state the modules' difference follows from ("" when every slot agrees)."""
     parts = []
     for slot in result.scenario.slots:
         views = [_latest_snapshot(outcome, slot, index) for outcome in result.outcomes]
-        keys = sorted({key for view in views for key in view if key != "stage_history"}, key=_shown_first)
-        differing = [key for key in keys if len({repr(view.get(key)) for view in views}) > 1]
+        differing = view_differences(views, SHOWN_FIELDS, skip=("stage_history",))
         if differing:
-            fields = ", ".join(
-                f"{key} ({', '.join(f'rank {rank} {_value(key, view.get(key))}' for rank, view in enumerate(views))})"
-                for key in differing[:SHOWN_FIELDS]
-            )
-            more = f" and {len(differing) - SHOWN_FIELDS} more fields" if len(differing) > SHOWN_FIELDS else ""
-            parts.append(f"slot {slot!r} differs across ranks in {fields}{more}")
+            parts.append(f"slot {slot!r} differs across ranks in {differing}")
     if not parts:
         return ""
     return (
@@ -187,20 +180,10 @@ def _lifecycle_difference(result: ScenarioResult, index: int) -> str:
     )
 
 
-def _shown_first(key: str) -> tuple[int, str]:
-    return (0 if key in ("stage", "alpha") else 1, key)
-
-
 def _latest_snapshot(outcome: RankOutcome, slot: str, index: int) -> dict:
     """`slot`'s snapshot after the last call up to `index` on this rank that touched it ({} when none)."""
     touched = [r for r in outcome.records[: index + 1] if r.slot == slot and r.snapshot is not None]
     return touched[-1].snapshot if touched else {}
-
-
-def _value(key: str, value: object) -> str:
-    if key.endswith("stage") and (value is None or isinstance(value, int)):
-        return stage_name(value)
-    return f"{value:.3g}" if isinstance(value, float) else clip(value)
 
 
 def _lifecycle_views(call: Call) -> str:
