@@ -215,3 +215,18 @@ def test_a_deadlock_with_no_rank_to_blame_says_deadlocked_not_hung_hung():
     outcomes = [RankOutcome(rank, RankStatus.HUNG, records=[_germinated(), _advanced(rank, 1)]) for rank in (0, 1)]
     verdict = judge_scenario(BY_ID["C6"], _result(outcomes, deadlock=True))
     assert verdict.reason == "rank 0 hung at call #2: deadlocked in a collective", verdict.reason
+
+
+def test_no_fail_fast_says_what_each_rank_was_asked_and_what_to_change():
+    """Rank 1 advances slot 'a' while rank 0 advances 'b': both return, neither raised."""
+    ops = {0: [Op("germinate", "a"), Op("advance", "b")], 1: [Op("germinate", "a"), Op("advance", "a")]}
+    scenario = Scenario("parted", 2, ["a", "b"], ops[0], rank_ops=ops)
+    records = [[_germinated(), _advanced(rank, 1)] for rank in (0, 1)]
+    records[0][1].slot = "b"
+    outcomes = [RankOutcome(rank, RankStatus.OK, records=records[rank]) for rank in (0, 1)]
+    verdict = judge_scenario(BY_ID["S1"], ScenarioResult(scenario, outcomes, 0.1))
+    assert verdict.status == ClauseStatus.FAIL
+    assert verdict.reason == (
+        "call #1: the ranks disagree on this call (rank 0 advance 'b', rank 1 advance 'a'), yet no rank raised an"
+        " error naming slot 'a' or 'b': a rank must detect the mismatch before it applies a decision, and raise"
+    )

@@ -519,7 +519,10 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
         and any(str(s) in record.error["message"] for s in slots)
     ]
     if not raised:
-        judgement.add("no_fail_fast", f"call #{k}: no rank raised an error naming slot {sorted(map(str, slots))}", k)
+        named = " or ".join(repr(str(slot)) for slot in sorted(map(str, slots)))
+        text = f"call #{k}: the ranks disagree on this call ({_asked(all_calls[k])}), yet no rank raised an error"
+        text += f" naming slot {named}: a rank must detect the mismatch before it applies a decision, and raise"
+        judgement.add("no_fail_fast", text, k)
     for outcome in result.outcomes:
         if outcome.status == RankStatus.HUNG and outcome.current_call is not None and outcome.current_call <= k:
             judgement.add(
@@ -531,6 +534,19 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
     for violation in misapplied(result, all_calls):
         judgement.violations.append(violation)
     return judgement
+
+
+def _asked(call: Call) -> str:
+    """What each rank was asked to do at `call`: `rank 0 advance 'a' to TRAINING, rank 1 nothing`, or, when
+    every rank makes the same call, that an earlier call changed the slot on some ranks only."""
+    first = call.ops[0]
+    if first is not None and all(op is not None and op.call_key == first.call_key for op in call.ops):
+        return f"every rank calls {first.op} {first.slot!r}, which an earlier call changed on some ranks only"
+    views = []
+    for rank, op in enumerate(call.ops):
+        target = f" to {stage_name(op.target)}" if op is not None and op.target is not None else ""
+        views.append(f"rank {rank} " + (f"{op.op} {op.slot!r}{target}" if op is not None else "nothing"))
+    return ", ".join(views)
 
 
 def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | None:
