@@ -14,7 +14,7 @@ from harness.records.stacks import Stall
 from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec.clauses import BY_ID
 from harness.spec.judge import judging
-from harness.spec.judge.judging import first_unjudged, judge_scenario, unjudged_lines
+from harness.spec.judge.judging import first_unjudged, judge, judge_scenario, unjudged_lines
 
 OPS = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]
 IMPL_TRACEBACK = (
@@ -230,3 +230,17 @@ def test_no_fail_fast_says_what_each_rank_was_asked_and_what_to_change():
         "call #1: the ranks disagree on this call (rank 0 advance 'b', rank 1 advance 'a'), yet no rank raised an"
         " error naming slot 'a' or 'b': a rank must detect the mismatch before it applies a decision, and raise"
     )
+
+
+def test_a_lifecycle_reason_says_what_the_contract_expects_in_words():
+    raised, stayed = _advanced(0, 1), _advanced(0, 2, after=3, passed=True)
+    raised.error, raised.stage_after, raised.result = _error("no such gate"), 2, None
+    stayed.local = [dict(stayed.local[0], passed=False)]
+    outcomes = [RankOutcome(0, RankStatus.OK, records=[_germinated(), raised, stayed])]
+    result = ScenarioResult(Scenario("words", 1, ["a"], OPS), outcomes, 0.1)
+    texts = [str(v) for v in judge(BY_ID["C7"], result).violations]
+    assert texts == [
+        "rank 0 call #1 slot 'a': raised RuntimeError: no such gate where the contract expects the move to TRAINING",
+        "rank 0 call #2 slot 'a': expected a failed result and no move (the gate failed), got passed=True,"
+        " stage GERMINATED -> TRAINING",
+    ]

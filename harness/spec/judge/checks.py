@@ -408,19 +408,32 @@ def _lifecycle_problem(op: Op, record: CallRecord) -> tuple[str, str] | None:
         )
     if expected == "ungated":
         return _ungated_problem(before, after, returned, error, local, target)
+    chosen = op.target if op.target is not None or before is None else default_target(before)
     if error:
-        return expected, f"raised {error_line(error)} where the contract expects {expected}"
+        return expected, f"raised {error_line(error)} where the contract expects {_expected_words(expected, chosen)}"
     if expected == "moves":
-        chosen = op.target if op.target is not None else default_target(before)
         ok = returned["passed"] and after == chosen
         text = f"expected {stage_name(before)}->{stage_name(chosen)}, got stage {stage_name(after)}"
-        return None if ok else ("moves", text)
+        return None if ok else ("moves", text + f" and passed={returned['passed']}")
     if returned["passed"] or after != before:
-        return expected, f"expected a failed result and no move ({expected}), got passed={returned['passed']}"
+        moved = f", stage {stage_name(before)} -> {stage_name(after)}" if after != before else ""
+        text = f"expected {_expected_words(expected, chosen)}, got passed={returned['passed']}{moved}"
+        return expected, text
     marker = {"refused": "transition_failed", "gate_fails": None}.get(expected, expected)
     if marker and marker not in returned["checks_failed"]:
         return expected, f"expected {marker!r} in checks_failed, got {clip(returned['checks_failed'])}"
     return None
+
+
+def _expected_words(expected: str, chosen: int | None) -> str:
+    """What the contract expects of an advance, in words: the move, or a failed result, why, and its marker."""
+    return {
+        "moves": f"the move to {stage_name(chosen)}",
+        "gate_fails": "a failed result and no move (the gate failed)",
+        "no_active_seed": "a failed result with 'no_active_seed' and no move (the slot is empty)",
+        "refused": f"a failed result with 'transition_failed' and no move (the table forbids {stage_name(chosen)})",
+        "no_valid_transition": "a failed result with 'no_valid_transition' and no move (no stage follows)",
+    }.get(expected, expected)
 
 
 def _ungated_problem(
