@@ -59,7 +59,10 @@ def completion(result: ScenarioResult) -> Judgement:
         ):
             judgement.unjudged += 1
         elif outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack:
-            text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
+            text = (
+                f"rank {outcome.rank} hung in the model step after call #{outcome.current_call} {under}: the"
+                " training step with the slots' modules never finished"
+            )
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
 
