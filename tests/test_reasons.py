@@ -244,3 +244,17 @@ def test_a_lifecycle_reason_says_what_the_contract_expects_in_words():
         "rank 0 call #2 slot 'a': expected a failed result and no move (the gate failed), got passed=True,"
         " stage GERMINATED -> TRAINING",
     ]
+
+
+def test_a_rank_left_waiting_by_a_rank_that_raised_says_which_one():
+    raised = [_germinated(), _advanced(1, 1)]
+    raised[1].error = _error("refusing rank 0's decision for another call")
+    outcomes = [
+        RankOutcome(0, RankStatus.HUNG, records=[_germinated(), _advanced(0, 1)]),
+        RankOutcome(1, RankStatus.RAISED, records=raised),
+    ]
+    verdict = judge_scenario(BY_ID["C6"], _result(outcomes, deadlock=True))
+    assert verdict.reason == (
+        "rank 0 hung at call #2: deadlocked in a collective, waiting for ranks that had raised and left"
+        " (rank 1 at call #1)"
+    )

@@ -359,7 +359,18 @@ def _unfinished(result: ScenarioResult, outcome: RankOutcome) -> str:
     else:
         what = f"exited with code {outcome.exitcode}" if outcome.status == RankStatus.EXITED else str(outcome.signal)
     frame = frame_in_stack(outcome.stack)
-    return what + (f" (at {frame})" if frame is not None else "")
+    what += f" (at {frame})" if frame is not None else ""
+    left = [
+        other
+        for other in result.outcomes
+        if other.status == RankStatus.RAISED
+        and outcome.current_call is not None
+        and len(other.records) <= outcome.current_call
+    ]
+    if outcome.status == RankStatus.HUNG and left:
+        stopped = ", ".join(f"rank {o.rank} at call #{len(o.records) - 1}" for o in left)
+        what += f", waiting for ranks that had raised and left ({stopped})"
+    return what
 
 
 def lifecycle(result: ScenarioResult) -> Judgement:
