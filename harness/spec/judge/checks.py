@@ -355,7 +355,13 @@ def termination(result: ScenarioResult) -> Judgement:
 def _unfinished(result: ScenarioResult, outcome: RankOutcome) -> str:
     """What a rank that ended without an error was doing, and where: its own line, when the stack has one."""
     if outcome.status == RankStatus.HUNG:
-        what = "deadlocked in a collective" if result.deadlock else "it did not finish before the deadline"
+        what = (
+            "deadlocked in a collective"
+            if result.deadlock
+            else "waiting, no progress"
+            if result.stall is not None
+            else "it did not finish before the deadline"
+        )
     else:
         what = f"exited with code {outcome.exitcode}" if outcome.status == RankStatus.EXITED else str(outcome.signal)
     frame = frame_in_stack(outcome.stack)
