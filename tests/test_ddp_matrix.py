@@ -7,11 +7,13 @@ from harness.records.ddp_configs import CONFIGS, FIND_UNUSED
 from harness.records.messages import TRAINED, CallRecord, ModelStep
 from harness.records.report import RankOutcome, ScenarioResult
 from harness.records.scenario import Op, Scenario
-from harness.records.statuses import RankStatus
+from harness.records.statuses import ClauseStatus, RankStatus
+from harness.spec.clauses import BY_ID
+from harness.spec.judge.judging import judge_scenario
 from harness.spec.output import ddp_matrix
 
 
-def _result(name: str, stages_after: list[int], digests: list[str]) -> ScenarioResult:
+def _result(name: str, stages_after: list[int | None], digests: list[str]) -> ScenarioResult:
     """A two-rank model scenario whose one advance leaves each rank in `stages_after[rank]` with a module
     digest `digests[rank]`."""
     op = Op("advance", "a")
@@ -42,3 +44,20 @@ def test_modules_that_differ_in_the_same_stage_fail_the_configuration():
     assert ddp_matrix.summarize([alike], tuple(CONFIGS))[FIND_UNUSED]["status"] == ddp_matrix.TRAINS
     row = ddp_matrix.summarize([alike, differ], tuple(CONFIGS))[FIND_UNUSED]
     assert row["status"] == ddp_matrix.FAILS and row["problem"].startswith("differ: ")
+
+
+def test_the_table_tells_a_diverged_lifecycle_exactly_where_agreement_finds_one():
+    """One fact, one source: a call the table blames on the lifecycle is one C1 fails, and no other, even
+    where a rank's slot was emptied (no stage) or a snapshot carries no stage."""
+    training, germinated = int(Stage.TRAINING), int(Stage.GERMINATED)
+    emptied = _result("emptied", [None, training], ["x", "y"])
+    unsnapped = _result("unsnapped", [training, germinated], ["x", "y"])
+    for outcome in unsnapped.outcomes:
+        outcome.records[0].snapshot = {}
+    same = _result("same", [training, training], ["x", "y"])
+    for result in (emptied, unsnapped, same):
+        row = ddp_matrix.summarize([result], tuple(CONFIGS))[FIND_UNUSED]
+        c1 = judge_scenario(BY_ID["C1"], result)
+        assert (row["status"] == ddp_matrix.NOT_JUDGED) == (c1.status == ClauseStatus.FAIL), (result.scenario.name, row)
+        if c1.status == ClauseStatus.FAIL:
+            assert c1.reason in row["problem"], (c1.reason, row["problem"])

@@ -161,6 +161,12 @@ def test_hangs_past_pytest_timeout(started):
 )
 
 
+def checkout_first(pythonpath: str) -> str:
+    """`pythonpath` with this checkout in front: the children import the tree under test, and still find
+    whatever the caller's path held (a vendored dependency, say)."""
+    return os.pathsep.join([CHECKOUT, *filter(None, pythonpath.split(os.pathsep))])
+
+
 class Child:
     def __init__(self, tmp_path: Path, argv: list[str], new_session: bool = False, env: dict | None = None):
         self.tmp_path = tmp_path
@@ -173,7 +179,7 @@ class Child:
             stdout=self.out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": CHECKOUT, **(env or {})},
+            env={**os.environ, "PYTHONPATH": checkout_first(os.environ.get("PYTHONPATH", "")), **(env or {})},
             start_new_session=new_session,
         )
         self.watched: list[Proc] = []
@@ -328,3 +334,8 @@ def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
         assert_gone(watched)
     finally:
         c.finish()
+
+
+def test_the_children_import_the_checkout_first_and_keep_the_callers_path():
+    assert checkout_first("") == CHECKOUT
+    assert checkout_first(f"/vendored{os.pathsep}/more") == os.pathsep.join([CHECKOUT, "/vendored", "/more"])

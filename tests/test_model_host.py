@@ -249,7 +249,9 @@ def test_identity_names_the_first_differing_tensor_and_the_call():
     result = synthetic([[same, trained("w", "o"), trained("w", "o")], [same, trained("w", "x"), trained("vv", "x")]])
     first, second = map(str, identity(result).violations)
     assert first.startswith(f"call #1 step_epoch 'a' {UNDER}: every parameter and buffer is identical, but the probe")
-    assert second.startswith(f"call #2 step_epoch 'a' {UNDER}: 1 parameters/buffers differ across ranks, first")
+    assert second.startswith(
+        f"call #2 step_epoch 'a' {UNDER}: 1 parameters/buffers differ across ranks (slots.a.seed.0.weight), first"
+    )
     assert "'slots.a.seed.0.weight': rank 0 [1.0]; rank 1 [2.0]" in second and "BLENDING alpha 0.5" in second
     assert completion(result).violations == [] and completion(result).judged == 3
 

@@ -5,15 +5,16 @@ C2 reason says where each rank's stage went. Every route reads these through `ju
 
 from __future__ import annotations
 
+from harness.records.ddp_configs import FIND_UNUSED
 from harness.records.decisions import default_fields
-from harness.records.messages import CallRecord, ErrorInfo
+from harness.records.messages import TRAINED, CallRecord, ErrorInfo, ModelStep
 from harness.records.report import RankOutcome, ScenarioResult
 from harness.records.scenario import Op, Scenario
 from harness.records.stacks import Stall
 from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec.clauses import BY_ID
 from harness.spec.judge import judging
-from harness.spec.judge.judging import first_unjudged, judge_scenario, unjudged_lines
+from harness.spec.judge.judging import first_unjudged, judge, judge_scenario, unjudged_lines
 
 OPS = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]
 IMPL_TRACEBACK = (
@@ -126,3 +127,134 @@ def test_a_traceback_every_rank_raised_alike_is_shown_once_with_the_ranks_named(
     report = ScenarioResult(scenario, outcomes, 0.1).render()
     assert report.count(same) == 1 and "--- ranks 0, 1 (the same) traceback ---" in report
     assert "--- rank 2 traceback ---" in report and other in report
+
+
+def _parted_then_stalled() -> ScenarioResult:
+    """Call #1 leaves rank 0 in TRAINING and rank 1 in GERMINATED (each applied its own decision); at call
+    #2 the ranks run different collectives, and rank 1 stalls."""
+    outcomes = [
+        RankOutcome(0, RankStatus.OK, records=[_germinated(), _advanced(0, 1), _advanced(0, 2)]),
+        RankOutcome(1, RankStatus.HUNG, records=[_germinated(), _advanced(1, 1, after=2, passed=False)]),
+    ]
+    return _result(outcomes, stall=Stall(rank=1, window_s=2.0, in_collective=False))
+
+
+PARTED = (
+    "; before that, the ranks' lifecycles had diverged: call #1 advance 'a' left the ranks in different stages"
+    " (rank 0 TRAINING, rank 1 GERMINATED; own gate decisions: rank 0 passed=True, rank 1 passed=False; returned:"
+    " rank 0 passed=True, rank 1 passed=False), which C1 reports: fix that first"
+)
+
+
+def test_a_hang_after_the_ranks_parted_names_the_divergence_after_the_hang():
+    result = _parted_then_stalled()
+    c1 = judge_scenario(BY_ID["C1"], result)
+    assert c1.status == ClauseStatus.FAIL and c1.reason == PARTED.split(": ", 1)[1].removesuffix(
+        ", which C1 reports: fix that first"
+    )
+    c6 = judge_scenario(BY_ID["C6"], result)
+    assert c6.status == ClauseStatus.FAIL
+    assert c6.reason.startswith("rank 1 stalled in call #2 advance 'a'") and c6.reason.endswith(PARTED)
+    assert str(c6.violations[0]) == c6.reason  # the certificate's evidence lists the reason it shows
+    s3 = judge_scenario(BY_ID["S3"], result)  # a clause left incomplete by the hang says it too
+    assert (
+        s3.status == ClauseStatus.INCOMPLETE
+        and f"rank 1 hung: it made no progress, and no other rank did{PARTED}" in s3.reason
+    )
+    assert s3.reason.endswith("; no violation among the others")
+
+
+def test_a_divergence_says_when_every_rank_returned_rank_0s_decision_yet_applied_its_own():
+    result = _parted_then_stalled()
+    result.outcomes[1].records[1].result["passed"] = True
+    assert judge_scenario(BY_ID["C1"], result).reason.endswith(
+        "(rank 0 TRAINING, rank 1 GERMINATED; own gate decisions: rank 0 passed=True, rank 1 passed=False;"
+        " returned passed=True on every rank)"
+    )
+
+
+def test_a_hang_with_no_divergence_before_it_names_only_the_hang():
+    result = _parted_then_stalled()
+    for record in result.outcomes[1].records[1:]:
+        record.stage_after, record.result = 3, dict(record.result, passed=True)
+    assert judge_scenario(BY_ID["C1"], result).status == ClauseStatus.INCOMPLETE
+    for clause in ("C6", "S3"):
+        reason = judge_scenario(BY_ID[clause], result).reason
+        assert "rank 1" in reason and "diverged" not in reason, reason
+
+
+def _model_call(index: int, slot: str, alpha: float, stage: int, digests: dict[str, str]) -> CallRecord:
+    step = ModelStep(TRAINED, "ddp", built=True, digests=digests, heads={name: [0.5] for name in digests})
+    return CallRecord(index, "step_epoch", slot, None, stage_before=stage, stage_after=stage,
+                      snapshot={"stage": stage, "alpha": alpha}, model=step.to_record())  # fmt: skip
+
+
+def test_the_model_identity_reason_names_every_tensor_that_parted_first_and_the_slot_state_behind_it():
+    """Slot 'a' blends at a different alpha on rank 1; slot b's buffers, after it in the forward, are the
+    first tensors to differ, and the reason names slot 'a's alpha as the state behind them."""
+    same = {"stem.weight": "s", "slots.b.seed.0.running_mean": "m", "slots.b.seed.0.running_var": "v"}
+    parted = dict(same, **{"slots.b.seed.0.running_mean": "M", "slots.b.seed.0.running_var": "V"})
+    ranks = [
+        [_model_call(0, "a", 0.0, 4, same), _model_call(1, "a", 0.5, 4, same), _model_call(2, "b", 0.0, 2, same)],
+        [_model_call(0, "a", 0.0, 4, same), _model_call(1, "a", 0.0, 4, parted), _model_call(2, "b", 0.0, 2, parted)],
+    ]
+    ops = [Op("step_epoch", "a"), Op("step_epoch", "a"), Op("step_epoch", "b")]
+    scenario = Scenario("alpha", 2, ["a", "b"], ops, model=True, ddp=FIND_UNUSED)
+    outcomes = [RankOutcome(rank, RankStatus.OK, records=records) for rank, records in enumerate(ranks)]
+    verdict = judge_scenario(BY_ID["D2"], ScenarioResult(scenario, outcomes, 0.1))
+    assert verdict.status == ClauseStatus.FAIL and len(verdict.violations) == 2
+    first, later = map(str, verdict.violations)
+    assert first.startswith("call #1 step_epoch 'a' under DistributedDataParallel(")
+    assert "2 parameters/buffers differ across ranks (slots.b.seed.0.running_mean, slots.b.seed.0.running_var)" in first
+    assert "by then slot 'a' differs across ranks in alpha (rank 0 0.5, rank 1 0)" in first
+    assert "stage" not in first.split("by then")[1] and "slot 'b'" not in first
+    assert later.startswith("call #2 step_epoch 'b'") and "slot 'a' differs across ranks in alpha" in later
+
+
+def test_a_deadlock_with_no_rank_to_blame_says_deadlocked_not_hung_hung():
+    outcomes = [RankOutcome(rank, RankStatus.HUNG, records=[_germinated(), _advanced(rank, 1)]) for rank in (0, 1)]
+    verdict = judge_scenario(BY_ID["C6"], _result(outcomes, deadlock=True))
+    assert verdict.reason == "rank 0 hung at call #2: deadlocked in a collective", verdict.reason
+
+
+def test_no_fail_fast_says_what_each_rank_was_asked_and_what_to_change():
+    """Rank 1 advances slot 'a' while rank 0 advances 'b': both return, neither raised."""
+    ops = {0: [Op("germinate", "a"), Op("advance", "b")], 1: [Op("germinate", "a"), Op("advance", "a")]}
+    scenario = Scenario("parted", 2, ["a", "b"], ops[0], rank_ops=ops)
+    records = [[_germinated(), _advanced(rank, 1)] for rank in (0, 1)]
+    records[0][1].slot = "b"
+    outcomes = [RankOutcome(rank, RankStatus.OK, records=records[rank]) for rank in (0, 1)]
+    verdict = judge_scenario(BY_ID["S1"], ScenarioResult(scenario, outcomes, 0.1))
+    assert verdict.status == ClauseStatus.FAIL
+    assert verdict.reason == (
+        "call #1: the ranks disagree on this call (rank 0 advance 'b', rank 1 advance 'a'), yet no rank raised an"
+        " error naming slot 'a' or 'b': a rank must detect the mismatch before it applies a decision, and raise"
+    )
+
+
+def test_a_lifecycle_reason_says_what_the_contract_expects_in_words():
+    raised, stayed = _advanced(0, 1), _advanced(0, 2, after=3, passed=True)
+    raised.error, raised.stage_after, raised.result = _error("no such gate"), 2, None
+    stayed.local = [dict(stayed.local[0], passed=False)]
+    outcomes = [RankOutcome(0, RankStatus.OK, records=[_germinated(), raised, stayed])]
+    result = ScenarioResult(Scenario("words", 1, ["a"], OPS), outcomes, 0.1)
+    texts = [str(v) for v in judge(BY_ID["C7"], result).violations]
+    assert texts == [
+        "rank 0 call #1 slot 'a': raised RuntimeError: no such gate where the contract expects the move to TRAINING",
+        "rank 0 call #2 slot 'a': expected a failed result and no move (the gate failed), got passed=True,"
+        " stage GERMINATED -> TRAINING",
+    ]
+
+
+def test_a_rank_left_waiting_by_a_rank_that_raised_says_which_one():
+    raised = [_germinated(), _advanced(1, 1)]
+    raised[1].error = _error("refusing rank 0's decision for another call")
+    outcomes = [
+        RankOutcome(0, RankStatus.HUNG, records=[_germinated(), _advanced(0, 1)]),
+        RankOutcome(1, RankStatus.RAISED, records=raised),
+    ]
+    verdict = judge_scenario(BY_ID["C6"], _result(outcomes, deadlock=True))
+    assert verdict.reason == (
+        "rank 0 hung at call #2: deadlocked in a collective, waiting for ranks that had raised and left"
+        " (rank 1 at call #1)"
+    )

@@ -128,7 +128,7 @@ def test_the_same_history_after_a_restart_passes():
 @pytest.mark.parametrize(
     ("second", "kind", "text"),
     [
-        (new_world(stage_after_restart=4), "went_on_differently", "call #2 advance 'a': rank 0 is in stage 4"),
+        (new_world(stage_after_restart=4), "went_on_differently", "call #2 advance 'a': rank 0 is in stage BLENDING"),
         (new_world(restored={"stage": 1}), "restored_differently", "restored slot 'a' in the new world differently"),
         (
             new_world(restart=None, error={"type": "KeyError", "message": "'a'", "in_collective": False}),

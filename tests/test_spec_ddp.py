@@ -50,7 +50,11 @@ def test_local_decisions_crash_and_silently_diverge_the_model(tmp_path):
     divergence = found["D2"]["evidence"]["violations"][0]
     # the seed trains straight-through, so its BatchNorm buffers (or the probe) diverge with the stages
     assert "differ across ranks" in divergence or "the probe output differs" in divergence
-    assert "rank 0 BLENDING alpha 0.333, rank 1 TRAINING alpha 0" in divergence
+    # the cause, not the symptom: slot 'a' blends on rank 0 only, after the call at which the stages parted
+    assert (
+        "by then slot 'a' differs across ranks in alpha (rank 0 0.333, rank 1 0), stage (rank 0 BLENDING" in divergence
+    )
+    assert "before that, the ranks' lifecycles had diverged: call #3 advance 'a'" in divergence
 
 
 def test_a_rank_local_alpha_keeps_parameters_but_not_outputs(tmp_path):
@@ -72,6 +76,7 @@ def test_demo_shows_the_defect_breaking_the_model_next_to_the_reference():
     assert done.returncode == 0, done.stdout + done.stderr
     defect, reference = done.stdout.split("=== reference_impl.adapter:Adapter")
     assert "different parameter sets" in defect and ("the probe output differs" in defect or "differ across" in defect)
+    assert "by then slot 'a' differs across ranks in alpha" in defect and "lifecycles had diverged: call #3" in defect
     assert reference.count("identical on every rank after every step") == 2
     assert "the defect breaks the model; the reference keeps it identical" in reference
 

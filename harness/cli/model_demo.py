@@ -15,6 +15,7 @@ from ..records.contract import Stage
 from ..records.messages import MISMATCH, PROBE_OUTPUT, SKIPPED, CallRecord, ModelStep
 from ..records.report import ScenarioResult
 from ..spec.implementation import describe_implementation
+from ..spec.judge.judging import diverged_before
 from ..spec.judge.model_checks import completion, identity
 from ..spec.scenarios.model_families import blend, fossilize_then_prune
 from ..worlds.pool import WorldPool
@@ -41,7 +42,8 @@ def run_demo(say: Callable[[str], None] = print) -> int:
                 for line in _calls(result):
                     say(line)
                 violations = completion(result).violations + identity(result).violations
-                problems = [str(v) for v in violations] + ([] if result.ok else [result.render()])
+                problems = [v.text + diverged_before(result, v.call) for v in violations]
+                problems += [] if result.ok else [result.render()]
                 broken[spec] += problems
                 say("  => " + (problems[0] if problems else "identical on every rank after every step"))
     ok = bool(broken[DEFECT]) and not broken[REFERENCE]

@@ -22,14 +22,16 @@ from typing import Any
 from ...records.contract import Stage, default_target, expected_transition, stage_name
 from ...records.fingerprints import parting_words
 from ...records.messages import CallRecord, error_line
-from ...records.report import ScenarioResult, failure_cause
+from ...records.report import RankOutcome, ScenarioResult, failure_cause
 from ...records.scenario import Op
+from ...records.stacks import frame_in_stack
 from ...records.statuses import RankStatus
 
 SUFFIX_PATTERN = re.compile(r" ?\(local=\w+, synced from rank0=\w+\)")
 SUFFIX_SHAPED = re.compile(r"^ ?\([^()\n]{0,80}\)$")
 DORMANT_OR_EMPTY = (None, int(Stage.DORMANT))
 RESULT_COMPARED = ("gate", "passed", "score", "checks_passed", "checks_failed")
+SHOWN_FIELDS = 4
 
 
 def suffix(local_passed: bool, synced_passed: bool) -> str:
@@ -181,26 +183,68 @@ def _decisions(result: ScenarioResult, judgement: Judgement) -> Iterator[tuple[C
             yield call, rank, record, local0
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """A call C1 judged after which the ranks' stages differ: from there on the ranks run different
+    lifecycles, so a later hang, death or model difference is likely its consequence."""
+
+    call: int
+    label: str
+    stages: str
+    decisions: str
+
+    @property
+    def text(self) -> str:
+        decided = f"; {self.decisions}" if self.decisions else ""
+        return f"{self.label} left the ranks in different stages ({self.stages}{decided})"
+
+
+def _divergence(call: Call) -> Divergence | None:
+    """`call`'s divergence, when the ranks' stages differ after it: each rank's stage, and for a gate round
+    each rank's own gate decision and the decision it returned."""
+    stages = [r.stage_after for r in call.records]
+    if len(set(stages)) < 2:
+        return None
+    by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
+    own = _by_rank("own gate decisions", [r.local[-1]["passed"] if r.local else None for r in call.records])
+    returned = _by_rank("returned", [r.result["passed"] if r.result else None for r in call.records])
+    return Divergence(call.index, call.label, by_rank, "; ".join(filter(None, (own, returned))))
+
+
+def _by_rank(what: str, passed: list[bool | None]) -> str:
+    """`what` passed=... per rank, or once for every rank when they agree ("" when no rank has one)."""
+    if all(value is None for value in passed):
+        return ""
+    if len(set(passed)) == 1:
+        return f"{what} passed={passed[0]} on every rank"
+    return f"{what}: " + ", ".join(f"rank {rank} passed={value}" for rank, value in enumerate(passed))
+
+
+def divergence(result: ScenarioResult) -> Divergence | None:
+    """The first call at which C1 finds the ranks' stages differ: the one definition of "the ranks'
+    lifecycles diverged" that C1, the other clauses' reasons and the DDP table share."""
+    return next(filter(None, map(_divergence, judged_calls(result, Judgement(), broken_unjudged=True))), None)
+
+
 def agreement(result: ScenarioResult) -> Judgement:
     judgement = Judgement()
     for call in judged_calls(result, judgement, broken_unjudged=True):
-        stages = [r.stage_after for r in call.records]
-        if len(set(stages)) > 1:
-            by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
-            judgement.add("stage_differs", f"{call.label}: stages differ ({by_rank})", call.index)
+        found = _divergence(call)
+        if found is not None:
+            judgement.add("stage_differs", found.text, call.index)
     finished = [o for o in result.outcomes if o.status == RankStatus.OK]
     if len(finished) == len(result.outcomes):
         for slot in result.scenario.slots:
-            views = {o.rank: _final_view(o.snapshots.get(slot, {})) for o in finished}
-            if len(set(map(repr, views.values()))) > 1:
-                judgement.add(
-                    "final_state_differs", f"final stage/history of slot {slot!r} differ across ranks: {views}"
-                )
+            views = [_final_view(o.snapshots.get(slot, {})) for o in finished]
+            differing = view_differences(views, 2)
+            if differing:
+                text = f"at the end of the scenario, slot {slot!r} differs across ranks in {differing}"
+                judgement.add("final_state_differs", text)
     return judgement
 
 
-def _final_view(snapshot: dict) -> tuple:
-    return snapshot.get("stage"), snapshot.get("stage_history")
+def _final_view(snapshot: dict) -> dict:
+    return {"stage": snapshot.get("stage"), "stage_history": snapshot.get("stage_history")}
 
 
 def authority(result: ScenarioResult) -> Judgement:
@@ -254,11 +298,11 @@ def divergence_report(result: ScenarioResult) -> Judgement:
         if rank != 0 and mine != local0["passed"]:
             expected = suffix(mine, local0["passed"])
             if not message.endswith(expected):
-                text = f"rank {rank} was overruled but its message {_clip(message)} does not end with {expected!r}"
+                text = f"rank {rank} was overruled but its message {clip(message)} does not end with {expected!r}"
                 judgement.add("suffix_missing", f"{call.label}: {text}", call.index)
         elif SUFFIX_PATTERN.search(_after(message, local0["message"])):
             why = "rank 0" if rank == 0 else f"rank {rank}, which agreed with rank 0,"
-            text = f"{call.label}: {why} carries a divergence suffix: {_clip(message)}"
+            text = f"{call.label}: {why} carries a divergence suffix: {clip(message)}"
             judgement.add("suffix_unexpected", text, call.index)
     return judgement
 
@@ -301,11 +345,38 @@ def termination(result: ScenarioResult) -> Judgement:
     for outcome in result.outcomes:
         if outcome.status != RankStatus.OK and (cause is None or outcome.rank != cause.rank):
             where = outcome.current_call if outcome.current_call is not None else len(outcome.records) - 1
-            what = error_line(outcome.failure) if outcome.failure else outcome.status
+            what = error_line(outcome.failure) if outcome.failure else _unfinished(result, outcome)
             consequence = f" (a consequence of rank {cause.rank})" if cause else ""
             text = f"rank {outcome.rank} {outcome.status} at call #{where}: {what}{consequence}"
             judgement.add(outcome.status, text, where)
     return judgement
+
+
+def _unfinished(result: ScenarioResult, outcome: RankOutcome) -> str:
+    """What a rank that ended without an error was doing, and where: its own line, when the stack has one."""
+    if outcome.status == RankStatus.HUNG:
+        what = (
+            "deadlocked in a collective"
+            if result.deadlock
+            else "waiting, no progress"
+            if result.stall is not None
+            else "it did not finish before the deadline"
+        )
+    else:
+        what = f"exited with code {outcome.exitcode}" if outcome.status == RankStatus.EXITED else str(outcome.signal)
+    frame = frame_in_stack(outcome.stack)
+    what += f" (at {frame})" if frame is not None else ""
+    left = [
+        other
+        for other in result.outcomes
+        if other.status == RankStatus.RAISED
+        and outcome.current_call is not None
+        and len(other.records) <= outcome.current_call
+    ]
+    if outcome.status == RankStatus.HUNG and left:
+        stopped = ", ".join(f"rank {o.rank} at call #{len(o.records) - 1}" for o in left)
+        what += f", waiting for ranks that had raised and left ({stopped})"
+    return what
 
 
 def lifecycle(result: ScenarioResult) -> Judgement:
@@ -354,19 +425,32 @@ def _lifecycle_problem(op: Op, record: CallRecord) -> tuple[str, str] | None:
         )
     if expected == "ungated":
         return _ungated_problem(before, after, returned, error, local, target)
+    chosen = op.target if op.target is not None or before is None else default_target(before)
     if error:
-        return expected, f"raised {error_line(error)} where the contract expects {expected}"
+        return expected, f"raised {error_line(error)} where the contract expects {_expected_words(expected, chosen)}"
     if expected == "moves":
-        chosen = op.target if op.target is not None else default_target(before)
         ok = returned["passed"] and after == chosen
         text = f"expected {stage_name(before)}->{stage_name(chosen)}, got stage {stage_name(after)}"
-        return None if ok else ("moves", text)
+        return None if ok else ("moves", text + f" and passed={returned['passed']}")
     if returned["passed"] or after != before:
-        return expected, f"expected a failed result and no move ({expected}), got passed={returned['passed']}"
+        moved = f", stage {stage_name(before)} -> {stage_name(after)}" if after != before else ""
+        text = f"expected {_expected_words(expected, chosen)}, got passed={returned['passed']}{moved}"
+        return expected, text
     marker = {"refused": "transition_failed", "gate_fails": None}.get(expected, expected)
     if marker and marker not in returned["checks_failed"]:
-        return expected, f"expected {marker!r} in checks_failed, got {_clip(returned['checks_failed'])}"
+        return expected, f"expected {marker!r} in checks_failed, got {clip(returned['checks_failed'])}"
     return None
+
+
+def _expected_words(expected: str, chosen: int | None) -> str:
+    """What the contract expects of an advance, in words: the move, or a failed result, why, and its marker."""
+    return {
+        "moves": f"the move to {stage_name(chosen)}",
+        "gate_fails": "a failed result and no move (the gate failed)",
+        "no_active_seed": "a failed result with 'no_active_seed' and no move (the slot is empty)",
+        "refused": f"a failed result with 'transition_failed' and no move (the table forbids {stage_name(chosen)})",
+        "no_valid_transition": "a failed result with 'no_valid_transition' and no move (no stage follows)",
+    }.get(expected, expected)
 
 
 def _ungated_problem(
@@ -465,7 +549,10 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
         and any(str(s) in record.error["message"] for s in slots)
     ]
     if not raised:
-        judgement.add("no_fail_fast", f"call #{k}: no rank raised an error naming slot {sorted(map(str, slots))}", k)
+        named = " or ".join(repr(str(slot)) for slot in sorted(map(str, slots)))
+        text = f"call #{k}: the ranks disagree on this call ({_asked(all_calls[k])}), yet no rank raised an error"
+        text += f" naming slot {named}: a rank must detect the mismatch before it applies a decision, and raise"
+        judgement.add("no_fail_fast", text, k)
     for outcome in result.outcomes:
         if outcome.status == RankStatus.HUNG and outcome.current_call is not None and outcome.current_call <= k:
             judgement.add(
@@ -477,6 +564,19 @@ def disagreement_safety(result: ScenarioResult) -> Judgement:
     for violation in misapplied(result, all_calls):
         judgement.violations.append(violation)
     return judgement
+
+
+def _asked(call: Call) -> str:
+    """What each rank was asked to do at `call`: `rank 0 advance 'a' to TRAINING, rank 1 nothing`, or, when
+    every rank makes the same call, that an earlier call changed the slot on some ranks only."""
+    first = call.ops[0]
+    if first is not None and all(op is not None and op.call_key == first.call_key for op in call.ops):
+        return f"every rank calls {first.op} {first.slot!r}, which an earlier call changed on some ranks only"
+    views = []
+    for rank, op in enumerate(call.ops):
+        target = f" to {stage_name(op.target)}" if op is not None and op.target is not None else ""
+        views.append(f"rank {rank} " + (f"{op.op} {op.slot!r}{target}" if op is not None else "nothing"))
+    return ", ".join(views)
 
 
 def _disagreement_index(result: ScenarioResult, all_calls: list[Call]) -> int | None:
@@ -557,7 +657,10 @@ def side_effects(result: ScenarioResult) -> Judgement:
     for call in judged_calls(result, judgement):
         snapshots = [r.snapshot for r in call.records]
         if any(s != snapshots[0] for s in snapshots):
-            judgement.add("side_effects_differ", f"{call.label}: {_diff(snapshots)}", call.index)
+            text = f"{call.label}: slot {call.ops[0].slot!r} differs across ranks after the call in"
+            text += f" {view_differences(snapshots, SHOWN_FIELDS)}: every rank must apply rank 0's decision and its"
+            text += " side effects (stage, alpha and its schedule), the same way"
+            judgement.add("side_effects_differ", text, call.index)
     return judgement
 
 
@@ -590,10 +693,31 @@ def collective_symmetry(result: ScenarioResult) -> Judgement:
     return judgement
 
 
-def _diff(snapshots: list[dict]) -> str:
-    keys = sorted({k for s in snapshots if s for k in s})
-    differing = [k for k in keys if len({repr((s or {}).get(k)) for s in snapshots}) > 1]
-    return "; ".join(f"{k}: {[(s or {}).get(k) for s in snapshots]}" for k in differing)
+def view_differences(views: list[dict | None], shown: int, skip: tuple[str, ...] = ()) -> str:
+    """The fields on which the ranks' `views` (snapshots, by rank) differ, stage and alpha first, each with
+    every rank's value (a stage by its name): `alpha (rank 0 0.333, rank 1 0), stage (...)`, the first
+    `shown` of them and how many more ("" when they agree)."""
+    views = [view or {} for view in views]
+    keys = sorted({key for view in views for key in view if key not in skip}, key=_shown_first)
+    differing = [key for key in keys if len({repr(view.get(key)) for view in views}) > 1]
+    parts = [
+        f"{key} ({', '.join(f'rank {rank} {_field_value(key, view.get(key))}' for rank, view in enumerate(views))})"
+        for key in differing[:shown]
+    ]
+    more = f" and {len(differing) - shown} more fields" if len(differing) > shown else ""
+    return ", ".join(parts) + more
+
+
+def _shown_first(key: str) -> tuple[int, str]:
+    return (0 if key in ("stage", "alpha") else 1, key)
+
+
+def _field_value(key: str, value: Any) -> str:
+    if key.endswith("stage") and (value is None or isinstance(value, int)):
+        return stage_name(value)
+    if key == "stage_history" and isinstance(value, list):
+        return "[" + ", ".join(stage_name(stage) for stage in value) + "]"
+    return f"{value:.3g}" if isinstance(value, float) else clip(value)
 
 
 def first_difference(got: Any, decided: Any) -> str:
@@ -603,22 +727,22 @@ def first_difference(got: Any, decided: Any) -> str:
         unit = "character" if isinstance(got, str) else "item"
         shorter = min(len(got), len(decided))
         index = next((i for i in range(shorter) if got[i] != decided[i]), shorter)
-        mine = _clip(got[index]) if index < len(got) else "the end"
-        theirs = _clip(decided[index]) if index < len(decided) else "the end"
+        mine = clip(got[index]) if index < len(got) else "the end"
+        theirs = clip(decided[index]) if index < len(decided) else "the end"
         return (
             f"first differs at {unit} {index} of {len(got)} (rank 0's has {len(decided)}): got {mine}, rank 0"
             f" decided {theirs}"
         )
     if isinstance(got, float) and isinstance(decided, float):
         return f"got {got!r} ({_bits(got)}), rank 0 decided {decided!r} ({_bits(decided)})"
-    return f"got {_clip(got)}, rank 0 decided {_clip(decided)}"
+    return f"got {clip(got)}, rank 0 decided {clip(decided)}"
 
 
 def _bits(value: float) -> str:
     return "0x" + struct.pack(">d", value).hex()
 
 
-def _clip(value: Any, limit: int = 60) -> str:
+def clip(value: Any, limit: int = 60) -> str:
     """`repr(value)`, shortened in the middle with its full length, so a 64 KiB message stays readable."""
     text = repr(value)
     if len(text) <= limit:

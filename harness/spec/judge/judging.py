@@ -10,14 +10,14 @@ call ended in a collective another rank's failure broke).
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ...records.messages import error_line
 from ...records.report import RankOutcome, ScenarioResult, failure_cause
 from ...records.stacks import Frame, frame_in_stack, frame_in_traceback
 from ...records.statuses import ClauseStatus, RankStatus
 from ..clauses import Clause
-from .checks import Judgement, Violation
+from .checks import Judgement, Violation, divergence
 
 
 class UnreadableResult(Exception):
@@ -106,6 +106,8 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
     violations = judgement.violations
     verdict.violations = [v for v in violations if v.kind == kind] + [v for v in violations if v.kind != kind]
     if verdict.violations:
+        first = verdict.violations[0]
+        verdict.violations[0] = replace(first, text=first.text + diverged_before(result, first.call))
         verdict.status, verdict.reason = ClauseStatus.FAIL, str(verdict.violations[0])
     elif verdict.unjudged and judgement.unjudged_reason:
         verdict.status = ClauseStatus.INCOMPLETE
@@ -113,11 +115,22 @@ def judge_scenario(clause: Clause, result: ScenarioResult, kind: str | None = No
     elif verdict.unjudged:
         verdict.status = ClauseStatus.INCOMPLETE
         verdict.unjudged_call = first_unjudged(result)
-        verdict.reason = incomplete_reason(verdict)
+        found = verdict.unjudged_call
+        verdict.reason = incomplete_reason(verdict, diverged=diverged_before(result, found.call) if found else "")
     elif verdict.judged and judgement.exercised == 0:
         verdict.status = ClauseStatus.NOT_EXERCISED
         verdict.reason = f"{scenario.name}: {judgement.unexercised or 'nothing the clause judges happened'}"
     return verdict
+
+
+def diverged_before(result: ScenarioResult, call: int | None) -> str:
+    """The ranks' earlier divergence, as a clause to add to a reason about `call` ("" when the lifecycles had
+    not diverged before it): a rank that hangs, dies or runs other collectives after the ranks parted is most
+    likely its consequence, so the user fixes the divergence first."""
+    found = divergence(result) if call is not None else None
+    if found is None or found.call >= call:
+        return ""
+    return f"; before that, the ranks' lifecycles had diverged: {found.text}, which C1 reports: fix that first"
 
 
 def judged_counts(judged: int, unjudged: int, always: bool = True) -> str:
@@ -126,12 +139,13 @@ def judged_counts(judged: int, unjudged: int, always: bool = True) -> str:
     return f"{judged} calls judged" + (f", {unjudged} not judged" if unjudged or always else "")
 
 
-def incomplete_reason(verdict: ScenarioVerdict, cause: str = "") -> str:
-    """The calls never judged and why: `cause` when the check gave one, else the call where judging stopped."""
+def incomplete_reason(verdict: ScenarioVerdict, cause: str = "", diverged: str = "") -> str:
+    """The calls never judged and why: `cause` when the check gave one, else the call where judging stopped
+    (and `diverged`, the earlier divergence it likely follows from)."""
     total = verdict.judged + verdict.unjudged
     where = f"{verdict.unjudged} of the {total} calls this clause reads in scenario {verdict.scenario!r}"
     found = verdict.unjudged_call
-    cause = cause or (f"judging stopped {found.text}" if found else "no rank reported them")
+    cause = cause or (f"judging stopped {found.text}{diverged}" if found else "no rank reported them")
     return f"{where} were never judged: {cause}; no violation among the others"
 
 

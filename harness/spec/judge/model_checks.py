@@ -14,10 +14,11 @@ from ...records.ddp_configs import CONFIGS
 from ...records.messages import FAILED, GRAPH_CHANGED, MISMATCH, NO_GRADIENT, PROBE_OUTPUT, TRAINED, ModelStep
 from ...records.report import RankOutcome, ScenarioResult
 from ...records.statuses import RankStatus
-from .checks import Call, Judgement, calls, judged_calls
+from .checks import Call, Judgement, calls, judged_calls, view_differences
 
 MODEL_FRAME = "model_host.py"
 SHOWN_PARAMS = 4
+SHOWN_FIELDS = 2
 
 
 def _steps(call: Call) -> list[ModelStep | None]:
@@ -58,7 +59,10 @@ def completion(result: ScenarioResult) -> Judgement:
         ):
             judgement.unjudged += 1
         elif outcome.status == RankStatus.HUNG and MODEL_FRAME in outcome.stack:
-            text = f"rank {outcome.rank} hung in the model step after call #{outcome.current_call}"
+            text = (
+                f"rank {outcome.rank} hung in the model step after call #{outcome.current_call} {under}: the"
+                " training step with the slots' modules never finished"
+            )
             judgement.add("hung_in_model_step", text, outcome.current_call)
     return judgement
 
@@ -124,7 +128,9 @@ def _param_set_difference(steps: list[ModelStep | None]) -> str:
 
 def identity(result: ScenarioResult) -> Judgement:
     """D2: after every step every parameter, buffer and the probe output are bitwise the same on every
-    rank. A call whose step did not train on every rank is D1's to judge."""
+    rank. A call whose step did not train on every rank is D1's to judge. A violation names the tensors
+    that differ at that call in module order (the first call's are where the ranks' models parted), and
+    the slots whose lifecycle state differs across ranks by then, the likely cause."""
     judgement = Judgement()
     for call in calls(result):
         if not call.symmetric:
@@ -144,17 +150,43 @@ def identity(result: ScenarioResult) -> Judgement:
         first = tensors[0] if tensors else PROBE_OUTPUT
         values = "; ".join(f"rank {rank} {step.heads.get(first)}" for rank, step in enumerate(trained))
         if tensors:
+            probe = ", and the probe output differs" if PROBE_OUTPUT in differing else ""
             kind, what = (
                 "parameters_differ",
-                f"{len(tensors)} parameters/buffers differ across ranks, first {first!r}: {values}",
+                f"{len(tensors)} parameters/buffers differ across ranks ({_names(tensors)}), first {first!r}:"
+                f" {values}{probe}",
             )
         else:
             kind, what = (
                 "probe_differs",
                 f"every parameter and buffer is identical, but the probe output differs: {values}",
             )
-        judgement.add(kind, f"{call.label} {_under(result)}: {what}{_lifecycle_views(call)}", call.index)
+        cause = _lifecycle_difference(result, call.index) or _lifecycle_views(call)
+        judgement.add(kind, f"{call.label} {_under(result)}: {what}{cause}", call.index)
     return judgement
+
+
+def _lifecycle_difference(result: ScenarioResult, index: int) -> str:
+    """The slots whose latest snapshot up to call `index` differs across ranks, with the fields that
+    differ: the lifecycle state the modules' difference follows from ("" when every slot agrees)."""
+    parts = []
+    for slot in result.scenario.slots:
+        views = [_latest_snapshot(outcome, slot, index) for outcome in result.outcomes]
+        differing = view_differences(views, SHOWN_FIELDS, skip=("stage_history",))
+        if differing:
+            parts.append(f"slot {slot!r} differs across ranks in {differing}")
+    if not parts:
+        return ""
+    return (
+        f"; by then {'; '.join(parts)}: the modules differ because the lifecycle state does; every rank must"
+        " apply rank 0's decisions and their side effects"
+    )
+
+
+def _latest_snapshot(outcome: RankOutcome, slot: str, index: int) -> dict:
+    """`slot`'s snapshot after the last call up to `index` on this rank that touched it ({} when none)."""
+    touched = [r for r in outcome.records[: index + 1] if r.slot == slot and r.snapshot is not None]
+    return touched[-1].snapshot if touched else {}
 
 
 def _lifecycle_views(call: Call) -> str:

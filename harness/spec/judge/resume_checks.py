@@ -132,12 +132,10 @@ def under_ddp(result: ScenarioResult) -> Judgement:
     for call, steps in _resume_calls(result, judgement):
         restored = [s for s in steps if s is not None]
         if len({repr(s.after) for s in restored}) > 1:
-            views = "; ".join(
-                f"rank {r} {s.after.get('stage')!r}/{s.after.get('stage_history')!r}" for r, s in enumerate(steps) if s
-            )
-            judgement.add(
-                "ranks_restored_differently", f"{call.label}: the ranks restored different slots: {views}", call.index
-            )
+            views = checks.view_differences([s.after if s else None for s in steps], SHOWN)
+            text = f"{call.label}: the ranks restored different slots, which differ in {views}: every rank must"
+            text += " restore the same checkpoint (rank 0's), or the ranks start from different states"
+            judgement.add("ranks_restored_differently", text, call.index)
         elif len({repr(s.module_after) for s in restored}) > 1:
             judgement.add(
                 "ranks_restored_differently", f"{call.label}: the ranks restored different modules", call.index
@@ -237,7 +235,7 @@ def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: s
     if restart:
         return _restore_problem(a.restart or {}, b.restart or {}, rank0.restart or {}, regrown)
     if a.stage_after != b.stage_after:
-        return f"is in stage {b.stage_after} after the restart, {a.stage_after} without it"
+        return f"is in stage {stage_name(b.stage_after)} after the restart, {stage_name(a.stage_after)} without it"
     if a.result != b.result:
         theirs, ours = a.result or {}, b.result or {}
         key = next(k for k in {**theirs, **ours} if theirs.get(k) != ours.get(k))

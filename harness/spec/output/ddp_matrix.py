@@ -3,37 +3,23 @@
 Read from the model scenarios a certification ran, grouped by the configuration each trained under
 (`harness.records.ddp_configs`), and judged as D1 and D2 judge them; a configuration that failed names the
 scenario and the first violation (the stage, the call and the parameters left without a gradient).
-A scenario in which the ranks' lifecycles diverged (some call left the ranks in different stages) says
-nothing about the configuration: the modules differ because the lifecycle did, which C1 reports. It is
-counted as not judged, and a configuration only such scenarios reached is `not judged`, with the call.
+A scenario in which the ranks' lifecycles diverged (some call left the ranks in different stages, as C1
+finds it: `harness.spec.judge.checks.divergence`) says nothing about the configuration: the modules differ
+because the lifecycle did, which C1 reports. It is counted as not judged, and a configuration only such
+scenarios reached is `not judged`, with the call.
 """
 
 from __future__ import annotations
 
-from ...records.contract import stage_name
 from ...records.ddp_configs import CONFIGS
 from ...records.report import ScenarioResult
-from ..judge import model_checks
-from ..judge.checks import calls
+from ..judge import checks, model_checks
 from ..judge.judging import unusable
 
 TRAINS = "trains in every stage"
 FAILS = "fails"
 NOT_JUDGED = "not judged"
 NOT_RUN = "not run"
-
-
-def diverged(result: ScenarioResult) -> str:
-    """The first call after which the ranks' slot stages differ ("" when none): from there the ranks' modules
-    differ because their lifecycles did, whatever the configuration."""
-    for call in calls(result):
-        if not call.symmetric or not call.reported:
-            continue
-        stages = [(record.snapshot or {}).get("stage") for record in call.records]
-        if None not in stages and len(set(stages)) > 1:
-            seen = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
-            return f"{call.label} left the ranks in different stages ({seen})"
-    return ""
 
 
 def summarize(results: list[ScenarioResult], declared: tuple[str, ...]) -> dict:
@@ -47,9 +33,9 @@ def summarize(results: list[ScenarioResult], declared: tuple[str, ...]) -> dict:
         row["scenarios"] += 1
         if unusable(result) is not None:
             continue
-        divergence = diverged(result)
-        if divergence:
-            lifecycle[result.scenario.ddp].append(f"{result.scenario.name}: {divergence}")
+        divergence = checks.divergence(result)
+        if divergence is not None:
+            lifecycle[result.scenario.ddp].append(f"{result.scenario.name}: {divergence.text}")
             continue
         try:
             violations = model_checks.model(result).violations
