@@ -82,13 +82,12 @@ def plan(world_size: int, world_sizes: tuple[int, ...], configs: tuple[str, ...]
 
 def test_an_adapter_declaring_nothing_keeps_its_scenarios_and_the_others_are_compatibility():
     """Judged as before (same scenario names, find_unused_parameters); D4 tours the rest at 1 and 2 only. The
-    lifecycles run at 1 and the smallest size above 1; larger ones only where D3's walk lacks prune or regrow."""
+    lifecycles run at 1 and the smallest size above 1, where D3's walk does not already take their decisions."""
     for size in (1, 2):
         names = [s.name for s in declared_lifecycles(plan(size, (1, 2, 3), UNDECLARED))]
         assert names == [s.name for s in lifecycle(size)]
     assert declared_lifecycles(plan(3, (1, 2, 3), UNDECLARED)) == []
-    bare = Plan(3, (1, 2, 3), 0, 1, frozenset(CAPABILITIES) - {"prune"}, UNDECLARED)
-    assert [s.name for s in declared_lifecycles(bare)] == [s.name for s in lifecycle(3)]
+    assert [s.name for s in declared_lifecycles(plan(3, (3, 4), UNDECLARED))] == [s.name for s in lifecycle(3)]
     at_two = undeclared_lifecycles(plan(2, (1, 2, 3), UNDECLARED))
     assert {s.ddp for s in at_two} == set(CONFIGS) - {FIND_UNUSED} and len(at_two) == len(CONFIGS) - 1
     assert {s.ddp for s in undeclared_lifecycles(plan(1, (1, 2, 3), UNDECLARED))} == {DEFAULTS, STATIC_GRAPH}

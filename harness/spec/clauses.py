@@ -132,12 +132,11 @@ def declared_lifecycles(plan: Plan) -> list[Scenario]:
 
 
 def lifecycles_here(plan: Plan) -> bool:
-    """D1's hand-written lifecycles run at world size 1 and at the smallest one above 1; at a larger one
-    only when D3's systematic walk lacks their prunes and regrow (no `prune` or `epoch_clock`). There,
-    D3's walk under the dissent pattern of every lifecycle (rank 0 alone) takes each decision they take,
-    both ways, through the same blueprints, under the same configuration, judged by D1's and D2's checks."""
-    walk_covers = PRUNE in plan.capabilities and EPOCH_CLOCK in plan.capabilities
-    return plan.world_size == 1 or plan.smallest_distributed or not walk_covers
+    """D1's hand-written lifecycles run at world size 1 and at the smallest one above 1. At a larger one,
+    D3's walk under their dissent pattern (rank 0 alone against the others) takes each decision they take,
+    both ways, with the same blueprints and under the same configuration, judged by D1's and D2's checks;
+    the lifecycles prune and tick whatever the adapter declares, so an adapter that passes them has both."""
+    return plan.world_size == 1 or plan.smallest_distributed
 
 
 def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
@@ -502,9 +501,8 @@ REGISTRY: tuple[Clause, ...] = (
             " world size 1 the plain module is trained, without DDP. These train under the primary configuration"
             " (find_unused_parameters when declared, else the first declared), at world size 1 and at the"
             " smallest world size above 1; at a larger one D3's walk under their dissent pattern (rank 0 alone"
-            " against the others) takes each of their decisions both ways and is judged by these checks, so"
-            " they run there only for an adapter without prune or epoch_clock, whose walk has no prunes or"
-            " regrow. A tour of every stage trains under each other declared configuration at the smallest"
+            " against the others) takes each of their decisions both ways and is judged by these checks."
+            " A tour of every stage trains under each other declared configuration at the smallest"
             " world size above 1 (and at world size 1 under defaults and static_graph, whose graph rules the"
             " host checks on the plain module)."
         ),
