@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 import torch
 
 from harness import Op, Scenario, WorldPool
+from harness.cli import commands
 from harness.errors import AdapterLoadError, ScenarioError
 from harness.rankside import model_host
 from harness.rankside.collectives import CollectiveMonitor
@@ -169,6 +174,46 @@ def test_the_model_host_places_the_model_where_the_process_group_backend_needs_i
     else:
         monkeypatch.setenv(MODEL_DEVICE_VARIABLE, wanted)
     assert model_host.model_device() == torch.device(device)
+
+
+GPU_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gpu_check.sh"
+
+
+def _gpu_script_runs() -> list[tuple[dict[str, str], list[str]]]:
+    """Each torchrun of the GPU script: its environment assignments and the arguments after `-m harness`."""
+    text = GPU_SCRIPT.read_text().replace("\\\n", " ")
+    values = {"$IMPL": "reference_impl.adapter:Adapter", "$OUT": "gpu-check"}
+    runs = []
+    for line in text.splitlines():
+        words = shlex.split(line) if " run --nproc-per-node" in f" {line}" else []
+        if not words:
+            continue
+        split = words.index("run")
+        env = dict(word.split("=", 1) for word in words[:split])
+        argv = [functools.reduce(lambda w, kv: w.replace(*kv), values.items(), w) for w in words[split + 1 :]]
+        runs.append((env, argv[argv.index("harness") + 1 :]))
+    return runs
+
+
+def test_the_gpu_script_asks_the_command_line_for_what_it_has():
+    """The GPU script cannot run here: its commands are read against the parser instead, with the device each
+    run's backend and variable give rank 0 (NCCL's at world size 1 too, gloo's with CUDA tensors)."""
+    runs = _gpu_script_runs()
+    assert len(runs) == 4
+    devices = []
+    for env, argv in runs:
+        args = commands._parser().parse_args(argv)
+        assert (args.command, args.launcher, args.impl) == ("certify", "env", "reference_impl.adapter:Adapter")
+        devices.append(str(device_for(args.backend, 0, env.get(MODEL_DEVICE_VARIABLE))))
+    assert devices == ["cuda:0", "cuda:0", "cuda:0", "cpu"]
+
+
+def test_the_gpu_script_stops_on_one_line_without_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device: the script would run its checks")
+    done = subprocess.run(["bash", str(GPU_SCRIPT)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr.startswith("gpu_check.sh: no CUDA device visible") and done.stderr.count("\n") == 1
 
 
 def test_the_ddp_configuration_survives_json_and_an_unknown_one_is_one_line():

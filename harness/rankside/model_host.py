@@ -288,7 +288,7 @@ class ModelHost:
             ungraded=ungraded,
             stages=stages,
             digests={name: _digest(t) for name, t in tensors.items()},
-            heads={name: [float(v) for v in t.detach().flatten()[:HEAD_VALUES]] for name, t in tensors.items()},
+            heads={name: _head(t) for name, t in tensors.items()},
         ).to_record()
 
 
@@ -308,6 +308,11 @@ def _train(trainer: Trainer, call: int, device: torch.device) -> list[str]:
 def _digest(tensor: torch.Tensor) -> str:
     """Bitwise: equal digests mean equal bytes, so a last-bit difference is a difference."""
     return hashlib.blake2b(tensor.detach().cpu().contiguous().numpy().tobytes(), digest_size=8).hexdigest()
+
+
+def _head(tensor: torch.Tensor) -> list[float]:
+    """The first values, for a violation's text: one `tolist`, not a tensor per element."""
+    return [float(v) for v in tensor.detach().flatten()[:HEAD_VALUES].tolist()]
 
 
 def _listed(params: Params) -> list[list]:

@@ -48,12 +48,17 @@ class Plan:
         """World sizes 1 and 2, or the smallest requested when neither is: where C7 and C8 run."""
         return self.world_size <= 2 or (min(self.world_sizes) > 2 and self.world_size == min(self.world_sizes))
 
+    @property
+    def smallest_distributed(self) -> bool:
+        """The smallest requested world size above 1: where every DDP setting acts as at any larger one."""
+        distributed = [size for size in self.world_sizes if size > 1]
+        return bool(distributed) and self.world_size == min(distributed)
+
     def matrix(self, configs: tuple[str, ...]) -> tuple[str, ...]:
         """Of `configs`, those the stage tour trains under at this world size: all at the smallest one
         above 1 (every setting acts there as at any larger one), and at world size 1, where no DDP is
         built, those whose graph rules the host checks (defaults, static_graph); none elsewhere."""
-        distributed = [size for size in self.world_sizes if size > 1]
-        if distributed and self.world_size == min(distributed):
+        if self.smallest_distributed:
             return configs
         if self.world_size == 1:
             return tuple(c for c in configs if c in (DEFAULTS, STATIC_GRAPH))
@@ -117,11 +122,21 @@ class Clause:
 
 
 def declared_lifecycles(plan: Plan) -> list[Scenario]:
-    """D1's lifecycles under the primary DDP configuration, and the stage tour under every declared one
-    (`Plan.matrix`)."""
+    """D1's lifecycles under the primary DDP configuration (`lifecycles_here`), and the stage tour under
+    every other declared one (`Plan.matrix`): under the primary one the lifecycles and D3 train already."""
     tour = [model_families.stage_tour(plan.world_size)]
-    others = [s for config in plan.matrix(plan.ddp_configs) for s in model_families.under(config, tour)]
-    return model_families.under(plan.primary, model_families.lifecycle(plan.world_size)) + others
+    secondary = tuple(config for config in plan.ddp_configs if config != plan.primary)
+    others = [s for config in plan.matrix(secondary) for s in model_families.under(config, tour)]
+    lifecycles = model_families.lifecycle(plan.world_size) if lifecycles_here(plan) else []
+    return model_families.under(plan.primary, lifecycles) + others
+
+
+def lifecycles_here(plan: Plan) -> bool:
+    """D1's hand-written lifecycles run at world size 1 and at the smallest one above 1. At a larger one,
+    D3's walk under their dissent pattern (rank 0 alone against the others) takes each decision they take,
+    both ways, with the same blueprints and under the same configuration, judged by D1's and D2's checks;
+    the lifecycles prune and tick whatever the adapter declares, so an adapter that passes them has both."""
+    return plan.world_size == 1 or plan.smallest_distributed
 
 
 def undeclared_lifecycles(plan: Plan) -> list[Scenario]:
@@ -484,9 +499,12 @@ REGISTRY: tuple[Clause, ...] = (
             " passes); before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
             " world size 1 the plain module is trained, without DDP. These train under the primary configuration"
-            " (find_unused_parameters when declared, else the first declared); a tour of every stage trains"
-            " under each declared configuration at the smallest world size above 1 (and at world size 1 under"
-            " defaults and static_graph, whose graph rules the host checks on the plain module)."
+            " (find_unused_parameters when declared, else the first declared), at world size 1 and at the"
+            " smallest world size above 1; at a larger one D3's walk under their dissent pattern (rank 0 alone"
+            " against the others) takes each of their decisions both ways and is judged by these checks."
+            " A tour of every stage trains under each other declared configuration at the smallest"
+            " world size above 1 (and at world size 1 under defaults and static_graph, whose graph rules the"
+            " host checks on the plain module)."
         ),
         requires=frozenset({SCRIPTED_GATES, MODULE}),
         scenarios=declared_lifecycles,
