@@ -65,9 +65,7 @@ def test_rank_stuck_outside_any_collective_is_named_within_the_window():
     assert first.startswith(
         "rank 1 stalled in call #1 advance 'a' at reference_impl/defects/stalls_at_third_round.py:"
     ), first
-    assert first.endswith(
-        f"in stall (time.sleep): no unfinished rank made progress for {result.stall.window_s:g}s"
-    )
+    assert first.endswith(f"in stall (time.sleep): no unfinished rank made progress for {result.stall.window_s:g}s")
     stalled_stack = result.outcomes[1].stack
     assert stalled_stack.startswith("Current thread") or "stalls_at_third_round.py" in stalled_stack.split("\n\n")[0]
     assert "_watch_lifeline" not in stalled_stack
