@@ -17,8 +17,8 @@ import uuid
 import pytest
 
 import harness as harness_package
-from harness.spec.output.certificate import replay_command
 from harness.spec.implementation import describe_implementation
+from harness.spec.output.certificate import replay_command
 from tests.harness_util import marked, wait_until
 
 CLOSED_OUTPUT_WAIT_S = 120
