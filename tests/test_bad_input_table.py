@@ -75,6 +75,21 @@ COMMANDS = {
     "certify unknown launcher": (["certify", "--launcher", "mpirun"], {}, "invalid choice"),
     "certify nccl without a launcher": (["certify", "--backend", "nccl"], {}, "needs --launcher env"),
     "certify --verdict-file without a launcher": (["certify", "--verdict-file", "{tmp}/v"], {}, "needs --launcher"),
+    "certify --launcher env --repeat": (
+        ["certify", "--launcher", "env", "--repeat", "2"],
+        {},
+        "--repeat is not available with --launcher env",
+    ),
+    "certify --launcher env --pg-timeout 0": (
+        ["certify", "--launcher", "env", "--pg-timeout", "0"],
+        {},
+        "--pg-timeout takes a positive number",
+    ),
+    "certify --launcher env --verdict-file in no folder": (
+        ["certify", "--launcher", "env", "--verdict-file", "{tmp}/absent/code"],
+        {},
+        "does not exist",
+    ),
     "certify unknown option": (["certify", "--fast"], {}, "unrecognized arguments"),
     "unknown command": (["grow"], {}, "invalid choice"),
     "replay missing file": (["replay", "{tmp}/absent.json"], {}, "cannot read scenario"),

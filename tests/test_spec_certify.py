@@ -19,7 +19,16 @@ from harness.spec.judge.judging import judge, judged_counts
 from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file
-from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
+from harness.spec.runner import DEFAULT_CORPUS
+from harness.spec.scenarios import families
+from tests.bad_impls import (
+    CORPUS,
+    CORPUS_FOR,
+    EXPECTED_CONFIGURATION_FAILURES,
+    EXPECTED_FAILURES,
+    WORLD_SIZES,
+    WORLD_SIZES_FOR,
+)
 from tests.good_impls import GENERATED, MUST_CERTIFY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +47,8 @@ def assert_follows_the_shipped_schema(cert: dict, folder: Path) -> None:
 
 
 @pytest.mark.timeout(400)
-def test_reference_is_certified_at_world_sizes_1_to_4(tmp_path):
-    cert = certify(CertifyOptions(world_sizes=(1, 2, 3, 4), out_dir=str(tmp_path)))
+def test_reference_is_certified_at_world_sizes_1_to_4(reference_certificate):
+    cert, tmp_path = reference_certificate
     assert cert["verdict"] == "certified", json.dumps(cert["clauses"], indent=1)
     assert [c["id"] for c in cert["clauses"]] == [c.id for c in REGISTRY]
     clauses = [c for c in cert["clauses"] if c["id"] != "D4"]  # not claimed: every configuration is declared
@@ -82,10 +91,9 @@ def test_generated_variant_is_certified_on_its_profiles_at_world_sizes_1_to_4(im
 
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
-def test_known_bad_implementation_fails_exactly_its_clauses(name, tmp_path, world_pool):
+def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_certificate, world_pool):
     impl = f"tests.bad_impls.{name}:Adapter"
-    world_sizes = WORLD_SIZES_FOR.get(name, WORLD_SIZES)
-    cert = certify(CertifyOptions(impl=impl, world_sizes=world_sizes, out_dir=str(tmp_path)))
+    cert, tmp_path = known_bad_certificate(name)
     assert cert["verdict"] == "not_certified"
     assert_follows_the_shipped_schema(cert, tmp_path)
     failed = {cid for cid, status in statuses(cert).items() if status == "fail"}
@@ -123,6 +131,16 @@ def test_known_bad_world_sizes_name_registered_implementations_and_always_run_on
     assert all({1, 2} <= set(sizes) for sizes in [WORLD_SIZES, *WORLD_SIZES_FOR.values()])
 
 
+def test_known_bad_corpus_is_a_prefix_of_the_default_one():
+    """A clause failing at the self-test's smaller corpus fails at the default one: its scenarios are among them."""
+    assert 1 <= CORPUS < DEFAULT_CORPUS and set(CORPUS_FOR) <= set(EXPECTED_FAILURES)
+    assert all(CORPUS < corpus <= DEFAULT_CORPUS for corpus in CORPUS_FOR.values())
+    for world_size in (1, 2, 3):
+        for seed in (0, 7):
+            fewer = families.generated(world_size, seed, CORPUS)
+            assert fewer == families.generated(world_size, seed, DEFAULT_CORPUS)[:CORPUS]
+
+
 def test_an_adapter_value_outside_the_contract_is_an_error_not_a_crash(tmp_path):
     cert = certify(
         CertifyOptions(
@@ -135,12 +153,18 @@ def test_an_adapter_value_outside_the_contract_is_an_error_not_a_crash(tmp_path)
     assert (tmp_path / "certificate.json").exists()
 
 
-def test_same_seed_gives_same_statuses_and_counts(tmp_path):
-    def signature(seed: int) -> list:
-        options = CertifyOptions(impl="tests.bad_impls.no_sync:Adapter", world_sizes=(2,), seed=seed, out_dir=None)
-        return [(c["id"], c["status"], c["scenarios"], c["judged"]) for c in certify(options)["clauses"]]
+@pytest.mark.timeout(400)
+def test_same_seed_gives_same_statuses_and_counts(known_bad_certificate):
+    """Certified again with the seed and options of the session's certificate of no_sync, it says the same."""
+    first, _ = known_bad_certificate("no_sync")
+    assert (first["seed"], first["world_sizes"]) == (0, list(WORLD_SIZES))
+    impl = first["implementation"]["spec"]
+    again = certify(CertifyOptions(impl=impl, world_sizes=WORLD_SIZES, corpus=CORPUS, out_dir=None))
 
-    assert signature(7) == signature(7)
+    def signature(cert: dict) -> list:
+        return [(c["id"], c["status"], c["scenarios"], c["judged"]) for c in cert["clauses"]]
+
+    assert signature(again) == signature(first)
 
 
 def test_a_clause_needing_an_undeclared_capability_is_not_claimed(tmp_path):

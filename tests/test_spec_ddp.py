@@ -5,27 +5,35 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from harness.rankside.adapter import CAPABILITIES
 from harness.records.ddp_configs import CONFIGS, DEFAULTS, FIND_UNUSED, STATIC_GRAPH, UNDECLARED
 from harness.spec.certify import CertifyOptions, certify
-from harness.spec.clauses import BY_ID, Plan, declared_lifecycles, undeclared_lifecycles
+from harness.spec.clauses import BY_ID, Plan, declared_lifecycles, select, undeclared_lifecycles
 from harness.spec.scenarios.model_families import lifecycle
 
 DDP_CLAUSES = ("D1", "D2", "D3", "D4")
 MUST_CLAUSES = DDP_CLAUSES[:3]
+SHARED_CERTIFICATE_TIMEOUT_S = 400  # the first test to ask for a shared certificate waits for it
 
 
 def clauses(cert: dict) -> dict[str, dict]:
-    return {c["id"]: c for c in cert["clauses"]}
+    """The certificate's clauses of profile `ddp`, by ID."""
+    return {c["id"]: c for c in cert["clauses"] if c["profile"] == "ddp"}
 
 
-def test_reference_is_certified_by_profile_ddp_with_and_without_a_process_group():
-    cert = certify(CertifyOptions(profile="ddp", world_sizes=(1, 2), out_dir=None))
+@pytest.mark.timeout(SHARED_CERTIFICATE_TIMEOUT_S)
+def test_reference_is_certified_by_profile_ddp_with_and_without_a_process_group(reference_certificate):
+    """Read from the session's certificate of the reference (every profile, world sizes 1 to 4)."""
+    cert, _ = reference_certificate
+    assert [clause.id for clause in select("ddp")] == list(DDP_CLAUSES)
     assert cert["verdict"] == "certified", {c["id"]: c["reason"] for c in cert["clauses"]}
-    assert list(clauses(cert)) == list(DDP_CLAUSES)
-    compatibility = clauses(cert).pop("D4")
+    found = clauses(cert)
+    assert list(found) == list(DDP_CLAUSES)
+    compatibility = found.pop("D4")
     assert compatibility["status"] == "not_claimed" and "declares every DDP configuration" in compatibility["reason"]
-    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in cert["clauses"] if c["id"] != "D4")
+    assert all(c["status"] == "pass" and c["scenarios"] > 0 for c in found.values())
     table = cert["ddp_configurations"]
     assert list(table) == list(CONFIGS) and cert["implementation"]["ddp_configurations"] == list(CONFIGS)
     assert all(row["declared"] and row["status"] == "trains in every stage" for row in table.values())
@@ -38,10 +46,9 @@ def test_an_adapter_without_a_module_is_not_claimed():
     assert all("module" in c["reason"] for c in cert["clauses"])
 
 
-def test_local_decisions_crash_and_silently_diverge_the_model(tmp_path):
-    cert = certify(
-        CertifyOptions(impl="tests.bad_impls.no_sync:Adapter", profile="ddp", world_sizes=(2,), out_dir=str(tmp_path))
-    )
+@pytest.mark.timeout(SHARED_CERTIFICATE_TIMEOUT_S)
+def test_local_decisions_crash_and_silently_diverge_the_model(known_bad_certificate):
+    cert, _ = known_bad_certificate("no_sync")
     found = clauses(cert)
     assert {cid for cid, c in found.items() if c["status"] == "fail"} == set(MUST_CLAUSES)
     crash = found["D1"]["evidence"]["violations"][0]
@@ -57,10 +64,9 @@ def test_local_decisions_crash_and_silently_diverge_the_model(tmp_path):
     assert "before that, the ranks' lifecycles had diverged: call #3 advance 'a'" in divergence
 
 
-def test_a_rank_local_alpha_keeps_parameters_but_not_outputs(tmp_path):
-    cert = certify(
-        CertifyOptions(impl="tests.bad_impls.local_alpha:Adapter", profile="ddp", world_sizes=(2,), out_dir=None)
-    )
+@pytest.mark.timeout(SHARED_CERTIFICATE_TIMEOUT_S)
+def test_a_rank_local_alpha_keeps_parameters_but_not_outputs(known_bad_certificate):
+    cert, _ = known_bad_certificate("local_alpha")
     found = clauses(cert)
     assert [found[cid]["status"] for cid in DDP_CLAUSES] == ["pass", "fail", "fail", "not_claimed"]
     divergence = found["D2"]["evidence"]["violations"][0]

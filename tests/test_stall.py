@@ -129,7 +129,7 @@ def test_slow_but_correct_implementation_is_certified_with_progress_lines(tmp_pa
 
 
 def test_hanging_implementation_fails_termination_quietly_with_quiet(tmp_path):
-    done, elapsed = certify_cli("--impl", STALLING, "--quiet", "--out", str(tmp_path))
+    done, elapsed = certify_cli("--impl", STALLING, "--corpus", "1", "--quiet", "--out", str(tmp_path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert elapsed > 2 * PLAIN_EVERY_S  # long enough that progress lines would have appeared
     assert "progress" not in done.stderr, done.stderr
@@ -142,8 +142,9 @@ def test_hanging_implementation_fails_termination_quietly_with_quiet(tmp_path):
 
 def test_maxfail_stops_after_the_first_failed_must_clause(tmp_path):
     done, _ = certify_cli(
-        "--impl", "tests.bad_impls.suffix_missing:Adapter", "--maxfail", "1", "--quiet", "--out", str(tmp_path)
-    )
+        "--impl", "tests.bad_impls.suffix_missing:Adapter", "--corpus", "1", "--maxfail", "1", "--quiet",
+        "--out", str(tmp_path),
+    )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr  # not certified: exit code 1, and the table says why
     assert any(line.split()[:1] == ["C4"] and "fail" in line.split() for line in done.stdout.splitlines()), done.stdout
     cert = json.loads((tmp_path / "certificate.json").read_text())
