@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.spec.certify import CertifyOptions, certify
-from tests.bad_impls import CORPUS, CORPUS_FOR, WORLD_SIZES, WORLD_SIZES_FOR
+from tests.bad_impls import WORLD_SIZES, WORLD_SIZES_FOR
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def reference_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[dic
 @pytest.fixture(scope="session")
 def known_bad_certificate(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[dict, Path]]:
     """known_bad_certificate(name) -> (certificate, folder): the known-bad implementation `name` certified on
-    every profile at its registry's world sizes and corpus, once a session."""
+    every profile at its registry's world sizes, once a session."""
     made: dict[str, tuple[dict, Path]] = {}
 
     def certificate(name: str) -> tuple[dict, Path]:
@@ -31,7 +31,6 @@ def known_bad_certificate(tmp_path_factory: pytest.TempPathFactory) -> Callable[
             options = CertifyOptions(
                 impl=f"tests.bad_impls.{name}:Adapter",
                 world_sizes=WORLD_SIZES_FOR.get(name, WORLD_SIZES),
-                corpus=CORPUS_FOR.get(name, CORPUS),
                 out_dir=str(out),
             )
             made[name] = certify(options), out

@@ -19,16 +19,7 @@ from harness.spec.judge.judging import judge, judged_counts
 from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file
-from harness.spec.runner import DEFAULT_CORPUS
-from harness.spec.scenarios import families
-from tests.bad_impls import (
-    CORPUS,
-    CORPUS_FOR,
-    EXPECTED_CONFIGURATION_FAILURES,
-    EXPECTED_FAILURES,
-    WORLD_SIZES,
-    WORLD_SIZES_FOR,
-)
+from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
 from tests.good_impls import GENERATED, MUST_CERTIFY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,16 +122,6 @@ def test_known_bad_world_sizes_name_registered_implementations_and_always_run_on
     assert all({1, 2} <= set(sizes) for sizes in [WORLD_SIZES, *WORLD_SIZES_FOR.values()])
 
 
-def test_known_bad_corpus_is_a_prefix_of_the_default_one():
-    """A clause failing at the self-test's smaller corpus fails at the default one: its scenarios are among them."""
-    assert 1 <= CORPUS < DEFAULT_CORPUS and set(CORPUS_FOR) <= set(EXPECTED_FAILURES)
-    assert all(CORPUS < corpus <= DEFAULT_CORPUS for corpus in CORPUS_FOR.values())
-    for world_size in (1, 2, 3):
-        for seed in (0, 7):
-            fewer = families.generated(world_size, seed, CORPUS)
-            assert fewer == families.generated(world_size, seed, DEFAULT_CORPUS)[:CORPUS]
-
-
 def test_an_adapter_value_outside_the_contract_is_an_error_not_a_crash(tmp_path):
     cert = certify(
         CertifyOptions(
@@ -159,7 +140,7 @@ def test_same_seed_gives_same_statuses_and_counts(known_bad_certificate):
     first, _ = known_bad_certificate("no_sync")
     assert (first["seed"], first["world_sizes"]) == (0, list(WORLD_SIZES))
     impl = first["implementation"]["spec"]
-    again = certify(CertifyOptions(impl=impl, world_sizes=WORLD_SIZES, corpus=CORPUS, out_dir=None))
+    again = certify(CertifyOptions(impl=impl, world_sizes=WORLD_SIZES, out_dir=None))
 
     def signature(cert: dict) -> list:
         return [(c["id"], c["status"], c["scenarios"], c["judged"]) for c in cert["clauses"]]

@@ -66,16 +66,3 @@ WORLD_SIZES: tuple[int, ...] = (1, 2)
 WORLD_SIZES_FOR: dict[str, tuple[int, ...]] = {
     "local_backward": (1, 2, 3),  # its hang after the ranks part (C6) shows only with three ranks
 }
-
-# Generated scenarios per world size the self-test certifies each at. The generated corpus is a prefix of the
-# default one (same seed, drawn in order) and the systematic families (payloads, divergence patterns, model
-# lifecycles) do not depend on it, so a clause failing here fails at the default corpus too; each defect above
-# fails exactly its clauses at this corpus (found by certifying each at it). The reference and the legitimate
-# implementations, where a larger corpus could only find a false rejection, are certified at the default.
-# `CORPUS_FOR` keeps the default corpus where a smaller one did not give exactly the expected clauses.
-CORPUS: int = 4
-CORPUS_FOR: dict[str, int] = {
-    # The default: at 4 it failed S2 as well once, at load average 20, and exactly C6 when certified again;
-    # kept at the default until that S2 failure is explained.
-    "stalls_at_third_round": 16,
-}
