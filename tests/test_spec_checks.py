@@ -300,6 +300,16 @@ class _Canned:
         return _decided_by_rank0(scenario)
 
 
+def test_a_clause_with_no_scenario_at_the_world_sizes_asked_names_the_size_it_needs():
+    implementation = Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"}))
+    outcome = ClauseRunner(implementation, _Canned()).evaluate(BY_ID["C9"], [1])
+    assert outcome.status == ClauseStatus.ERROR and outcome.scenarios == 0
+    assert outcome.reason == (
+        "no scenario checks this clause at world sizes [1]: it needs a world of 2 or more ranks;"
+        " certify with world size 2 among them"
+    )
+
+
 def test_a_clause_none_of_whose_scenarios_exercised_it_neither_certifies_nor_fails():
     implementation = Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"}))
     runner = ClauseRunner(implementation, _Canned())

@@ -56,7 +56,8 @@ CLAUSE_STATUS_MEANINGS: dict[ClauseStatus, str] = {
     ClauseStatus.ERROR: (
         "a scenario could not be judged at all (a rank could not set up; the adapter reported a value outside"
         " the contract, named in one line: a stage value the contract does not know, a string where an int is"
-        " due, a result missing a field), or the run was interrupted before the clause was checked"
+        " due, a result missing a field), no scenario checks the clause at the world sizes asked for (the reason"
+        " names the world size it needs), or the run was interrupted before the clause was checked"
     ),
     ClauseStatus.NOT_EXERCISED: (
         "every call was judged, but in none of its scenarios did what the clause judges happen (no survivor's"

@@ -62,11 +62,11 @@ def certify(
                 runner = ClauseRunner(implementation, executor, options.seed, options.corpus, evidence_dir, alone=alone)
                 for clause in clauses:
                     if options.maxfail is not None and _failed_musts(outcomes) >= options.maxfail:
-                        outcomes.append(
-                            ClauseOutcome(clause, ClauseStatus.NOT_RUN, reason=f"not run: --maxfail {options.maxfail}")
+                        outcome = ClauseOutcome(
+                            clause, ClauseStatus.NOT_RUN, reason=f"not run: --maxfail {options.maxfail}"
                         )
-                        continue
-                    outcome = runner.evaluate(clause, list(options.world_sizes))
+                    else:
+                        outcome = runner.evaluate(clause, list(options.world_sizes))
                     outcomes.append(outcome)
                     if progress:
                         progress(outcome)

@@ -7,7 +7,8 @@ clauses read is run once. A clause's status comes from what its check could judg
   kind of violation, with the reference passing) and saved as replayable JSON; the reason and the
   listed violations are those of the saved scenario, in its own call numbers.
 * `error`: a scenario could not be judged at all (a rank could not set up, the adapter reported a
-  value outside the contract, the world did not start).
+  value outside the contract, the world did not start), or no scenario checks the clause at the
+  world sizes asked for (the reason names the size it needs).
 * `incomplete`: no violation, but some calls were never judged. Reported with both counts and, from the
   first such scenario (saved as replayable JSON), the rank and call where judging stopped and what
   happened there (`harness.spec.judging`); it keeps the verdict from `certified`.
@@ -29,7 +30,7 @@ from typing import Protocol
 from ..errors import ScenarioSkipped, WorldLost, WorldStartError
 from ..locations import REFERENCE
 from ..records.report import ScenarioResult
-from ..records.scenario import Scenario
+from ..records.scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
 from ..records.statuses import ClauseStatus
 from .clauses import Clause, Plan
 from .implementation import Implementation
@@ -168,7 +169,7 @@ class ClauseRunner:
             outcome.reason = f"every scenario was skipped: {outcome.skipped[0]}"
         elif outcome.scenarios == 0:
             outcome.status = ClauseStatus.ERROR
-            outcome.reason = f"no scenario checks this clause at world sizes {world_sizes}"
+            outcome.reason = self._no_scenario_reason(clause, world_sizes)
         elif incomplete is not None:
             outcome.status = ClauseStatus.INCOMPLETE
             outcome.evidence = self._evidence(clause, *incomplete, shrunk=False)
@@ -180,6 +181,17 @@ class ClauseRunner:
             outcome.status = ClauseStatus.NOT_EXERCISED
             outcome.reason = f"none of its {outcome.scenarios} scenarios exercised it: {unexercised[0].reason}"
         return outcome
+
+    def _no_scenario_reason(self, clause: Clause, world_sizes: list[int]) -> str:
+        """Why a clause has nothing to run at `world_sizes`, and the world size that gives it scenarios."""
+        reason = f"no scenario checks this clause at world sizes {world_sizes}"
+        needed = next(
+            (n for n in range(1, MAX_CERTIFY_WORLD_SIZE + 1) if self.scenarios(clause, sorted({*world_sizes, n}))),
+            None,
+        )
+        if needed is None:
+            return reason
+        return f"{reason}: it needs a world of {needed} or more ranks; certify with world size {needed} among them"
 
     def _failure_evidence(self, clause: Clause, scenario: Scenario, result: ScenarioResult, first: Violation) -> dict:
         def accept(candidate: Scenario) -> ScenarioResult | None:
