@@ -147,7 +147,9 @@ def test_maxfail_stops_after_the_first_failed_must_clause(tmp_path):
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr  # not certified: exit code 1, and the table says why
     assert any(line.split()[:1] == ["C4"] and "fail" in line.split() for line in done.stdout.splitlines()), done.stdout
-    assert any(line.split()[:1] == ["C5"] and "not_run" in line.split() for line in done.stdout.splitlines()), done.stdout
+    assert any(line.split()[:1] == ["C5"] and "not_run" in line.split() for line in done.stdout.splitlines()), (
+        done.stdout
+    )
     cert = json.loads((tmp_path / "certificate.json").read_text())
     statuses = {c["id"]: c["status"] for c in cert["clauses"]}
     assert cert["verdict"] == "not_certified"

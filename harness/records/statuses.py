@@ -63,7 +63,10 @@ CLAUSE_STATUS_MEANINGS: dict[ClauseStatus, str] = {
         "every call was judged, but in none of its scenarios did what the clause judges happen (no survivor's"
         " call raised, so there was no error message to read); the reason says what was not exercised and why"
     ),
-    ClauseStatus.NOT_CLAIMED: "the adapter does not declare a capability the clause needs",
+    ClauseStatus.NOT_CLAIMED: (
+        "the clause does not apply to what the adapter declares: a capability it needs is not declared, or"
+        " nothing is left for it to check (D4 when every DDP configuration is declared); the reason says which"
+    ),
     ClauseStatus.SKIPPED: (
         "under a launcher (`--launcher env`), every scenario of the clause needs a harness-managed world"
     ),

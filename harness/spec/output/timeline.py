@@ -2,7 +2,7 @@
 
 Evidence carries it, so a certificate's page can be drawn long after the ranks are gone. Each cell
 holds what a person needs to see a divergence: the stage after the call, the rank's local decision
-against rank 0's and the one applied, the collectives entered (their fingerprints), and the error,
+against rank 0's and the one it returned, the collectives entered (their fingerprints), and the error,
 stall or death that ended the rank there. `parting` is the first call where the ranks part (other
 ops, other stages, other collectives, one rank failing or missing); `violated` the first violation's
 call; `marked` the call the page marks: the parting one, else the violated one.
@@ -64,7 +64,7 @@ def _cell(outcome, record: CallRecord | None, op, index: int, result: ScenarioRe
         "state": "error" if record.error else "ok",
         "stage": stage_name(record.stage_after) if record.stage_after is not None else None,
         "local": local,
-        "applied": record.result["passed"] if record.result else None,
+        "returned": record.result["passed"] if record.result else None,
         "error": error_line(record.error) if record.error else None,
         "in_collective": bool(record.error and record.error["in_collective"]),
         "entered": record.entered,
@@ -91,7 +91,7 @@ def _parting(calls: list[dict]) -> int | None:
 
 def _view(cell: dict) -> tuple:
     entered = tuple(key(e) for e in cell.get("entered", []))
-    return cell["state"], cell.get("stage"), cell.get("applied"), entered
+    return cell["state"], cell.get("stage"), cell.get("returned"), entered
 
 
 def _window(length: int, marked: int | None) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 One section per clause; for each clause with evidence, a table with one lane (row) per rank and one
 column per call. A cell shows the stage after the call (coloured), the rank's local decision against
-rank 0's and the one applied, the collectives it entered, and the error, stall or death that ended
+rank 0's and the one it returned, the collectives it entered, and the error, stall or death that ended
 it there. The call where the ranks part is outlined and labelled, and every violation links to its
 cell. The page is self-contained (inline CSS, no script, no external asset) and each scenario's
 timeline is capped at `SCENARIO_CAP` characters, the total stated at the top.
@@ -160,8 +160,8 @@ def _cell(call: dict, rank: int, flagged: set[int], anchor: str) -> str:
     if cell.get("local") is not None:
         rank0 = call["cells"][0].get("local")
         lines.append(f"<div>local {_verdict(cell['local'])} · rank 0 {_verdict(rank0)}</div>")
-    if cell.get("applied") is not None:
-        lines.append(f"<div>applied {_verdict(cell['applied'])}</div>")
+    if cell.get("returned") is not None:
+        lines.append(f"<div>returned {_verdict(cell['returned'])}</div>")
     entered = cell.get("entered") or []
     for entry in entered[:ENTERED_SHOWN]:
         lines.append(f"<div class='coll'>{_e(describe(entry))}</div>")
