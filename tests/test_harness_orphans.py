@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.harness_util import Proc, alive, assert_gone, parent, proc, wait_until
@@ -339,3 +340,21 @@ def test_hang_under_pytest_timeout_thread_method_leaves_nothing(tmp_path):
 def test_the_children_import_the_checkout_first_and_keep_the_callers_path():
     assert checkout_first("") == CHECKOUT
     assert checkout_first(f"/vendored{os.pathsep}/more") == os.pathsep.join([CHECKOUT, "/vendored", "/more"])
+
+
+def _carries(process: psutil.Process, name: str, value: str) -> bool:
+    try:
+        return process.environ().get(name) == value
+    except psutil.Error:  # gone, or not ours to read
+        return False
+
+
+def test_no_process_of_a_command_outlives_it(tmp_path):
+    """Its forkserver and resource tracker are ended before the program exits, not a second or two later."""
+    mark = f"{os.getpid()}:{tmp_path.name}"
+    env = {**os.environ, "PYTHONPATH": checkout_first(os.environ.get("PYTHONPATH", "")), "ORPHAN_TEST_MARK": mark}
+    command = [sys.executable, "-m", "harness", "demo"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    left = [p.pid for p in psutil.process_iter() if _carries(p, "ORPHAN_TEST_MARK", mark)]
+    assert left == [], left

@@ -80,7 +80,9 @@ def test_demo_shows_the_defect_breaking_the_model_next_to_the_reference():
         [sys.executable, "-m", "harness", "demo", "--ddp"], capture_output=True, text=True, timeout=240
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    defect, reference = done.stdout.split("=== reference_impl.adapter:Adapter")
+    intro, defect, reference = done.stdout.split("=== ")
+    assert intro.startswith("Each line is one call") and defect.startswith("the defect, each rank applying its own")
+    assert reference.startswith("the reference, every rank applying rank 0's decision: reference_impl.adapter:Adapter")
     assert "different parameter sets" in defect and ("the probe output differs" in defect or "differ across" in defect)
     assert "by then slot 'a' differs across ranks in alpha" in defect and "lifecycles had diverged: call #3" in defect
     assert reference.count("identical on every rank after every step") == 2

@@ -162,6 +162,9 @@ def run_as_program() -> NoReturn:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         code = run_command(None)
+        from ..worlds.preload import stop_forkserver
+
+        stop_forkserver()
     except KeyboardInterrupt:  # at the very last instant, after the command's own handling
         code = _completed_code if _completed_code is not None else USAGE_ERROR
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -392,6 +395,7 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..records.contract import stage_name
     from ..records.scenario import Op
     from ..worlds.pool import WorldPool
 
@@ -412,7 +416,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for record in outcome.records[1:]:
             print(
                 f"rank {outcome.rank} call {record.index}: local passed={record.local[-1]['passed']},"
-                f" applied passed={record.result['passed']}, stage {record.stage_after},"
+                f" returned passed={record.result['passed']}, stage {stage_name(record.stage_after)},"
                 f" message {record.result['message']!r}"
             )
     agree = len({json.dumps(o.snapshots, sort_keys=True) for o in result.outcomes}) == 1

@@ -23,6 +23,10 @@ from ..worlds.pool import WorldPool
 DEFECT = defect("no_sync")
 WORLD_SIZE = 2
 DIGEST_CHARS = 8
+HEADINGS = {
+    DEFECT: "the defect, each rank applying its own gate decision",
+    REFERENCE: "the reference, every rank applying rank 0's decision",
+}
 MODEL_STATES = {MISMATCH: "parameter sets differ: no DDP", SKIPPED: "no model step"}
 
 
@@ -32,9 +36,13 @@ def run_demo(say: Callable[[str], None] = print) -> int:
         describe_implementation(spec)
     scenarios = [blend(WORLD_SIZE), fossilize_then_prune(WORLD_SIZE)]
     broken: dict[str, list[str]] = {}
+    say(
+        "Each line is one call: for each rank its slot's stage and alpha, then the digest of its DDP model's"
+        " output on a fixed probe after a training step (equal digests: identical outputs)."
+    )
     with WorldPool() as pool:
         for spec in (DEFECT, REFERENCE):
-            say(f"=== {spec}")
+            say(f"=== {HEADINGS[spec]}: {spec}")
             broken[spec] = []
             for scenario in scenarios:
                 result = pool.run(spec, scenario)

@@ -9,9 +9,13 @@ imports neither torch nor anything that does.
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
+import time
 
 import multiprocess
 import multiprocess.forkserver
+import multiprocess.resource_tracker
 
 from ..locations import REFERENCE_PACKAGE, module
 from ..procs.scratch import run_folder
@@ -32,6 +36,36 @@ def start_forkserver() -> None:
     run_folder()  # the server's socket goes in the run folder, which must exist before the server
     multiprocess.get_context("forkserver").set_forkserver_preload(PRELOAD)
     multiprocess.forkserver.ensure_running()
+
+
+def stop_forkserver(timeout_s: float = 5.0) -> None:
+    """End this process's forkserver and resource tracker before the program exits: left to notice the
+    exit themselves, they outlive the command by a second or two, and a job that checks for leftover
+    processes as soon as the command returns would find them. Each gets `timeout_s`, then SIGKILL."""
+    server = multiprocess.forkserver._forkserver
+    _end_helper(getattr(server, "_forkserver_pid", None), getattr(server, "_forkserver_alive_fd", None), timeout_s)
+    server._forkserver_pid = server._forkserver_alive_fd = None
+    tracker = multiprocess.resource_tracker._resource_tracker
+    _end_helper(getattr(tracker, "_pid", None), getattr(tracker, "_fd", None), timeout_s)
+    tracker._pid = tracker._fd = None
+
+
+def _end_helper(pid: int | None, alive_fd: int | None, timeout_s: float) -> None:
+    """Close the helper's lifeline (it exits on EOF), wait for it within `timeout_s`, else kill it."""
+    if pid is None:
+        return
+    if alive_fd is not None:
+        os.close(alive_fd)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return
+            time.sleep(0.02)
+    except ChildProcessError:  # already reaped
+        return
 
 
 def findable(impl: str) -> bool:
