@@ -24,6 +24,7 @@ it; the clause lists it, and a clause whose every scenario was skipped is `skipp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -84,6 +85,7 @@ class ClauseRunner:
         self.reference = reference
         self.alone = alone
         self.results: dict[str, ScenarioResult] = {}
+        self.candidates: dict[tuple[str, str], ScenarioResult | None] = {}
 
     def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
         implementation = self.implementation
@@ -207,7 +209,7 @@ class ClauseRunner:
                 return None
             return found
 
-        small, small_result = shrink(scenario, result, accept)
+        small, small_result = shrink(scenario, result, accept, violation_call=first.call)
         reproduces_alone = self._reproduces_alone(clause, small, first.kind)
         if reproduces_alone is False and self._reproduces_alone(clause, scenario, first.kind):
             small, small_result, reproduces_alone = scenario, result, True
@@ -231,11 +233,20 @@ class ClauseRunner:
             return False
 
     def _run_fresh(self, impl: str, scenario: Scenario) -> ScenarioResult | None:
+        """A shrink candidate's usable result, None when it has none. Each candidate runs once per
+        implementation and run, whichever clause's shrinking offers it: clauses failing on one scenario
+        offer many of the same candidates, and the reference's answer never changes."""
+        key = (impl, json.dumps(scenario.to_dict() | {"name": ""}, sort_keys=True)) if scenario.decide is None else None
+        if key is not None and key in self.candidates:
+            return self.candidates[key]
         try:
             result = self.pool.run(impl, scenario)
         except (ScenarioSkipped, WorldStartError, WorldLost):
             return None
-        return None if unusable(result) else result
+        usable = None if unusable(result) else result
+        if key is not None:
+            self.candidates[key] = usable
+        return usable
 
     def _evidence(
         self, clause: Clause, scenario: Scenario, result: ScenarioResult, verdict: ScenarioVerdict, shrunk: bool
