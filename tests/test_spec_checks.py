@@ -202,6 +202,39 @@ def test_shrink_never_runs_a_candidate_that_is_the_scenario_itself():
     assert [op.local for op in small.ops] == [[fault, True]]
 
 
+def test_shrink_first_cuts_the_calls_after_the_violations_call():
+    ops = [Op("germinate", "a"), Op("advance", "a"), *[Op("step_epoch", "a") for _ in range(8)]]
+    scenario = Scenario("late", 2, ["a"], ops)
+    found = []
+    for violation_call in (1, None):
+        accept, tried = _tracing_accept(lambda c: any(op.op == "advance" for op in c.ops))
+        small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, violation_call=violation_call)
+        found.append((len(tried), [op.op for op in small.ops]))
+        if violation_call is not None:
+            assert tried[0] == ["a", "a"]  # the germinate and the advance: what a rank did later cannot matter
+    (cut_runs, cut_small), (plain_runs, plain_small) = found
+    assert cut_small == plain_small == ["advance"] and cut_runs < plain_runs - 5
+
+
+def test_a_shrink_candidate_runs_once_per_implementation_whatever_its_name():
+    class Counting:
+        def __init__(self) -> None:
+            self.runs: list[tuple[str, str]] = []
+
+        def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+            self.runs.append((impl, scenario.name))
+            return ScenarioResult(scenario, [], 0.0)
+
+    pool = Counting()
+    runner = ClauseRunner(Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"})), pool)
+    ops = [Op("germinate", "a"), Op("advance", "a")]
+    for name, impl in (("first", "x:Adapter"), ("second", "x:Adapter"), ("first", "y:Adapter")):
+        runner._run_fresh(impl, Scenario(name, 1, ["a"], ops))
+    runner._run_fresh("x:Adapter", Scenario("first", 1, ["a"], ops[:1]))
+    runner._run_fresh("x:Adapter", Scenario("first", 1, ["a"], ops, decide=lambda query: True))
+    assert pool.runs == [("x:Adapter", "first"), ("y:Adapter", "first"), ("x:Adapter", "first"), ("x:Adapter", "first")]
+
+
 def _after_dead_peer(survivor: CallRecord, dead_rank: int = 0) -> ScenarioResult:
     """A world of 2 whose rank `dead_rank` was killed in the gate round; the survivor reports `survivor`."""
     scenario = propagation.scenario(2, "kill", dead_rank)

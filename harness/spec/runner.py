@@ -1,7 +1,8 @@
 """Running clauses against an implementation: scenarios through warm worlds, judged and folded into a clause's outcome.
 
 Scenario results are memoised by name for the whole run, so the generated corpus that several
-clauses read is run once. A clause's status comes from what its check could judge:
+clauses read is run once; shrink candidates by content, so clauses that fail on one scenario do not
+run the same candidates again. A clause's status comes from what its check could judge:
 
 * `fail`: some scenario has a violation. The first failing scenario is shrunk (keeping the same
   kind of violation, with the reference passing) and saved as replayable JSON; the reason and the
