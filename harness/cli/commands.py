@@ -23,7 +23,7 @@ from ..procs.signals import sigterm_interrupts
 from ..rankside.slowstart import reported_if_slow
 from ..records.profiles import ALL, CHOICES
 from ..records.scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
-from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, world_sizes
+from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, start_command_clock, took, world_sizes
 from .outputs import check_file, check_folder
 
 if TYPE_CHECKING:
@@ -174,6 +174,7 @@ def run_as_program() -> NoReturn:
 
 def run_command(argv: list[str] | None) -> int:
     """The command's exit code; bad input, interruptions and errors of the harness each get theirs."""
+    start_command_clock()
     try:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -280,7 +281,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
             cert = certify(options, progress=clause_printer(say, args.verbose), run_progress=run_progress)
         if run + 1 == args.repeat or cert["interrupted"]:
             _completed_code = EXIT_CODES[cert["verdict"]]
-        print(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {args.out}/")
+        print(f"verdict: {cert['verdict']} {took(cert)}; certificate in {args.out}/")
         signatures.append([(c["id"], c["status"], c["scenarios"]) for c in cert["clauses"]])
         if cert["interrupted"]:
             return EXIT_CODES[cert["verdict"]]

@@ -21,7 +21,7 @@ from ..errors import UsageError, WorldLost
 from ..spec.certify import CertifyOptions, certify
 from ..spec.output.certificate import EXIT_CODES
 from ..worlds.env_world import BACKENDS, EnvWorld, join
-from .options import clause_printer
+from .options import clause_printer, took
 
 BACKEND_VARIABLE = "LIFECYCLE_SPEC_BACKEND"
 
@@ -89,7 +89,7 @@ def _lead(world: EnvWorld, requested: CertifyOptions, verbose: bool) -> dict | N
         cert = certify(options, progress=clause_printer(_say, verbose), world=world)
     finally:
         world.finish(cert)
-    _say(f"verdict: {cert['verdict']} in {cert['duration_s']:.1f}s; certificate in {options.out_dir}/")
+    _say(f"verdict: {cert['verdict']} {took(cert)}; certificate in {options.out_dir}/")
     return cert
 
 
