@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,28 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
+
+
+def start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A command started in the background, for `side_by_side`."""
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def side_by_side(started: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
+    """Independent commands waited for under one bound, so they cost the time of the longest; any still
+    running after it is killed, and every one is waited for."""
+    deadline = time.monotonic() + SUBPROCESS_TIMEOUT_S
+    try:
+        outputs = [p.communicate(timeout=max(deadline - time.monotonic(), 0.1)) for p in started]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return [
+        subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        for p, (out, err) in zip(started, outputs, strict=True)
+    ]
 
 
 def git_commit() -> str:
