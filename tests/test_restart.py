@@ -219,3 +219,28 @@ def test_ranks_that_disagreed_before_the_restart_leave_it_unjudged_and_say_where
         verdict.reason
     )
     assert "rank 1 TRAINING, passed=True)" in verdict.reason and "not the restart" in verdict.reason
+
+
+@pytest.mark.parametrize(("rank1_uninterrupted", "violations"), [("w1", 0), ("w0", 1)])
+def test_a_module_that_differed_without_the_restart_is_not_blamed_on_it(rank1_uninterrupted, violations):
+    """Rank 1's buffer follows its own gate, in both runs: the restart did not make it differ from rank 0's.
+    Where rank 1 held rank 0's module without the restart and another after it, the restart did."""
+    restart = {"a": step(before={"stage": 2})}
+
+    def advanced(weights: str) -> CallRecord:
+        return _call(3, 3, True, resume=step(before={"stage": 3}, module=weights))
+
+    first = _diverged_world(
+        [
+            [_call(0, 2), _call(1, 2, False), _call(2, 2, restart=restart), advanced("w0")],
+            [_call(0, 2), _call(1, 2, False), _call(2, 2, restart=restart), advanced(rank1_uninterrupted)],
+        ],
+        RestartCheckpoint(2, {"a": b"bytes"}),
+    )
+    restored = {"a": step(after={"stage": 2})}
+    second = _diverged_world(
+        [[_call(2, 2, restart=restored), advanced("w0")], [_call(2, 2, restart=restored), advanced("w1")]]
+    )
+    judgement = resume_checks.restarted(stitched(first.scenario, [first, second]))
+    assert len(judgement.violations) == violations, judgement.violations
+    assert all("rank 1 holds another module after the restart" in v.text for v in judgement.violations)

@@ -18,7 +18,7 @@ from harness.spec import shrink as shrink_module
 from harness.spec.clauses import BY_ID
 from harness.spec.judge import checks
 from harness.spec.judge.checks import differing_fields, fingerprint, same_float
-from harness.spec.judge.judging import judge_scenario
+from harness.spec.judge.judging import judge_scenario, unusable
 from harness.spec.output.certificate import verdict
 from harness.spec.runner import ClauseOutcome, ClauseRunner, Implementation
 from harness.spec.scenarios import propagation
@@ -160,7 +160,24 @@ def test_shrink_budget_counts_candidate_runs_and_repeats_exactly():
         small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, max_runs=3)
         runs.append((len(tried), small.to_dict()))
     assert runs[0] == runs[1] and runs[0][0] == 3
-    assert len(runs[0][1]["ops"]) == len(ops) - 2  # the last call is needed; the two before it went
+    assert [op["op"] for op in runs[0][1]["ops"]] == ["advance"]  # the ticks went as one call, then the germinate
+
+
+def test_shrink_keeps_a_run_of_epoch_ticks_whole_and_cuts_after_it():
+    """A cool-down cut to the reference's length would make evidence that a longer, legitimate embargo fails."""
+    ticks = [Op("step_epoch", "a") for _ in range(42)]
+    ops = [Op("germinate", "a"), Op("prune", "a"), *ticks, Op("germinate", "a", seed_id="again"), Op("advance", "a")]
+    scenario = Scenario("cooldown", 1, ["a"], ops, process_group=False)
+    shapes: list[tuple[int, int]] = []
+
+    def accept(candidate: Scenario) -> ScenarioResult | None:
+        shapes.append((len(candidate.ops), sum(op.op == "step_epoch" for op in candidate.ops)))
+        return ScenarioResult(candidate, [], 0.0) if any(op.op == "prune" for op in candidate.ops) else None
+
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, violation_call=10)
+    assert shapes[0] == (44, 42)  # the violation is at a tick: the first cut ends after the whole run
+    assert {tick_count for _, tick_count in shapes} == {0, 42}, shapes
+    assert [op.op for op in small.ops] == ["prune"]
 
 
 def test_shrink_takes_away_ranks_deviations_after_calls():
@@ -203,7 +220,7 @@ def test_shrink_never_runs_a_candidate_that_is_the_scenario_itself():
 
 
 def test_shrink_first_cuts_the_calls_after_the_violations_call():
-    ops = [Op("germinate", "a"), Op("advance", "a"), *[Op("step_epoch", "a") for _ in range(8)]]
+    ops = [Op("germinate", "a"), Op("advance", "a"), *[Op("prune", "a") for _ in range(8)]]
     scenario = Scenario("late", 2, ["a"], ops)
     found = []
     for violation_call in (1, None):
@@ -354,3 +371,19 @@ def test_a_clause_none_of_whose_scenarios_exercised_it_neither_certifies_nor_fai
     passed = ClauseOutcome(BY_ID["C9"], ClauseStatus.PASS, scenarios=3, judged=3)
     assert verdict([outcome, passed], interrupted=False) == Verdict.CERTIFIED
     assert verdict([outcome], interrupted=False) == Verdict.INCONCLUSIVE
+
+
+def test_a_rank_that_could_not_set_up_is_reported_with_the_line_that_raised():
+    traceback_text = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/harness/rankside/rank.py", line 20, in run\n'
+        '  File "/home/user/myimpl/adapter.py", line 7, in __init__\n'
+        "RuntimeError: no device\n"
+    )
+    error = {"type": "RuntimeError", "qualname": "RuntimeError", "message": "no device"}
+    error |= {"traceback": traceback_text, "in_collective": False}
+    scenario = Scenario("setup", 1, ["a"], [Op("germinate", "a")], process_group=False)
+    result = ScenarioResult(scenario, [RankOutcome(rank=0, status=RankStatus.RAISED, error=error)], 0.1)
+    assert unusable(result) == (
+        "rank 0 could not set up: RuntimeError: no device (at /home/user/myimpl/adapter.py:7 in __init__)"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.records.contract import expected_transition
 from reference_impl import CallableGates, GateLevel, GateResult, SeedSlot, SeedStage
 
 S = SeedStage
@@ -180,6 +181,16 @@ def test_no_default_target_gives_no_valid_transition(stage):
     assert "no_valid_transition" in result.checks_failed
     assert asked == []
     assert slot.state.stage == stage
+
+
+@pytest.mark.parametrize("stage", REACHABLE, ids=lambda s: s.name)
+def test_the_suites_contract_expects_what_the_reference_does_on_a_default_advance(stage):
+    """The oracle (`harness.records.contract`) is written apart from the reference: they must agree."""
+    slot, _ = slot_at(stage)
+    result = slot.advance_stage()
+    did = "moves" if result.passed and slot.state.stage != stage else "no_valid_transition"
+    assert did == "moves" or "no_valid_transition" in result.checks_failed
+    assert expected_transition(int(stage), None) == did
 
 
 @pytest.mark.parametrize("target", [None, S.TRAINING], ids=["default", "TRAINING"])

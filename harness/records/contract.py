@@ -24,6 +24,7 @@ class Stage(IntEnum):
 
 
 FAILURE = frozenset({Stage.PRUNED, Stage.EMBARGOED, Stage.RESETTING})
+MAX_EMBARGO_EPOCHS = 40  # how long an implementation may keep a pruned seed EMBARGOED: its own choice up to this
 
 ALLOWED: dict[Stage, tuple[Stage, ...]] = {
     Stage.UNKNOWN: (Stage.DORMANT,),
@@ -63,8 +64,8 @@ def expected_transition(source: int, target: int | None) -> str:
     if target is not None and Stage(target) not in GATED_TARGETS:
         return "ungated"
     chosen = target if target is not None else default_target(source)
-    if chosen is None:
-        return "no_valid_transition"
+    if chosen is None or Stage(chosen) not in GATED_TARGETS:
+        return "no_valid_transition"  # nothing to take, or a default no gate guards (the epoch clock drives it)
     return "moves" if Stage(chosen) in ALLOWED[Stage(source)] else "refused"
 
 

@@ -499,9 +499,10 @@ REGISTRY: tuple[Clause, ...] = (
             " passes); before each step the ranks exchange a digest of their parameter names"
             " and shapes, so a mismatch is reported with each rank's parameters instead of crashing gloo. At"
             " world size 1 the plain module is trained, without DDP. These train under the primary configuration"
-            " (find_unused_parameters when declared, else the first declared), at world size 1 and at the"
-            " smallest world size above 1; at a larger one D3's walk under their dissent pattern (rank 0 alone"
-            " against the others) takes each of their decisions both ways and is judged by these checks."
+            " (find_unused_parameters when declared, else the first declared in the matrix's order), at world"
+            " size 1 and at the smallest world size above 1; at a larger one D3's walk under their dissent"
+            " pattern (rank 0 alone against the others) takes each of their decisions both ways and is judged"
+            " by these checks."
             " A tour of every stage trains under each other declared configuration at the smallest"
             " world size above 1 (and at world size 1 under defaults and static_graph, whose graph rules the"
             " host checks on the plain module)."
@@ -705,7 +706,10 @@ RESUME_CLAUSES: tuple[Clause, ...] = (
             " after the restart is compared with the same call of the first world, which went on uninterrupted."
             " A launcher's world cannot be ended: there the clause is skipped. Where the ranks of the first"
             " world disagree (stage or decision), the calls from there on are not judged, the reason naming"
-            " that call: a history that is not one cannot show a restart's defect."
+            " that call: a history that is not one cannot show a restart's defect. A rank's module is compared"
+            " with rank 0's only where the first world's rank held rank 0's module at that call: one that"
+            " differed there without a restart (a buffer following the rank's own gate, which DDP's buffer"
+            " broadcast evens out in training) differs after one too, and the restart is not its cause."
         ),
         requires=frozenset({SCRIPTED_GATES, CHECKPOINT}),
         scenarios=lambda plan: (

@@ -8,14 +8,15 @@ Every pass keeps two rules, so the evidence always shows the defect the clause i
   call the specification leaves open.
 
 "Simpler" is stated, and the passes run in its order. First, once, the calls after the one the
-violation is about are cut: what a rank did after that call cannot have caused it, and dropping them
-one by one cost a run each (a model scenario failing at its sixth of 24 calls took 18 runs to learn what
-one run shows). Then fewer calls (one slot's calls alone, or every
-call of one slot removed, so a scenario of many independent slots shrinks in a few runs; one call
-dropped from every rank's sequence, last first; unused slots), then fewer ranks' deviations (a rank
-with its own sequence follows the shared one), then simpler payloads (plain results for named
-payloads, passing defaults for explicit per-rank decisions, simpler generated payloads of the same
-length). A further simplification is one more pass at the end of `PASSES`.
+violation is about (after the run of epoch ticks it is in) are cut: what a rank did after that call
+cannot have caused it, and dropping them one by one cost a run each (a model scenario failing at its
+sixth of 24 calls took 18 runs to learn what one run shows). Then fewer calls (one slot's calls alone,
+or every call of one slot removed, so a scenario of many independent slots shrinks in a few runs; one
+call dropped from every rank's sequence, last first, a run of one slot's epoch ticks counting as one
+call: how long a stage lasts is the implementation's choice; unused slots), then fewer ranks'
+deviations (a rank with its own sequence follows the shared one), then simpler payloads (plain results
+for named payloads, passing defaults for explicit per-rank decisions, simpler generated payloads of the
+same length). A further simplification is one more pass at the end of `PASSES`.
 
 Shrinking is deterministic, so the same failure gives the same evidence on any machine: the budget
 counts candidate runs, never seconds, and a pass keeps its position after a success (the candidate at
@@ -38,11 +39,11 @@ SHRINK_MAX_RUNS = 80
 Accept = Callable[[Scenario], ScenarioResult | None]
 
 
-def without_call(scenario: Scenario, index: int) -> Scenario:
-    """`scenario` with call `index` removed from every rank's sequence, so the ranks stay aligned."""
+def without_calls(scenario: Scenario, calls: range) -> Scenario:
+    """`scenario` with `calls` removed from every rank's sequence, so the ranks stay aligned."""
 
     def drop(ops: list) -> list:
-        return ops[:index] + ops[index + 1 :]
+        return ops[: calls.start] + ops[calls.stop :]
 
     return dataclasses.replace(
         scenario, ops=drop(scenario.ops), rank_ops={rank: drop(ops) for rank, ops in scenario.rank_ops.items()}
@@ -69,9 +70,33 @@ def _length(scenario: Scenario) -> int:
     return max(len(scenario.ops_for(r)) for r in range(scenario.world_size))
 
 
+def _ticked_slot(scenario: Scenario, index: int) -> str | None:
+    """The slot every rank's call `index` ticks the epoch clock of, one tick each (None when it is another call)."""
+    ops = [scenario.ops_for(rank) for rank in range(scenario.world_size)]
+    if any(index >= len(sequence) for sequence in ops):
+        return None
+    first = ops[0][index]
+    plain_tick = first.op == "step_epoch" and first.until_empty is None
+    return first.slot if plain_tick and all(sequence[index] == first for sequence in ops) else None
+
+
+def call_units(scenario: Scenario) -> list[range]:
+    """The calls a shrink drops together: each call alone, but a run of epoch ticks of one slot whole. How
+    many ticks a stage lasts is the implementation's choice within the specification's bounds, so a shorter
+    run could make evidence that only the reference's lengths pass (a cool-down cut to the reference's)."""
+    units, index, length = [], 0, _length(scenario)
+    while index < length:
+        slot, end = _ticked_slot(scenario, index), index + 1
+        while slot is not None and end < length and _ticked_slot(scenario, end) == slot:
+            end += 1
+        units.append(range(index, end))
+        index = end
+    return units
+
+
 def _drops(scenario: Scenario) -> Iterator[Scenario]:
-    for index in reversed(range(_length(scenario))):
-        candidate = without_call(scenario, index)
+    for unit in reversed(call_units(scenario)):
+        candidate = without_calls(scenario, unit)
         if all(candidate.ops_for(r) for r in range(candidate.world_size)):
             yield candidate
 
@@ -143,8 +168,10 @@ def shrink(
     candidates run. `violation_call` is the call the violation is about, when it names one.
     """
     runs = 0
-    if violation_call is not None and violation_call + 1 < _length(scenario):
-        candidate = through(scenario, violation_call)
+    units = call_units(scenario)
+    last = next((unit.stop - 1 for unit in units if violation_call in unit), violation_call)
+    if last is not None and last + 1 < _length(scenario):
+        candidate = through(scenario, last)
         if _valid(candidate) and all(candidate.ops_for(r) for r in range(candidate.world_size)):
             runs += 1
             kept = accept(candidate)

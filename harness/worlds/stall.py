@@ -25,7 +25,8 @@ STALL_FACTOR = 10.0
 STALL_FLOOR_S = 1.0
 STALLED_FLOOR_S = 0.25
 UNPROVEN_WINDOW_S = 5.0
-POLL_S = 0.05
+POLL_S = 0.02  # progress is seen no finer than this: a healthy scenario's quiet gaps are whole polls, so
+# its window is STALL_FACTOR polls at least (at 0.05 s, 0.5 s for an implementation whose floor is 0.25 s)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...records.contract import Stage, default_target, expected_transition, stage_name
+from ...records.contract import MAX_EMBARGO_EPOCHS, Stage, default_target, expected_transition, stage_name
 from ...records.fingerprints import parting_words
 from ...records.messages import CallRecord, error_line
 from ...records.report import RankOutcome, ScenarioResult, failure_cause
@@ -513,7 +513,12 @@ def _cooldown_problem(steps: list[tuple[Op, CallRecord]]) -> tuple[str, str] | N
     expected = [Stage.EMBARGOED, Stage.RESETTING]
     tail = [s for s in visited if s not in order]
     if [s for s in visited if s in expected] != expected or not tail or tail[-1] not in DORMANT_OR_EMPTY:
-        return "cooldown", f"epoch clock went {_names(visited)}, not EMBARGOED, RESETTING, then DORMANT"
+        cooling = bool(visited) and visited[-1] in (Stage.EMBARGOED, Stage.RESETTING)
+        stuck = f": an embargo may last at most {MAX_EMBARGO_EPOCHS} epochs" if cooling else ""
+        return "cooldown", (
+            f"epoch clock went {_names(visited)} in the {len(seen)} ticks after the prune, not EMBARGOED,"
+            f" RESETTING, then DORMANT{stuck}"
+        )
     again = steps[-1][1]
     if steps[-1][0].op != "germinate" or again.error or again.stage_after != Stage.GERMINATED:
         return "regerminate", "the slot could not germinate a new seed after its cool-down"

@@ -36,7 +36,8 @@ def unusable(result: ScenarioResult) -> str | None:
     reported outside the contract. None when it can be."""
     setup = next((o for o in result.outcomes if o.error is not None), None)
     if setup is not None:
-        return f"rank {setup.rank} could not set up: {error_line(setup.error)}"
+        frame = _where(frame_in_traceback(setup.error["traceback"]))
+        return f"rank {setup.rank} could not set up: {error_line(setup.error)}" + (f" (at {frame})" if frame else "")
     for outcome in result.outcomes:
         for record in outcome.records:
             if record.contract:

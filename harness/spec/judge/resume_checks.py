@@ -166,8 +166,9 @@ def restarted(result: ScenarioResult) -> Judgement:
     """R5: from the first restart on, every call of the restarted history matches the same call of the
     uninterrupted run on the same rank (error or not, stage, result, snapshot); at a `restart` op the new
     world restored the slots that were checkpointed. Module digests are compared with rank 0's uninterrupted
-    ones (every rank restored rank 0's checkpoint) for the seeds that came through a checkpoint: a seed
-    germinated after the first restart has the implementation's own initialisation in each world."""
+    ones (every rank restored rank 0's checkpoint) for the seeds that came through a checkpoint, where the
+    rank's own uninterrupted module was rank 0's: a seed germinated after the first restart has the
+    implementation's own initialisation in each world."""
     judgement = Judgement()
     uninterrupted = result.uninterrupted
     restarts = result.scenario.restarts
@@ -224,7 +225,9 @@ def _first_disagreement(history: list[Call]) -> tuple[int, str] | None:
 
 def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: set[str]) -> str:
     """What the restarted record `b` shows that the uninterrupted `a` (rank 0's: `rank0`) does not; the
-    modules of the slots in `regrown` are not compared."""
+    modules of the slots in `regrown` are not compared, nor a rank's module where the uninterrupted run
+    already held another than rank 0's there: every rank restores rank 0's checkpoint, so a rank that
+    differed without a restart differs after one too, and the restart is not what made it differ."""
     restart = b.op == "restart"
     if (a.error is None) != (b.error is None):
         if b.error is None:
@@ -242,8 +245,9 @@ def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: s
         return f"returned another result after the restart: {key} {ours.get(key)!r}, uninterrupted {theirs.get(key)!r}"
     if a.snapshot != b.snapshot:
         return f"has another snapshot after the restart: {_difference(a.snapshot or {}, b.snapshot or {})}"
-    second, origin = ResumeStep.from_record(b), ResumeStep.from_record(rank0)
-    compared = second is not None and origin is not None and b.slot not in regrown
+    first, second, origin = ResumeStep.from_record(a), ResumeStep.from_record(b), ResumeStep.from_record(rank0)
+    agreed = first is None or origin is None or first.module_before == origin.module_before
+    compared = second is not None and origin is not None and b.slot not in regrown and agreed
     if compared and origin.module_before != second.module_before:
         return f"holds another module after the restart ({_tensors(origin.module_before, second.module_before)})"
     return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ...rankside.adapter import CAPABILITIES
+from ...records.contract import ALLOWED, FAILURE, GATE_LEVEL, MAX_EMBARGO_EPOCHS, Stage, default_target
 from ...records.profiles import PROFILES
 from ...records.statuses import CLAUSE_STATUS_MEANINGS, Verdict
 from .. import variation
@@ -124,8 +125,34 @@ coverage states, per world size, the kinds judged and at which positions.
 """
 
 
+def transitions_section() -> list[str]:
+    """The transition table the clauses judge against (`harness.records.contract`), as users read it."""
+    lines = [
+        "## Transition table",
+        "",
+        "What `advance_stage(target)` may do from each stage of a seed when the gate passes: move to a target",
+        "of its row, guarded by the gate named; no target takes the default. `germinate()` puts a seed in an",
+        "empty (or DORMANT) slot, in GERMINATED. The failure stages (PRUNED, EMBARGOED, RESETTING) are entered",
+        "by `prune()` and the epoch clock only, never by an advance; the embargo lasts the implementation's",
+        f"choice of 0 to {MAX_EMBARGO_EPOCHS} epochs.",
+        "",
+        "| from | targets an advance may take (gate) | default target | the epoch clock moves it to |",
+        "|---|---|---|---|",
+    ]
+    for stage, targets in ALLOWED.items():
+        if stage in (Stage.UNKNOWN, Stage.DORMANT):
+            continue
+        gated = ", ".join(f"{t.name} (G{GATE_LEVEL[t]})" for t in targets if t in GATE_LEVEL) or "none"
+        chosen = default_target(stage)
+        default = chosen.name if chosen in GATE_LEVEL else "none: `no_valid_transition`"
+        clock = ", ".join(t.name for t in targets if t not in GATE_LEVEL and stage in FAILURE) or "-"
+        lines.append(f"| {stage.name} | {gated} | {default} | {clock} |")
+    return lines
+
+
 def render() -> str:
-    lines = [HEADER.replace("{statuses}\n", statuses_section()), *variation.render(), "", "## Capabilities", ""]
+    lines = [HEADER.replace("{statuses}\n", statuses_section()), *variation.render(), ""]
+    lines += [*transitions_section(), "", "## Capabilities", ""]
     lines += [f"- `{name}`: {text}" for name, text in CAPABILITIES.items()]
     for profile in PROFILES:
         lines += ["", f"## Profile `{profile}`"]

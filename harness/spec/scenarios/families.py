@@ -11,13 +11,12 @@ import itertools
 import random
 
 from ...records import payloads as payload_space
-from ...records.contract import ALLOWED, GATED_TARGETS, Stage, default_target
+from ...records.contract import ALLOWED, GATED_TARGETS, MAX_EMBARGO_EPOCHS, Stage, default_target
 from ...records.scenario import PAYLOAD_NAMES, Op, Scenario
 
 SLOT_NAMES = ("a", "b", "c")
 PATH = (Stage.TRAINING, Stage.BLENDING, Stage.HOLDING, Stage.FOSSILIZED)
 LIFECYCLE_SOURCES = (Stage.GERMINATED, *PATH)
-MAX_EMBARGO_EPOCHS = 40
 COOLDOWN_TICKS = MAX_EMBARGO_EPOCHS + 2  # entering EMBARGOED and leaving RESETTING take one tick each
 A, B = "slot-alpha", "slot-beta"  # distinctive, so an error "naming the slot" cannot name it by accident
 PRUNABLE = (Stage.GERMINATED, Stage.TRAINING, Stage.BLENDING, Stage.HOLDING)
