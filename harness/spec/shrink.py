@@ -168,8 +168,9 @@ def shrink(
     candidates run. `violation_call` is the call the violation is about, when it names one.
     """
     runs = 0
-    units = call_units(scenario)
-    last = next((unit.stop - 1 for unit in units if violation_call in unit), violation_call)
+    last = violation_call
+    if violation_call is not None:  # the end of the run of ticks the violation's call is in
+        last = next((unit.stop - 1 for unit in call_units(scenario) if violation_call in unit), violation_call)
     if last is not None and last + 1 < _length(scenario):
         candidate = through(scenario, last)
         if _valid(candidate) and all(candidate.ops_for(r) for r in range(candidate.world_size)):
