@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import UsageError
 from harness.procs import scratch
 from harness.procs.reaper import TOKEN_VARIABLE
 from tests.harness_util import alive, proc, wait_until
@@ -105,3 +106,33 @@ def test_sweep_keeps_folders_of_live_owners_and_young_unmarked_ones(own_tmp):
     scratch.sweep_stale()
     assert live.exists() and young.exists()
     assert not old.exists() and not recycled.exists()
+
+
+FORKSERVER_IN_A_LONG_TMPDIR = """
+import multiprocess.process
+from harness.worlds.preload import start_forkserver, stop_forkserver
+start_forkserver()
+print(multiprocess.process.current_process()._config["tempdir"])
+stop_forkserver()
+"""
+
+
+def test_a_temporary_directory_too_long_for_a_socket_puts_the_forkserver_in_a_short_run_folder(tmp_path):
+    long_tmp = tmp_path / ("t" * (scratch.MAX_SOCKET_FOLDER + 8))
+    long_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(long_tmp), "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", FORKSERVER_IN_A_LONG_TMPDIR], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    socket_folder = Path(run.stdout.strip())
+    assert len(str(socket_folder)) <= scratch.MAX_SOCKET_FOLDER
+    assert socket_folder.parent.name.startswith(scratch.PREFIX) and str(socket_folder.parent.parent) != str(long_tmp)
+    assert not socket_folder.parent.exists(), "the short run folder goes when its process exits"
+
+
+def test_no_short_temporary_directory_is_a_one_line_error(monkeypatch, tmp_path):
+    long_base = str(tmp_path / ("t" * scratch.MAX_SOCKET_FOLDER))
+    monkeypatch.setattr(scratch, "SHORT_TEMP_BASES", (long_base,))
+    with pytest.raises(UsageError, match="set TMPDIR to a folder"):
+        scratch._short_base(long_base)

@@ -2,7 +2,9 @@
 
 Everything a run writes to the temporary directory (each world's store, logs and stacks, and the
 forkserver's socket folder) lives in `lifecycle-run-<pid>-*`, whose `owner` file records the pid and
-start time of the process that made it. The run folder goes when its process exits normally; a run
+start time of the process that made it. Where the temporary directory's path is too long for a Unix
+socket (pytest's per-test folders under xdist can be), the socket folder is a second run folder, owned
+the same way, in the first short system temporary directory. The run folder goes when its process exits normally; a run
 killed by SIGKILL leaves it behind, so the first run folder a process makes also sweeps the stale
 ones (as pytest does with its temporary folders): a folder whose owner is gone loses the processes
 still marked with its worlds' tokens (`harness.procs.reaper.end_marked`), then the folder itself.
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 import time
 
+from ..errors import UsageError
 from . import proctree
 from .reaper import end_marked
 
@@ -25,8 +28,10 @@ PREFIX = "lifecycle-run-"
 OWNER_FILE = "owner"
 UNOWNED_GRACE_S = 60.0
 MAX_SOCKET_FOLDER = 80  # a Unix socket's path is at most 107 bytes; the forkserver adds ~20 to the folder's
+SHORT_TEMP_BASES = ("/tmp", "/var/tmp", "/dev/shm")  # where a socket folder goes when the temporary directory is long
 
 _run_folder: str | None = None
+_socket_folder: str | None = None
 
 
 def run_folder() -> str:
@@ -34,15 +39,25 @@ def run_folder() -> str:
     global _run_folder
     if _run_folder is None:
         sweep_stale()
-        _run_folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
-        atexit.register(shutil.rmtree, _run_folder, True)
-    owner = os.path.join(_run_folder, OWNER_FILE)
-    if not os.path.exists(owner):
+        _run_folder = _owned_folder(tempfile.gettempdir())
+    elif not os.path.exists(os.path.join(_run_folder, OWNER_FILE)):
         os.makedirs(_run_folder, exist_ok=True)
-        with open(owner, "w") as f:
-            f.write(_identity(os.getpid()) or str(os.getpid()))
-        _place_multiprocess_files(_run_folder)
+        _mark_owned(_run_folder)
+    _place_multiprocess_files(_run_folder)
     return _run_folder
+
+
+def _owned_folder(base: str) -> str:
+    """A new run folder in `base`, marked with this process and removed when it exits."""
+    folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base)
+    atexit.register(shutil.rmtree, folder, True)
+    _mark_owned(folder)
+    return folder
+
+
+def _mark_owned(folder: str) -> None:
+    with open(os.path.join(folder, OWNER_FILE), "w") as f:
+        f.write(_identity(os.getpid()) or str(os.getpid()))
 
 
 def world_folder(world_size: int) -> str:
@@ -51,9 +66,10 @@ def world_folder(world_size: int) -> str:
 
 
 def run_folders(pid: int | None = None) -> list[str]:
-    """The run folders in the temporary directory: every one, or those `pid` made."""
+    """The run folders in the temporary directory and the short ones: every one, or those `pid` made."""
     pattern = f"{PREFIX}{pid}-*" if pid is not None else f"{PREFIX}*"
-    return glob.glob(os.path.join(tempfile.gettempdir(), pattern))
+    bases = dict.fromkeys(os.path.realpath(b) for b in (tempfile.gettempdir(), *SHORT_TEMP_BASES))
+    return [folder for base in bases for folder in glob.glob(os.path.join(base, pattern))]
 
 
 def folder_bytes(folder: str) -> int:
@@ -98,12 +114,30 @@ def _identity(pid: int) -> str | None:
 
 
 def _place_multiprocess_files(folder: str) -> None:
-    """Put the forkserver's socket folder in the run folder, not in a `pymp-*` folder of its own,
-    unless the temporary directory's path is too long for a socket there."""
+    """Put the forkserver's socket folder in the run folder, not in a `pymp-*` folder of its own; where
+    the run folder's path is too long for a socket, in a short run folder of its own."""
     import multiprocess.process
 
+    global _socket_folder
     config = multiprocess.process.current_process()._config
-    mp_folder = os.path.join(folder, "mp")
-    if config.get("tempdir") in (None, mp_folder) and len(mp_folder.encode()) <= MAX_SOCKET_FOLDER:
-        os.makedirs(mp_folder, exist_ok=True)
-        config["tempdir"] = mp_folder
+    if config.get("tempdir") not in (None, _socket_folder):
+        return
+    if _socket_folder is None:
+        _socket_folder = os.path.join(folder, "mp")
+        if len(_socket_folder.encode()) > MAX_SOCKET_FOLDER:
+            _socket_folder = os.path.join(_owned_folder(_short_base(folder)), "mp")
+    os.makedirs(_socket_folder, exist_ok=True)
+    config["tempdir"] = _socket_folder
+
+
+def _short_base(long_folder: str) -> str:
+    """The first writable system temporary directory short enough for the forkserver's socket."""
+    for base in SHORT_TEMP_BASES:
+        if len(os.path.join(base, f"{PREFIX}{os.getpid()}-12345678", "mp").encode()) > MAX_SOCKET_FOLDER:
+            continue
+        if os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK):
+            return base
+    raise UsageError(
+        f"the temporary directory's path is too long for the forkserver's Unix socket ({long_folder}), and none "
+        f"of {', '.join(SHORT_TEMP_BASES)} is writable: set TMPDIR to a folder with a path under 40 characters"
+    )
