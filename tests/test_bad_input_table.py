@@ -221,7 +221,7 @@ def run_in_process(args: list[str], tmp_path: Path, env: dict[str, str], monkeyp
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_dir))
     monkeypatch.setattr(scratch, "_run_folder", None)
     forkserver_starts: list[None] = []
-    monkeypatch.setattr(preload, "start_forkserver", lambda: forkserver_starts.append(None))
+    monkeypatch.setattr(preload, "start_forkserver", lambda **_: forkserver_starts.append(None))
     children = {child.pid for child in psutil.Process().children(recursive=True)}
     capsys.readouterr()
     try:

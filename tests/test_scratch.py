@@ -136,3 +136,17 @@ def test_no_short_temporary_directory_is_a_one_line_error(monkeypatch, tmp_path)
     monkeypatch.setattr(scratch, "SHORT_TEMP_BASES", (long_base,))
     with pytest.raises(UsageError, match="set TMPDIR to a folder"):
         scratch._short_base(long_base)
+
+
+def test_what_torch_writes_to_the_temporary_directory_goes_in_the_run_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != scratch.INDUCTOR_CACHE_VARIABLE}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    code = "from harness.procs.scratch import run_folder; run_folder(); import torch._dynamo; print(run_folder())"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert not list(tmp_path.iterdir()), "torch's inductor cache folder belongs in the run folder, gone at exit"
+    chosen = tmp_path / "mine"
+    env[scratch.INDUCTOR_CACHE_VARIABLE] = str(chosen)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"], "a folder the user chose is kept"

@@ -21,7 +21,7 @@ from ..errors import AdapterLoadError, OutputPathError, ScenarioError, UsageErro
 from ..locations import REFERENCE
 from ..procs.signals import sigterm_interrupts
 from ..rankside.slowstart import reported_if_slow
-from ..records.profiles import ALL, CHOICES
+from ..records.profiles import ALL, CHOICES, TRAINING
 from ..records.scenario import MAX_CERTIFY_WORLD_SIZE, Scenario
 from .options import add_stall_timeout, clause_printer, shorten, stall_timeout, start_command_clock, took, world_sizes
 from .outputs import check_file, check_folder
@@ -241,7 +241,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from ..worlds.preload import findable, start_forkserver
 
     if args.launcher != "env" and findable(args.impl):
-        start_forkserver()  # before this process imports torch below, so the two imports overlap
+        start_forkserver(models=args.profile in TRAINING)  # before this process imports torch, so the two overlap
     elif not findable(args.impl):
         load_adapter_factory(args.impl)  # its one-line refusal now, not after a torch import for nothing
     from ..spec.certify import CertifyOptions
@@ -301,7 +301,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     could not even set up (nothing was replayed)."""
     from ..rankside.adapter import load_adapter_factory
     from ..spec.output.evidence import read_scenario_file
-    from ..worlds.preload import findable
+    from ..worlds.preload import findable, start_forkserver
 
     # The cheap checks first: the clause registry and the runner import torch, seconds spent on nothing otherwise.
     if args.html is not None:
@@ -321,6 +321,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             load_adapter_factory(impl)  # a malformed or unimportable name: its one line now
         except AdapterLoadError as exc:
             raise _unimportable_here(exc, args.file, recorded, clause_id) from None
+    start_forkserver(models=scenario.model)  # before this process imports torch below, so the two imports overlap
     from ..records.statuses import ClauseStatus
     from ..spec.implementation import describe_implementation
     from ..spec.judge.judging import judge_scenario, judged_counts, unjudged_lines, unusable

@@ -4,7 +4,9 @@ Everything a run writes to the temporary directory (each world's store, logs and
 forkserver's socket folder) lives in `lifecycle-run-<pid>-*`, whose `owner` file records the pid and
 start time of the process that made it. Where the temporary directory's path is too long for a Unix
 socket (pytest's per-test folders under xdist can be), the socket folder is a second run folder, owned
-the same way, in the first short system temporary directory. The run folder goes when its process exits normally; a run
+the same way, in the first short system temporary directory. What torch itself would write there
+(torch._dynamo makes its inductor cache folder at import) goes in the run folder too, unless the user
+chose a folder for it. The run folder goes when its process exits normally; a run
 killed by SIGKILL leaves it behind, so the first run folder a process makes also sweeps the stale
 ones (as pytest does with its temporary folders): a folder whose owner is gone loses the processes
 still marked with its worlds' tokens (`harness.procs.reaper.end_marked`), then the folder itself.
@@ -28,6 +30,7 @@ PREFIX = "lifecycle-run-"
 OWNER_FILE = "owner"
 UNOWNED_GRACE_S = 60.0
 MAX_SOCKET_FOLDER = 80  # a Unix socket's path is at most 107 bytes; the forkserver adds ~20 to the folder's
+INDUCTOR_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 SHORT_TEMP_BASES = ("/tmp", "/var/tmp", "/dev/shm")  # where a socket folder goes when the temporary directory is long
 
 _run_folder: str | None = None
@@ -40,6 +43,7 @@ def run_folder() -> str:
     if _run_folder is None:
         sweep_stale()
         _run_folder = _owned_folder(tempfile.gettempdir())
+        os.environ.setdefault(INDUCTOR_CACHE_VARIABLE, os.path.join(_run_folder, "torchinductor"))
     elif not os.path.exists(os.path.join(_run_folder, OWNER_FILE)):
         os.makedirs(_run_folder, exist_ok=True)
         _mark_owned(_run_folder)

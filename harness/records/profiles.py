@@ -13,3 +13,5 @@ PROFILES: tuple[Profile, ...] = (CORE, STRICT, DDP, RESUME)
 ALL = "all"
 """Every profile's clauses at once: what `--profile` and `certify(profile=...)` take by default."""
 CHOICES = (*PROFILES, ALL)
+TRAINING: frozenset[str] = frozenset({DDP, RESUME, ALL})
+"""The selections whose scenarios train a host network (a run of any other preloads no model's imports)."""

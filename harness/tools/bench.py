@@ -43,7 +43,7 @@ from ..rankside.rank import join_gloo
 from ..records.scenario import Op, Scenario
 from ..records.statuses import RankStatus
 from ..worlds.pool import WorldPool
-from ..worlds.preload import PRELOAD
+from ..worlds.preload import forkserver_preload
 
 FLOODING = defect("flooding")  # prints 10 MB per call
 FLOODING_ARGS = ("--profile", "core", "--corpus", "1")
@@ -249,7 +249,7 @@ def _hang_and_rebuild() -> tuple[float, float]:
 def _sync_costs(size: int, rounds: int) -> dict[str, float]:
     """Median microseconds per round of each method in `SYNC_METHODS`, in `size` fresh gloo ranks."""
     ctx = multiprocess.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    ctx.set_forkserver_preload(forkserver_preload())
     processes, conns, lifelines = [], [], []
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as folder:
         try:

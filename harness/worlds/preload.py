@@ -26,15 +26,30 @@ PRELOAD = [
     "torch",
     "torch.distributed",
     "dill",
-    *(module(name) for name in ("rankside.rank", "rankside.forkserver_init", "rankside.model_host")),
+    *(module(name) for name in ("rankside.rank", "rankside.forkserver_init")),
     f"{REFERENCE_PACKAGE}.adapter",
 ]
+# The host network's module imports torch._dynamo (DDP's constructor needs it): two seconds more than torch
+# itself. A run that trains no model (profiles core and strict, a replay without one) leaves it out.
+MODEL_PRELOAD = [module("rankside.model_host")]
+
+_models = True
 
 
-def start_forkserver() -> None:
-    """Start this process's forkserver now (it loads `PRELOAD` in the background); a no-op if it runs."""
+def forkserver_preload() -> list[str]:
+    """What this process's forkserver loads: `PRELOAD`, and `MODEL_PRELOAD` unless the run said it trains no model."""
+    return PRELOAD + (MODEL_PRELOAD if _models else [])
+
+
+def start_forkserver(models: bool = True) -> None:
+    """Start this process's forkserver now (it loads `forkserver_preload()` in the background); a no-op if it
+    runs. With `models` false the server skips the host network's module: a rank that trains one all the
+    same imports it itself, once per process."""
+    global _models
     run_folder()  # the server's socket goes in the run folder, which must exist before the server
-    multiprocess.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    if multiprocess.forkserver._forkserver._forkserver_pid is None:
+        _models = models
+    multiprocess.get_context("forkserver").set_forkserver_preload(forkserver_preload())
     multiprocess.forkserver.ensure_running()
 
 

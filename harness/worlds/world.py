@@ -53,7 +53,7 @@ from ..records.report import RankOutcome, ScenarioResult
 from ..records.scenario import Scenario
 from ..records.stacks import Stall, ordered_stack
 from ..records.statuses import DEAD, RankStatus
-from .preload import PRELOAD
+from .preload import forkserver_preload
 from .stall import POLL_S, ProgressWatch, StallRule, blamed_rank
 
 DEFAULT_DEADLINE_S = 15.0
@@ -102,7 +102,7 @@ class World:
     def start(self, timeout_s: float = START_TIMEOUT_S) -> World:
         ctx = multiprocess.get_context(self.config.start_method)
         if self.config.start_method == "forkserver":
-            ctx.set_forkserver_preload(PRELOAD)
+            ctx.set_forkserver_preload(forkserver_preload())
         size = self.config.world_size
         self.shared = ctx.RawArray("q", 2 * size)
         store = os.path.join(self.folder, "store")
