@@ -36,7 +36,7 @@ from .pytest_options import (
     configured_impl,
     suite_plugin_registered,
 )
-from .records.profiles import ALL, CHOICES, PROFILES
+from .records.profiles import ALL, CHOICES, PROFILES, TRAINING
 from .records.report import ScenarioResult
 from .records.scenario import Scenario
 from .records.statuses import ClauseStatus
@@ -46,6 +46,7 @@ from .spec.judge.judging import judged_counts
 from .spec.output.certificate import verdict
 from .spec.runner import ClauseOutcome, ClauseRunner
 from .worlds.pool import WorldPool, certification_pools
+from .worlds.preload import start_forkserver
 
 TEST_DEADLINE_S = 20.0
 SUITE_DIR = Path(__file__).parent / "spec" / "suite"  # also how a route into the plugin recognises it registered
@@ -125,6 +126,8 @@ def pytest_configure(config: pytest.Config) -> None:
     impl = configured_impl(config)
     if impl:
         check_options(config, impl)
+        if not config.option.collectonly:
+            start_forkserver(models=configured_profile(config) in TRAINING)  # its imports overlap collection's
         if not any(_names_suite(arg) for arg in config.args):
             config.args.append(str(SUITE_DIR))
 
