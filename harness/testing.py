@@ -126,10 +126,17 @@ def pytest_configure(config: pytest.Config) -> None:
     impl = configured_impl(config)
     if impl:
         check_options(config, impl)
-        if not config.option.collectonly:
+        if runs_worlds(config):
             start_forkserver(models=configured_profile(config) in TRAINING)  # its imports overlap collection's
         if not any(_names_suite(arg) for arg in config.args):
             config.args.append(str(SUITE_DIR))
+
+
+def runs_worlds(config: pytest.Config) -> bool:
+    """Whether this process will run the suite's worlds: not when it only collects, nor as the controller
+    of pytest-xdist workers (each worker runs its own)."""
+    controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+    return not config.option.collectonly and not controller
 
 
 def check_options(config: pytest.Config, impl: str) -> None:

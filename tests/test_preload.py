@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from harness.records.profiles import ALL, PROFILES, TRAINING
 from harness.spec.clauses import REGISTRY
 from harness.spec.implementation import describe_implementation
 from harness.spec.runner import ClauseRunner
+from harness.testing import runs_worlds
 from harness.worlds import preload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +58,16 @@ def test_a_model_scenario_runs_in_worlds_of_a_forkserver_that_preloaded_no_model
     assert run.returncode == 0, run.stderr
     ok, calls = run.stdout.split()
     assert ok == "True" and int(calls) > 0, run.stdout
+
+
+def test_the_pytest_route_starts_a_forkserver_only_where_worlds_will_run():
+    def config(collectonly: bool = False, numprocesses: int | None = None, worker: bool = False) -> SimpleNamespace:
+        made = SimpleNamespace(option=SimpleNamespace(collectonly=collectonly, numprocesses=numprocesses))
+        if worker:
+            made.workerinput = {}
+        return made
+
+    assert runs_worlds(config())
+    assert not runs_worlds(config(collectonly=True))
+    assert not runs_worlds(config(numprocesses=2)), "an xdist controller runs no test"
+    assert runs_worlds(config(numprocesses=2, worker=True))
