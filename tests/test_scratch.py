@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,6 +138,26 @@ def test_no_short_temporary_directory_is_a_one_line_error(monkeypatch, tmp_path)
     monkeypatch.setattr(scratch, "SHORT_TEMP_BASES", (long_base,))
     with pytest.raises(UsageError, match="set TMPDIR to a folder"):
         scratch._short_base(long_base)
+
+
+def test_the_length_the_error_names_is_the_longest_that_works(monkeypatch):
+    """The error's advice is exact: a folder of the length it names takes the socket, one byte longer not."""
+    monkeypatch.setattr(scratch, "SHORT_TEMP_BASES", ("/nonexistent",))
+    with pytest.raises(UsageError) as refused:
+        scratch._short_base("/long")
+    named = int(re.search(r"at most (\d+) bytes", str(refused.value)).group(1))
+    parent = tempfile.mkdtemp(dir="/tmp")
+    try:
+        fits = os.path.join(parent, "f" * (named - len(parent) - 1))
+        os.mkdir(fits)
+        assert len(fits.encode()) == named
+        monkeypatch.setattr(scratch, "SHORT_TEMP_BASES", (fits + "x", fits))
+        os.mkdir(fits + "x")
+        assert scratch._short_base("/long") == fits
+        folder = os.path.join(fits, f"{scratch.PREFIX}{os.getpid()}-12345678", "mp")
+        assert len(folder.encode()) == scratch.MAX_SOCKET_FOLDER
+    finally:
+        shutil.rmtree(parent)
 
 
 def test_what_torch_writes_to_the_temporary_directory_goes_in_the_run_folder(tmp_path):

@@ -136,12 +136,14 @@ def _place_multiprocess_files(folder: str) -> None:
 
 def _short_base(long_folder: str) -> str:
     """The first writable system temporary directory short enough for the forkserver's socket."""
+    below = len(os.path.join("", f"{PREFIX}{os.getpid()}-12345678", "mp").encode()) + 1  # what a run adds to its base
     for base in SHORT_TEMP_BASES:
-        if len(os.path.join(base, f"{PREFIX}{os.getpid()}-12345678", "mp").encode()) > MAX_SOCKET_FOLDER:
+        if len(base.encode()) + below > MAX_SOCKET_FOLDER:
             continue
         if os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK):
             return base
     raise UsageError(
         f"the temporary directory's path is too long for the forkserver's Unix socket ({long_folder}), and none "
-        f"of {', '.join(SHORT_TEMP_BASES)} is writable: set TMPDIR to a folder with a path under 40 characters"
+        f"of {', '.join(SHORT_TEMP_BASES)} is writable: set TMPDIR to a folder whose path is at most "
+        f"{MAX_SOCKET_FOLDER - below} bytes long"
     )

@@ -55,7 +55,7 @@ def _code_point(rng: random.Random, edge: bool) -> str:
     if pick < 0.4:
         return chr(rng.randrange(0x20, 0x7F))
     if pick < 0.55:
-        return chr(rng.choice(CONTROL + WHITESPACE + COMBINING))
+        return chr(rng.choice(SPECIAL))
     while True:
         value = rng.randrange(0x110000)
         if not 0xD800 <= value <= 0xDFFF:
