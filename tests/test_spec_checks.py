@@ -230,7 +230,48 @@ def test_shrink_first_cuts_the_calls_after_the_violations_call():
         if violation_call is not None:
             assert tried[0] == ["a", "a"]  # the germinate and the advance: what a rank did later cannot matter
     (cut_runs, cut_small), (plain_runs, plain_small) = found
-    assert cut_small == plain_small == ["advance"] and cut_runs < plain_runs - 5
+    assert cut_small == plain_small == ["advance"] and cut_runs < plain_runs
+
+
+def test_a_violation_that_stays_at_the_end_shrinks_in_a_few_runs_not_one_per_call():
+    """A rank left waiting in its last collective hangs at whatever call ends the scenario: halving the
+    tail finds the calls that matter in about two runs per halving, where dropping calls one by one took
+    a run per call."""
+    ops = [Op("germinate", "a"), Op("advance", "a"), *[Op("prune", "a") for _ in range(64)]]
+    scenario = Scenario("hangs-last", 2, ["a"], ops)
+    accept, tried = _tracing_accept(lambda c: len(c.ops) >= 2 and c.ops[1].op == "advance")
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept)
+    assert [op.op for op in small.ops] == ["germinate", "advance"]
+    assert len(tried) <= 16, len(tried)
+
+
+def test_the_first_cut_tries_the_violations_slot_alone_then_every_slot():
+    ops = [Op("germinate", "a"), Op("germinate", "b"), Op("advance", "a"), Op("advance", "b"), Op("prune", "b")]
+    scenario = Scenario("two", 2, ["a", "b"], ops)
+    for needs_a, second in ((False, None), (True, ["a", "b", "a", "b"])):
+
+        def keeps(candidate: Scenario, needs_a: bool = needs_a) -> bool:
+            advanced = {op.slot for op in candidate.ops if op.op == "advance"}
+            return "b" in advanced and ("a" in advanced or not needs_a)
+
+        accept, tried = _tracing_accept(keeps)
+        shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, violation_call=3)
+        assert tried[0] == ["b", "b"], tried  # the violation's slot alone, cut after its call
+        if second is not None:
+            assert tried[1] == second, tried  # that lost it: every slot, cut after the call
+
+
+def test_every_step_is_followed_by_a_cut_at_the_call_the_violation_is_then_about():
+    ops = [Op("germinate", "b"), Op("germinate", "a"), Op("advance", "a"), *[Op("prune", "a") for _ in range(6)]]
+    scenario = Scenario("moves", 2, ["a", "b"], ops)
+    accept, tried = _tracing_accept(lambda c: any(op.op == "advance" for op in c.ops))
+
+    def locate(result: ScenarioResult) -> int | None:
+        return next(i for i, op in enumerate(result.scenario.ops) if op.op == "advance")
+
+    small, _ = shrink(scenario, ScenarioResult(scenario, [], 0.0), accept, locate=locate)
+    assert tried[1:3] == [["a"] * 8, ["a", "a"]], tried  # slot a alone kept it: cut after its advance at once
+    assert [op.op for op in small.ops] == ["advance"]
 
 
 def test_a_shrink_candidate_runs_once_per_implementation_whatever_its_name():

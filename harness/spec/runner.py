@@ -210,7 +210,10 @@ class ClauseRunner:
                 return None
             return found
 
-        small, small_result = shrink(scenario, result, accept, violation_call=first.call)
+        def locate(found: ScenarioResult) -> int | None:
+            return next((v.call for v in judge(clause, found).violations if v.kind == first.kind), None)
+
+        small, small_result = shrink(scenario, result, accept, violation_call=first.call, locate=locate)
         reproduces_alone = self._reproduces_alone(clause, small, first.kind)
         if reproduces_alone is False and self._reproduces_alone(clause, scenario, first.kind):
             small, small_result, reproduces_alone = scenario, result, True

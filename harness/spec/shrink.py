@@ -8,15 +8,19 @@ Every pass keeps two rules, so the evidence always shows the defect the clause i
   call the specification leaves open.
 
 "Simpler" is stated, and the passes run in its order. First, once, the calls after the one the
-violation is about (after the run of epoch ticks it is in) are cut: what a rank did after that call
-cannot have caused it, and dropping them one by one cost a run each (a model scenario failing at its
-sixth of 24 calls took 18 runs to learn what one run shows). Then fewer calls (one slot's calls alone,
-or every call of one slot removed, so a scenario of many independent slots shrinks in a few runs; one
-call dropped from every rank's sequence, last first, a run of one slot's epoch ticks counting as one
-call: how long a stage lasts is the implementation's choice; unused slots), then fewer ranks'
-deviations (a rank with its own sequence follows the shared one), then simpler payloads (plain results
-for named payloads, passing defaults for explicit per-rank decisions, simpler generated payloads of the
-same length). A further simplification is one more pass at the end of `PASSES`.
+violation is about (after the run of epoch ticks it is in) are cut, with that call's slot alone if that
+keeps the violation, else with every slot: what a rank did after that call cannot have caused it, and
+dropping them one by one cost a run each (a model scenario failing at its sixth of 24 calls took 18 runs
+to learn what one run shows; the generated payloads, 38 independent slots, ran nearly whole once more to
+lose their last few calls). The same cut follows every step a pass takes, at the call the violation is
+then about. Then fewer calls (one slot's calls alone, or every call of one slot removed, so a scenario
+of many independent slots shrinks in a few runs; the last half of the calls, then the last quarter and
+so on, so a violation that stays at the end of whatever runs, a rank left waiting in its last
+collective, shrinks in a few runs too; one call dropped from every rank's sequence, last first, a run of
+one slot's epoch ticks counting as one call: how long a stage lasts is the implementation's choice;
+unused slots), then fewer ranks' deviations (a rank with its own sequence follows the shared one), then
+simpler payloads (plain results for named payloads, passing defaults for explicit per-rank decisions,
+simpler generated payloads of the same length). A further simplification is one more pass at the end of `PASSES`.
 
 Shrinking is deterministic, so the same failure gives the same evidence on any machine: the budget
 counts candidate runs, never seconds, and a pass keeps its position after a success (the candidate at
@@ -101,6 +105,19 @@ def _drops(scenario: Scenario) -> Iterator[Scenario]:
             yield candidate
 
 
+def _tail_halves(scenario: Scenario) -> Iterator[Scenario]:
+    """The last half of the calls dropped, then the last quarter, and so on down to two calls (one is
+    `_drops`' job): a violation that stays at the end of whatever runs (a rank left waiting at its last
+    collective) then shrinks in a few runs, not one run per call."""
+    units = call_units(scenario)
+    size = len(units) // 2
+    while size >= 2:
+        candidate = through(scenario, units[len(units) - size - 1].stop - 1)
+        if all(candidate.ops_for(r) for r in range(candidate.world_size)):
+            yield candidate
+        size //= 2
+
+
 def _slots_dropped(scenario: Scenario) -> Iterator[Scenario]:
     """One slot's calls alone (last slot first), then every call of one slot removed: a scenario of many
     independent slots shrinks in a few runs."""
@@ -146,6 +163,7 @@ def _fewer_deviations(scenario: Scenario) -> Iterator[Scenario]:
 Pass = Callable[[Scenario], Iterator[Scenario]]
 PASSES: tuple[Pass, ...] = (
     _slots_dropped,
+    _tail_halves,
     _drops,
     _fewer_slots,
     _fewer_deviations,
@@ -160,24 +178,23 @@ def shrink(
     accept: Accept,
     max_runs: int = SHRINK_MAX_RUNS,
     violation_call: int | None = None,
+    locate: Callable[[ScenarioResult], int | None] | None = None,
 ) -> tuple[Scenario, ScenarioResult]:
     """The smallest scenario reached by passes whose every step `accept` took.
 
     `accept(candidate)` runs a candidate and returns its result when the candidate keeps the defect
     (same clause, same kind of violation, the reference passing), else None. At most `max_runs`
-    candidates run. `violation_call` is the call the violation is about, when it names one.
+    candidates run. `violation_call` is the call the violation is about, when it names one; `locate(result)`
+    names it in an accepted candidate's result, so that the calls after it are cut at once (one run)
+    instead of dropped one by one, a run each, when dropping calls moves the violation earlier.
     """
     runs = 0
-    last = violation_call
-    if violation_call is not None:  # the end of the run of ticks the violation's call is in
-        last = next((unit.stop - 1 for unit in call_units(scenario) if violation_call in unit), violation_call)
-    if last is not None and last + 1 < _length(scenario):
-        candidate = through(scenario, last)
-        if _valid(candidate) and all(candidate.ops_for(r) for r in range(candidate.world_size)):
-            runs += 1
-            kept = accept(candidate)
-            if kept is not None:
-                scenario, result = candidate, kept
+    for candidate in _cuts(scenario, violation_call):
+        runs += 1
+        kept = accept(candidate)
+        if kept is not None:
+            scenario, result = candidate, kept
+            break
     progress = True
     while progress:
         progress = False
@@ -196,9 +213,41 @@ def shrink(
                 kept = accept(candidate)
                 if kept is None:
                     position += 1
-                else:
-                    scenario, result, progress = candidate, kept, True
+                    continue
+                scenario, result, progress = candidate, kept, True
+                cut = _cut_after(scenario, locate(result)) if locate is not None else None
+                if cut is not None and runs < max_runs:
+                    runs += 1
+                    kept = accept(cut)
+                    if kept is not None:
+                        scenario, result = cut, kept
     return _named(scenario, result)
+
+
+def _cut_after(scenario: Scenario, call: int | None) -> Scenario | None:
+    """`scenario` cut after `call` (after the run of epoch ticks it is in), when that drops a call."""
+    if call is None:
+        return None
+    last = next((unit.stop - 1 for unit in call_units(scenario) if call in unit), call)
+    if last + 1 >= _length(scenario):
+        return None
+    candidate = through(scenario, last)
+    valid = _valid(candidate) and all(candidate.ops_for(r) for r in range(candidate.world_size))
+    return candidate if valid else None
+
+
+def _cuts(scenario: Scenario, call: int | None) -> list[Scenario]:
+    """The first candidates, tried in order until one keeps the violation: the slot the violation's call is
+    about alone, up to that call (a scenario of many independent slots, such as the generated payloads,
+    would otherwise run nearly whole once more), then every slot up to that call."""
+    cut = _cut_after(scenario, call)
+    if call is None or call >= len(scenario.ops) or scenario.rank_ops or len(scenario.slots) < 2:
+        return [cut] if cut is not None else []
+    slot = scenario.ops[call].slot
+    upto = cut if cut is not None else scenario
+    ops = [op for op in upto.ops if op.slot == slot]
+    alone = dataclasses.replace(upto, ops=ops, slots=[slot]) if slot is not None and ops else None
+    return [c for c in (alone, cut) if c is not None and _valid(c)]
 
 
 def _valid(candidate: Scenario) -> bool:
