@@ -66,6 +66,11 @@ def test_every_option_has_help_with_its_default():
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help"
         text = sub.format_help()
+        for action in sub._actions:
+            shown = cli.HelpFormatter("x")._get_help_string(action) or ""
+            assert shown.replace("%(default)s", "").count("default") <= 1, (
+                f"{name} {action.option_strings}: its default said twice: {shown}"
+            )
         if any(a.option_strings and a.default is not argparse.SUPPRESS for a in sub._actions[1:]):
             assert "(default:" in text, name
     certify_help = commands.choices["certify"].format_help()

@@ -92,7 +92,10 @@ def test_the_shrinker_simplifies_generated_payloads_keeping_their_length():
 
 def test_first_difference_names_the_position_and_both_values():
     text = first_difference("abcX", "abcYZ")
-    assert "character 3 of 4 (rank 0's has 5)" in text and "'X'" in text and "'Y'" in text
-    assert "character 3 of 3" in first_difference("abc", "abcd") and "got the end" in first_difference("abc", "abcd")
-    assert "item 1" in first_difference(["a", "b"], ["a", "c"])
+    assert text == "first differs at index 3 of 4 characters (rank 0's has 5): got 'X', rank 0 decided 'Y'"
+    assert first_difference("abc", "abcd") == (
+        "ends after 3 characters where rank 0's has 4: the first 3 agree, rank 0's goes on with 'd'"
+    )
+    assert first_difference("abcd", "abc") == "has 4 characters where rank 0's has 3: the first 3 agree, then got 'd'"
+    assert "index 1 of 2 items" in first_difference(["a", "b"], ["a", "c"])
     assert "0x8000000000000000" in first_difference(-0.0, 0.0)

@@ -8,6 +8,7 @@ imports neither torch nor anything that does.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -56,21 +57,31 @@ def start_forkserver(models: bool = True) -> None:
 def stop_forkserver(timeout_s: float = 5.0) -> None:
     """End this process's forkserver and resource tracker before the program exits: left to notice the
     exit themselves, they outlive the command by a second or two, and a job that checks for leftover
-    processes as soon as the command returns would find them. Each gets `timeout_s`, then SIGKILL."""
+    processes as soon as the command returns would find them. Each gets `timeout_s`, then SIGKILL.
+
+    The forkserver gets SIGTERM as well as the end of its lifeline: it holds nothing to clean up once its
+    ranks are gone (the run folder, its socket's, goes with this process), and an exit of its own tears
+    down the torch it preloaded, about 0.6 s on a quiet 2-core machine. The resource tracker exits on
+    its lifeline's end alone: it unlinks what ranks left registered, and it never imports torch."""
     server = multiprocess.forkserver._forkserver
-    _end_helper(getattr(server, "_forkserver_pid", None), getattr(server, "_forkserver_alive_fd", None), timeout_s)
+    pid, alive_fd = getattr(server, "_forkserver_pid", None), getattr(server, "_forkserver_alive_fd", None)
+    _end_helper(pid, alive_fd, timeout_s, signal.SIGTERM)
     server._forkserver_pid = server._forkserver_alive_fd = None
     tracker = multiprocess.resource_tracker._resource_tracker
     _end_helper(getattr(tracker, "_pid", None), getattr(tracker, "_fd", None), timeout_s)
     tracker._pid = tracker._fd = None
 
 
-def _end_helper(pid: int | None, alive_fd: int | None, timeout_s: float) -> None:
-    """Close the helper's lifeline (it exits on EOF), wait for it within `timeout_s`, else kill it."""
+def _end_helper(pid: int | None, alive_fd: int | None, timeout_s: float, end: int | None = None) -> None:
+    """Close the helper's lifeline (it exits on EOF) and send it `end` if given; wait for it within
+    `timeout_s`, else kill it."""
     if pid is None:
         return
     if alive_fd is not None:
         os.close(alive_fd)
+    if end is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, end)
     deadline = time.monotonic() + timeout_s
     try:
         while os.waitpid(pid, os.WNOHANG) == (0, 0):

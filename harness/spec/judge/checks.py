@@ -282,7 +282,7 @@ def integrity(result: ScenarioResult) -> Judgement:
             detail = "; ".join(f"{k}: {first_difference(returned[k], local0[k])}" for k in fields)
             judgement.add(
                 "fields:" + ",".join(fields),
-                f"{call.label}: rank {rank} returned {', '.join(fields)} not from rank 0's result ({detail})",
+                f"{call.label}: rank {rank}'s result differs from rank 0's decision in {', '.join(fields)} ({detail})",
                 call.index,
             )
     return judgement
@@ -727,17 +727,21 @@ def _field_value(key: str, value: Any) -> str:
 
 def first_difference(got: Any, decided: Any) -> str:
     """Where `got` first differs from rank 0's `decided` and both values there: for a text or a list the
-    first differing position (index, with both items, or where one ends), for a score its bit pattern."""
+    first differing index (counted from 0) with both items, or which one ends first; for a score its bit
+    pattern."""
     if isinstance(got, (str, list)) and isinstance(decided, (str, list)) and type(got) is type(decided):
-        unit = "character" if isinstance(got, str) else "item"
+        unit = "characters" if isinstance(got, str) else "items"
         shorter = min(len(got), len(decided))
         index = next((i for i in range(shorter) if got[i] != decided[i]), shorter)
-        mine = clip(got[index]) if index < len(got) else "the end"
-        theirs = clip(decided[index]) if index < len(decided) else "the end"
-        return (
-            f"first differs at {unit} {index} of {len(got)} (rank 0's has {len(decided)}): got {mine}, rank 0"
-            f" decided {theirs}"
-        )
+        if index < shorter:
+            return (
+                f"first differs at index {index} of {len(got)} {unit} (rank 0's has {len(decided)}): got"
+                f" {clip(got[index])}, rank 0 decided {clip(decided[index])}"
+            )
+        lengths = f"{len(got)} {unit} where rank 0's has {len(decided)}: the first {shorter} agree"
+        if len(got) < len(decided):
+            return f"ends after {lengths}, rank 0's goes on with {clip(decided[index])}"
+        return f"has {lengths}, then got {clip(got[index])}"
     if isinstance(got, float) and isinstance(decided, float):
         return f"got {got!r} ({_bits(got)}), rank 0 decided {decided!r} ({_bits(decided)})"
     return f"got {clip(got)}, rank 0 decided {clip(decided)}"
