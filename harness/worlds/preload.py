@@ -60,7 +60,7 @@ def stop_forkserver(timeout_s: float = 5.0) -> None:
     processes as soon as the command returns would find them. Each gets `timeout_s`, then SIGKILL.
 
     The forkserver gets SIGTERM as well as the end of its lifeline: it holds nothing to clean up once its
-    ranks are gone (the run folder, its socket's, goes with this process), and an exit of its own tears
+    ranks are gone (its socket is in the run folder, which goes with this process), and an exit of its own tears
     down the torch it preloaded, about 0.6 s on a quiet 2-core machine. The resource tracker exits on
     its lifeline's end alone: it unlinks what ranks left registered, and it never imports torch."""
     server = multiprocess.forkserver._forkserver
