@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,9 @@ OUT = "suite-cpu.json"
 SHOWN = 20
 
 
-def busy_s() -> float:
-    """Seconds of CPU the machine has spent busy since boot, all cores together."""
-    with open("/proc/stat") as f:
+def busy_s(stat: str = "/proc/stat") -> float:
+    """Seconds of CPU the machine has spent busy since boot, all cores together (idle and iowait left out)."""
+    with open(stat) as f:
         user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
@@ -48,13 +47,12 @@ class Probe:
 
 def by_function(rows: list[tuple[str, float, float]]) -> list[tuple[str, float, float, int]]:
     """(test function, CPU, wall, tests) for each test function, its parameters together, costliest first."""
-    groups: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    totals: dict[str, tuple[float, float, int]] = {}
     for nodeid, cpu, wall in rows:
-        group = groups[nodeid.split("[", 1)[0]]
-        group[0] += cpu
-        group[1] += wall
-        group[2] += 1
-    return sorted(((name, cpu, wall, int(n)) for name, (cpu, wall, n) in groups.items()), key=lambda g: -g[1])
+        name = nodeid.split("[", 1)[0]
+        total_cpu, total_wall, tests = totals.get(name, (0.0, 0.0, 0))
+        totals[name] = (total_cpu + cpu, total_wall + wall, tests + 1)
+    return sorted(((name, *total) for name, total in totals.items()), key=lambda group: -group[1])
 
 
 def main(args: list[str]) -> int:
