@@ -283,6 +283,30 @@ def test_first_failure_opens_a_grace_period_not_the_whole_deadline(pool):
     assert_recovers(pool, result.world_size)
 
 
+def receive_from_rank_1_or_0(query):
+    """Rank 1's gate ends its process; rank 0's waits to receive from rank 1, every other rank's from rank 0."""
+    import torch
+
+    if query.rank == 1:
+        os._exit(3)
+    dist.recv(torch.zeros(1), src=1 if query.rank == 0 else 0)
+    return True
+
+
+def test_survivors_waiting_on_a_rank_that_gave_up_learn_at_once():
+    """Rank 0's receive fails when rank 1 dies; rank 2 waits on rank 0, which will never send. A training
+    job's rank 0 would end on that error; the harness ends it once its report is in, so rank 2's receive
+    fails on the closed connection at once instead of at the process group's (long) timeout."""
+    ops = [Op("germinate", "a"), Op("advance", "a")]
+    scenario = Scenario("gave-up", 3, ["a"], ops, decide=receive_from_rank_1_or_0)
+    with WorldPool(pg_timeout_s=120) as pool:
+        result, world, watched = run_watched(pool, REFERENCE, scenario, 60)
+    assert result.statuses() == [RankStatus.RAISED, RankStatus.EXITED, RankStatus.RAISED], ranks_table(result)
+    assert all(o.collective_failed for o in (result.outcomes[0], result.outcomes[2]))
+    assert "Timed out" not in result.outcomes[2].failure["message"], ranks_table(result)
+    assert_gone(watched)
+
+
 class Interrupted(Exception):
     """What pytest-timeout's signal method (or any SIGALRM handler) raises in the waiting parent."""
 
@@ -316,8 +340,9 @@ def test_run_interrupted_by_an_exception_closes_the_world(pool, tmp_path):
     finally:
         helper.join(60)
         signal.signal(signal.SIGALRM, previous)
-    # The ranks were mid-scenario, their pipes full of its messages: that world must not be reused.
-    assert not world.healthy
+    # The ranks were mid-scenario, their pipes full of its messages: that world must not be reused, and
+    # no replacement starts while the run unwinds.
+    assert not world.healthy and not pool.spares
     assert_gone(watched)
     after = pool.run(REFERENCE, simple(2, "after"), deadline_s=30)
     assert after.ok and not after.world_reused, ranks_table(after)

@@ -190,7 +190,7 @@ def test_fresh_mode_starts_a_world_per_scenario():
             assert result.ok, ranks_table(result)
             assert result.world_reused is False
             assert_gone(watched)
-        assert pool.started == 3
+        assert pool.started == 3 and not pool.spares
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -209,11 +209,14 @@ def test_world_rebuilt_after_a_failure(n):
         assert crashed.outcomes[n - 1].status == RankStatus.KILLED, ranks_table(crashed)
         assert not first_world.healthy
         assert_gone(first_procs)
+        # Its replacement was launched as it closed, the only world of that size alive.
+        spare = pool.spares[first_world.config]
+        assert not spare.healthy and first_world.config not in pool.worlds
 
         after, second_world, second_procs = run_watched(pool, REFERENCE, simple(n, "after"))
         assert after.ok, ranks_table(after)
         assert after.world_reused is False
-        assert second_world is not first_world
+        assert second_world is spare and not pool.spares
         assert not {p.pid for p in second_procs} & {p.pid for p in first_procs}
         again = pool.run(REFERENCE, simple(n, "again"), deadline_s=30)
         assert again.ok and again.world_reused, ranks_table(again)

@@ -17,7 +17,8 @@ from harness.records.statuses import RankStatus
 from harness.spec.clauses import select
 from harness.spec.judge.checks import termination
 from harness.spec.progress import PLAIN_EVERY_S
-from harness.worlds.stall import STALL_FLOOR_S, StallRule
+from harness.worlds.stall import PROBE_S, STALL_FLOOR_S, StallRule
+from harness.worlds.world import World
 from tests.good_impls.slow_gates import COLD_GATE_S
 from tests.harness_util import REFERENCE, assert_gone, ranks_table, run_watched, simple
 
@@ -102,6 +103,53 @@ def test_rank_killed_by_a_fatal_signal_is_named_with_its_line():
     assert first.startswith("rank 1 killed by SIGABRT in call #1 advance 'a' at tests/test_stall.py:"), first
     assert first.endswith("in abort_on_rank_1 (os.abort)"), first
     assert_gone(watched)
+
+
+def sleeps_on_rank_1(name: str, seconds: float, calls_before: int = 0) -> Scenario:
+    ops = [Op("germinate", "a")] + [Op("advance", "a")] * calls_before
+    ops += [Op("fault", fault={"kind": "sleep", "seconds": seconds}, ranks=[1]), Op("advance", "a")]
+    return Scenario(name, 2, ["a"], ops)
+
+
+def gate_sleeping_on_rank_1(query):
+    if query.rank == 1:
+        time.sleep(PROBED_SLEEP_S)
+    return True
+
+
+PROBED_SLEEP_S = 0.25
+
+
+def test_a_stall_where_an_earlier_one_sat_ends_at_the_probe_and_nothing_else_does(monkeypatch):
+    probes = []
+    recognised = World._recognised_stall
+
+    def spy(self, *args):
+        probes.append(stall := recognised(self, *args))
+        return stall
+
+    monkeypatch.setattr(World, "_recognised_stall", spy)
+    rule = StallRule()
+    rule.observe(REFERENCE, 0.06)  # a window of 0.6 s: well past the probe and the slow gate below
+    with WorldPool(stall_rule=rule) as pool:
+        first = pool.run(REFERENCE, sleeps_on_rank_1("first", 120), deadline_s=LONG_DEADLINE_S)
+        assert first.stall is not None and not first.stall.recognised and not probes, ranks_table(first)
+        again = pool.run(REFERENCE, sleeps_on_rank_1("again", 120, calls_before=1), deadline_s=LONG_DEADLINE_S)
+        probed_before = len(probes)
+        ops = [Op("germinate", "a"), Op("advance", "a")]
+        slow = Scenario("slow-gate", 2, ["a"], ops, decide=gate_sleeping_on_rank_1)
+        slow_result = pool.run(REFERENCE, slow, deadline_s=LONG_DEADLINE_S)
+    assert again.stall is not None and again.stall.recognised and again.stall.rank == 1, ranks_table(again)
+    assert PROBE_S <= again.stall.window_s < first.stall.window_s
+    line = again.render().splitlines()[0]
+    assert line.startswith("rank 1 stalled in call #2 fault: no unfinished rank made progress for"), line
+    assert line.endswith("sitting where an earlier stall of this implementation left it after a full window"), line
+    assert "run_fault" in again.outcomes[1].stack and again.outcomes[0].stack
+    # The slow gate was looked at (rank 1 sat in it past the probe) and found elsewhere: it runs to its end.
+    assert slow_result.ok and slow_result.stall is None, ranks_table(slow_result)
+    assert probes[probed_before - 1] is again.stall
+    assert len(probes) > probed_before and all(stall is None for stall in probes[probed_before:])
+    assert all(not o.stack for o in slow_result.outcomes)
 
 
 def test_slow_calls_are_not_stalls():

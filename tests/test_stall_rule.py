@@ -72,6 +72,23 @@ def test_an_implementation_that_stalled_gets_a_lower_floor():
     assert rule.window(IMPL, deadline_s=15.0) == STALL_FACTOR * 0.2
 
 
+def test_a_stall_leaves_where_it_sat_and_only_that_place_is_recognised():
+    rule = StallRule()
+    assert not rule.probes(IMPL)
+    rule.record_stall(IMPL, STALL_FLOOR_S, "")  # no dump read: nothing to recognise later
+    assert not rule.probes(IMPL)
+    rule.record_stall(IMPL, STALLED_FLOOR_S, DUMP)
+    assert rule.probes(IMPL) and not rule.probes("other:Adapter")
+    assert rule.stalled_at(IMPL, DUMP) and rule.stalled_at(IMPL, ordered_stack(DUMP))
+    assert not rule.stalled_at("other:Adapter", DUMP)
+    assert rule.stalled_at(IMPL, DUMP.replace("line 40 in poll", "line 41 in poll"))  # another thread moved
+    assert not rule.stalled_at(IMPL, DUMP.replace("line 112 in advance_stage", "line 113 in advance_stage"))
+    assert not rule.stalled_at(IMPL, "")
+    fixed = StallRule(fixed_s=0.5)
+    fixed.record_stall(IMPL, 0.5, DUMP)
+    assert not fixed.probes(IMPL)
+
+
 def test_fixed_window_overrides_the_rule():
     rule = StallRule(fixed_s=0.3)
     rule.observe(IMPL, 2.0)

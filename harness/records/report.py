@@ -116,6 +116,8 @@ def failure_cause(result: ScenarioResult) -> Cause | None:
     if result.stall is not None:
         outcome = result.outcomes[result.stall.rank]
         quiet = f"no unfinished rank made progress for {result.stall.window_s:g}s"
+        if result.stall.recognised:
+            quiet += ", sitting where an earlier stall of this implementation left it after a full window"
         frame = frame_in_stack(outcome.stack)
         return Cause(outcome.rank, f"rank {outcome.rank} stalled in {_call(result, outcome)}{_at(frame)}: {quiet}")
     return None

@@ -34,6 +34,7 @@ class Stall:
     rank: int
     window_s: float
     in_collective: bool = False
+    recognised: bool = False  # ended before a full window: `rank` sat where an earlier full-window stall left it
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ def _main_thread(threads: list[tuple[str, list[Frame]]]) -> list[Frame]:
         if any(f.function == "rank_main" for f in frames):
             return frames
     return next((frames for header, frames in threads if header.startswith("Current")), [])
+
+
+def stack_signature(stack: str) -> tuple[Frame, ...]:
+    """Where a rank's main thread sits, frame by frame: equal for two dumps of a rank stopped at the same
+    line by the same path of calls; empty when the dump holds no main thread."""
+    return tuple(main_thread_frames(stack))
 
 
 def own_frame(frames: list[Frame]) -> Frame | None:

@@ -16,7 +16,9 @@ A rank whose process died is a peer the others may legitimately wait for until t
 timeout expires (gloo reports a closed connection at once, other transports only at the timeout):
 from the death on, the survivors have that timeout plus `DEAD_PEER_MARGIN_S` to report what their
 pending calls did, whatever the deadline; no stall ends that wait earlier, and a dead rank counts
-for no deadlock (only a rank that finished alive will never enter a collective). Hung ranks get
+for no deadlock (only a rank that finished alive will never enter a collective). A rank that has
+reported a call cut short by a failed collective is ended then, as its own error would end it in a
+training job, so a survivor waiting on it learns at once rather than at the timeout. Hung ranks get
 SIGUSR1 (faulthandler dumps their stacks), then SIGTERM, then SIGKILL.
 
 No orphans: whatever a rank starts ends with it (`harness.procs.reaper` describes how). Each rank holds
@@ -36,6 +38,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import multiprocess
@@ -54,7 +57,7 @@ from ..records.scenario import Scenario
 from ..records.stacks import Stall, ordered_stack
 from ..records.statuses import DEAD, RankStatus
 from .preload import forkserver_preload
-from .stall import POLL_S, ProgressWatch, StallRule, blamed_rank
+from .stall import POLL_S, PROBE_S, ProgressWatch, StallRule, blamed_rank
 
 DEFAULT_DEADLINE_S = 15.0
 SLOW_CALL_ALLOWANCE_S = 2.0
@@ -64,6 +67,7 @@ DEFAULT_PG_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
 DEADLOCK_SETTLE_S = 0.05
 STACK_WAIT_S = 0.5
+STACK_POLL_S = 0.01
 TERM_WAIT_S = 0.5
 STOP_WAIT_S = 5.0
 
@@ -100,6 +104,11 @@ class World:
         self.shared: Any = None
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> World:
+        return self.launch().ready(timeout_s)
+
+    def launch(self) -> World:
+        """Start the ranks without waiting for them: they join their process group while this process
+        goes on; `ready` waits for them."""
         ctx = multiprocess.get_context(self.config.start_method)
         if self.config.start_method == "forkserver":
             ctx.set_forkserver_preload(forkserver_preload())
@@ -109,6 +118,14 @@ class World:
         _open_worlds.add(self)
         try:
             self._spawn(ctx, size, store)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def ready(self, timeout_s: float = START_TIMEOUT_S) -> World:
+        """Wait until every launched rank is in its process group; a world that does not come up is closed."""
+        try:
             self._await_ready(timeout_s)
         except BaseException:
             self.close()
@@ -195,9 +212,10 @@ class World:
                     rank.conn.send_bytes(payload)
             watch = ProgressWatch(started)
             stall_window = (lambda: stall_rule.window(impl, deadline_s, watch.longest_gap_s)) if stall_rule else None
-            deadlock, stall = self._collect(outcomes, started + deadline_s, grace_s, watch, stall_window)
+            known = partial(stall_rule.stalled_at, impl) if stall_rule is not None and stall_rule.probes(impl) else None
+            deadlock, stall = self._collect(outcomes, started + deadline_s, grace_s, watch, stall_window, known)
             hung = [o for o in outcomes if o.status == RankStatus.HUNG]
-            if hung:
+            if hung and not (stall is not None and stall.recognised):
                 self._dump_stacks(hung)
         except BaseException:
             # Interrupted mid-scenario (Ctrl-C, a test timeout's exception): the ranks' states and
@@ -210,8 +228,8 @@ class World:
         )
         if stall_rule is not None and result.ok:
             stall_rule.observe(impl, watch.longest_gap_s)
-        if stall_rule is not None and stall is not None:
-            stall_rule.record_stall(impl, stall.window_s)
+        if stall_rule is not None and stall is not None and not stall.recognised:
+            stall_rule.record_stall(impl, stall.window_s, outcomes[stall.rank].stack)
         self.scenarios_run += 1
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
@@ -230,12 +248,16 @@ class World:
         grace_s: float,
         watch: ProgressWatch,
         stall_window: Callable[[], float] | None,
+        known_stall: Callable[[str], bool] | None = None,
     ) -> tuple[bool, Stall | None]:
         """Read records until every rank ended; (True, None) when a deadlock ended the wait early, a
-        `Stall` when no unfinished rank made progress for the window `stall_window` gives."""
+        `Stall` when no unfinished rank made progress for the window `stall_window` gives, or for
+        `PROBE_S` with the blamed rank's stack one that `known_stall` recognises."""
         pending = set(range(len(self.ranks)))
         grace_end: float | None = None
         died = False
+        released: set[int] = set()
+        probed = False
         settle: tuple[float, tuple] | None = None
         while pending:
             now = time.monotonic()
@@ -260,6 +282,8 @@ class World:
                         deadline = max(deadline, grace_end)
                     elif outcomes[i].status != RankStatus.OK and grace_end is None:
                         grace_end = time.monotonic() + grace_s
+            if died and pending:
+                self._end_given_up(outcomes, pending, released)
             if pending and len(pending) < len(self.ranks):
                 state = self._collective_state(pending, outcomes)
                 if state is None:
@@ -272,13 +296,53 @@ class World:
             # A rank still importing or constructing its adapter is slow, not stuck: the slow-start
             # notices say so while it lasts, and the deadline bounds it.
             set_up = all(outcomes[i].set_up for i in pending)
-            if pending and stall_window is not None and set_up and not died and quiet_s >= (window := stall_window()):
-                shared = self.shared
-                waiting = {i: bool(shared[2 * i]) for i in pending}
-                entered = {i: shared[2 * i + 1] for i in pending}
-                blamed = blamed_rank(sorted(pending), waiting, entered)
-                return False, Stall(blamed, round(window, 2), waiting[blamed])
+            probed = probed and quiet_s >= PROBE_S
+            if pending and stall_window is not None and set_up and not died:
+                if quiet_s >= (window := stall_window()):
+                    blamed, in_collective = self._blamed(pending)
+                    return False, Stall(blamed, round(window, 2), in_collective)
+                if known_stall is not None and not probed and quiet_s >= PROBE_S:
+                    probed = True
+                    if (stall := self._recognised_stall(outcomes, pending, quiet_s, known_stall)) is not None:
+                        return False, stall
         return False, None
+
+    def _blamed(self, pending: set[int]) -> tuple[int, bool]:
+        """The pending rank a stall is blamed on, and whether it waits in a collective."""
+        shared = self.shared
+        waiting = {i: bool(shared[2 * i]) for i in pending}
+        entered = {i: shared[2 * i + 1] for i in pending}
+        blamed = blamed_rank(sorted(pending), waiting, entered)
+        return blamed, waiting[blamed]
+
+    def _recognised_stall(
+        self, outcomes: list[RankOutcome], pending: set[int], quiet_s: float, known_stall: Callable[[str], bool]
+    ) -> Stall | None:
+        """Dump the pending ranks' stacks; the stall, if the blamed rank sits where `known_stall` says an
+        earlier one stopped (the stacks dumped stay as the report's), else None and nothing kept."""
+        blamed, in_collective = self._blamed(pending)
+        looked = [outcomes[i] for i in sorted(pending)]
+        self._dump_stacks(looked)
+        if known_stall(outcomes[blamed].stack):
+            return Stall(blamed, round(quiet_s, 2), in_collective, recognised=True)
+        for outcome in looked:
+            outcome.stack = ""
+            rank = self.ranks[outcome.rank]
+            rank.stack_offset = _size(rank.stack_path)
+        return None
+
+    def _end_given_up(self, outcomes: list[RankOutcome], pending: set[int], ended: set[int]) -> None:
+        """After a death, end each rank that has reported a call cut short by a failed collective.
+
+        In a training job such a rank's error ends its process (and a launcher ends the rest); kept alive
+        idle, it would leave a survivor waiting on it in the same round until the process group's timeout,
+        or learning at once, as the order of gloo's sends decides. Ended, every survivor waiting on it
+        learns at once from the closed connection; its own report is already in."""
+        for i, outcome in enumerate(outcomes):
+            if i in pending or i in ended or outcome.status != RankStatus.RAISED or not outcome.collective_failed:
+                continue
+            ended.add(i)
+            reaper.end_processes([self.ranks[i].process.pid])
 
     @property
     def dead_peer_grace_s(self) -> float:
@@ -337,21 +401,26 @@ class World:
         return True
 
     def _dump_stacks(self, hung: list[RankOutcome]) -> None:
+        """Have faulthandler dump each rank's stacks, all at once; a dump is read once its file has grown
+        and then stayed the same size for one `STACK_POLL_S` (or at `STACK_WAIT_S`, whatever is there)."""
         sizes = {}
         for outcome in hung:
             rank = self.ranks[outcome.rank]
             sizes[outcome.rank] = _size(rank.stack_path)
             _signal(rank.process, signal.SIGUSR1)
         end = time.monotonic() + STACK_WAIT_S
+        last = dict.fromkeys(sizes, -1)
+        while last and time.monotonic() < end:
+            for index in list(last):
+                size = _size(self.ranks[index].stack_path)
+                if size > sizes[index] and size == last[index]:
+                    del last[index]
+                else:
+                    last[index] = size
+            if last:
+                time.sleep(STACK_POLL_S)
         for outcome in hung:
             rank = self.ranks[outcome.rank]
-            last = -1
-            while time.monotonic() < end:
-                size = _size(rank.stack_path)
-                if size > sizes[outcome.rank] and size == last:
-                    break
-                last = size
-                time.sleep(0.01)
             outcome.stack = ordered_stack(_read_from(rank.stack_path, sizes[outcome.rank]))
 
     def close(self) -> None:
