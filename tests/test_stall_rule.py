@@ -13,7 +13,15 @@ from harness.pytest_options import STALL_OPTION
 from harness.records.stacks import frame_in_stack, frame_in_traceback, ordered_stack
 from harness.spec import certify as certify_module
 from harness.spec.certify import CertifyOptions
-from harness.worlds.stall import STALL_FACTOR, STALL_FLOOR_S, STALLED_FLOOR_S, UNPROVEN_WINDOW_S, StallRule, blamed_rank
+from harness.worlds.stall import (
+    STALL_FACTOR,
+    STALL_FLOOR_S,
+    STALLED_FLOOR_S,
+    UNPROVEN_WINDOW_S,
+    StallRule,
+    blamed_rank,
+    stall_place,
+)
 
 IMPL = "mypkg.adapter:Adapter"
 HARNESS = os.path.dirname(os.path.abspath(__import__("harness").__file__))
@@ -74,18 +82,24 @@ def test_an_implementation_that_stalled_gets_a_lower_floor():
 
 def test_a_stall_leaves_where_it_sat_and_only_that_place_is_recognised():
     rule = StallRule()
-    assert not rule.probes(IMPL)
-    rule.record_stall(IMPL, STALL_FLOOR_S, "")  # no dump read: nothing to recognise later
-    assert not rule.probes(IMPL)
-    rule.record_stall(IMPL, STALLED_FLOOR_S, DUMP)
+    assert not rule.probes(IMPL) and stall_place(1, 4, "") is None  # no dump read: nothing to recognise later
+    rule.record_stall(IMPL, STALLED_FLOOR_S, stall_place(1, 4, DUMP))
     assert rule.probes(IMPL) and not rule.probes("other:Adapter")
-    assert rule.stalled_at(IMPL, DUMP) and rule.stalled_at(IMPL, ordered_stack(DUMP))
-    assert not rule.stalled_at("other:Adapter", DUMP)
-    assert rule.stalled_at(IMPL, DUMP.replace("line 40 in poll", "line 41 in poll"))  # another thread moved
-    assert not rule.stalled_at(IMPL, DUMP.replace("line 112 in advance_stage", "line 113 in advance_stage"))
-    assert not rule.stalled_at(IMPL, "")
+    assert rule.stalled_at(IMPL, stall_place(1, 4, DUMP)) and rule.stalled_at(
+        IMPL, stall_place(1, 4, ordered_stack(DUMP))
+    )
+    assert rule.stalled_at(
+        IMPL, stall_place(1, 4, DUMP.replace("line 40 in poll", "line 41 in poll"))
+    )  # another thread
+    assert not rule.stalled_at("other:Adapter", stall_place(1, 4, DUMP))
+    assert not rule.stalled_at(
+        IMPL, stall_place(1, 4, DUMP.replace("line 112 in advance_stage", "line 113 in advance_stage"))
+    )
+    assert not rule.stalled_at(IMPL, stall_place(1, 3, DUMP))  # the same line at another point of the process's life
+    assert not rule.stalled_at(IMPL, stall_place(0, 4, DUMP))
+    assert not rule.stalled_at(IMPL, None)
     fixed = StallRule(fixed_s=0.5)
-    fixed.record_stall(IMPL, 0.5, DUMP)
+    fixed.record_stall(IMPL, 0.5, stall_place(1, 4, DUMP))
     assert not fixed.probes(IMPL)
 
 

@@ -10,12 +10,15 @@ Once an implementation has stalled (a full window with no progress, so it is not
 follows), its floor drops to `STALLED_FLOOR_S`, the unproven window included (an implementation that
 never completes a scenario would otherwise pay it in every rebuilt world): its later stalls cost a
 fraction of a second while the factor still covers every quiet gap its healthy scenarios showed.
-Each stall the window declared leaves the stalled rank's stack (its main thread, frame by frame) in the
-rule. In a later scenario of the same implementation, a quiet gap of `PROBE_S` has the pending ranks'
-stacks dumped once; if the rank the stall would be blamed on sits exactly where one of those stalls left
-a rank, the scenario ends then, as the same stall. An implementation that never stalled for a full
-window is never probed, so a slow correct one waits out every window as before; a probe that finds
-anything else changes nothing. `--stall-timeout` replaces the rule with a fixed window, and no probe.
+Each stall the window declared leaves its place in the rule: the stalled rank, how many collectives
+its process had entered, and its main thread's stack, frame by frame. In a later scenario of the same
+implementation, a quiet gap of `PROBE_S` has the pending ranks' stacks dumped once; if the rank the
+stall would be blamed on is at exactly such a place (the same rank, at the same point of its process's
+life, on the same line by the same calls), the scenario ends then, as the same stall. A rank that waits
+at that line at another point of its life (a polling loop that ends in one round and not in the next)
+waits out the window. An implementation that never stalled for a full window is never probed, so a
+slow correct one waits out every window as before; a probe that finds anything else changes nothing.
+`--stall-timeout` replaces the rule with a fixed window, and no probe.
 
 The rank blamed for a stall is the one outside any collective (a rank waiting in one waits for a peer);
 when every one waits in a collective, the one that entered the fewest. Its stack (faulthandler's
@@ -37,6 +40,21 @@ POLL_S = 0.02  # progress is seen no finer than this: a healthy scenario's quiet
 # its window is STALL_FACTOR polls at least (at 0.05 s, 0.5 s for an implementation whose floor is 0.25 s)
 
 
+@dataclass(frozen=True)
+class StallPlace:
+    """Where a stalled rank sat: which rank, the collectives its process had entered, its main thread's frames."""
+
+    rank: int
+    entered: int
+    frames: tuple[Frame, ...]
+
+
+def stall_place(rank: int, entered: int, stack: str) -> StallPlace | None:
+    """The place a faulthandler dump `stack` of `rank` shows; None when it holds no main thread."""
+    frames = stack_signature(stack)
+    return StallPlace(rank, entered, frames) if frames else None
+
+
 @dataclass
 class StallRule:
     """The stall window per implementation, from the quiet gaps its healthy scenarios showed."""
@@ -44,7 +62,7 @@ class StallRule:
     fixed_s: float | None = None
     slowest_gap_s: dict[str, float] = field(default_factory=dict)
     stalled: set[str] = field(default_factory=set)
-    stall_stacks: dict[str, set[tuple[Frame, ...]]] = field(default_factory=dict)
+    stall_places: dict[str, set[StallPlace]] = field(default_factory=dict)
 
     def window(self, impl: str, deadline_s: float, gap_in_scenario_s: float = 0.0) -> float:
         if self.fixed_s is not None:
@@ -60,23 +78,21 @@ class StallRule:
         """Record the longest quiet gap of a scenario that completed on every rank."""
         self.slowest_gap_s[impl] = max(self.slowest_gap_s.get(impl, 0.0), gap_s)
 
-    def record_stall(self, impl: str, window_s: float, stack: str = "") -> None:
-        """An implementation that stalled for a full window has shown that it can stop for good, where
-        `stack` (the stalled rank's faulthandler dump) shows."""
+    def record_stall(self, impl: str, window_s: float, place: StallPlace | None = None) -> None:
+        """An implementation that stalled for a full window has shown that it can stop for good, at `place`."""
         if window_s >= STALL_FLOOR_S:
             self.stalled.add(impl)
-        if signature := stack_signature(stack):
-            self.stall_stacks.setdefault(impl, set()).add(signature)
+        if place is not None:
+            self.stall_places.setdefault(impl, set()).add(place)
 
     def probes(self, impl: str) -> bool:
         """Whether a quiet gap of `impl` is worth a look at its ranks' stacks: it stalled before, and the
         window is the rule's own."""
-        return self.fixed_s is None and impl in self.stall_stacks
+        return self.fixed_s is None and impl in self.stall_places
 
-    def stalled_at(self, impl: str, stack: str) -> bool:
-        """A full-window stall of `impl` left a rank exactly where the dump `stack` shows."""
-        signature = stack_signature(stack)
-        return bool(signature) and signature in self.stall_stacks.get(impl, set())
+    def stalled_at(self, impl: str, place: StallPlace | None) -> bool:
+        """A full-window stall of `impl` left a rank at exactly `place`."""
+        return place is not None and place in self.stall_places.get(impl, set())
 
 
 class ProgressWatch:

@@ -57,7 +57,7 @@ from ..records.scenario import Scenario
 from ..records.stacks import Stall, ordered_stack
 from ..records.statuses import DEAD, RankStatus
 from .preload import forkserver_preload
-from .stall import POLL_S, PROBE_S, ProgressWatch, StallRule, blamed_rank
+from .stall import POLL_S, PROBE_S, ProgressWatch, StallPlace, StallRule, blamed_rank, stall_place
 
 DEFAULT_DEADLINE_S = 15.0
 SLOW_CALL_ALLOWANCE_S = 2.0
@@ -229,7 +229,8 @@ class World:
         if stall_rule is not None and result.ok:
             stall_rule.observe(impl, watch.longest_gap_s)
         if stall_rule is not None and stall is not None and not stall.recognised:
-            stall_rule.record_stall(impl, stall.window_s, outcomes[stall.rank].stack)
+            place = stall_place(stall.rank, self.shared[2 * stall.rank + 1], outcomes[stall.rank].stack)
+            stall_rule.record_stall(impl, stall.window_s, place)
         self.scenarios_run += 1
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
@@ -248,11 +249,11 @@ class World:
         grace_s: float,
         watch: ProgressWatch,
         stall_window: Callable[[], float] | None,
-        known_stall: Callable[[str], bool] | None = None,
+        known_stall: Callable[[StallPlace | None], bool] | None = None,
     ) -> tuple[bool, Stall | None]:
         """Read records until every rank ended; (True, None) when a deadlock ended the wait early, a
         `Stall` when no unfinished rank made progress for the window `stall_window` gives, or for
-        `PROBE_S` with the blamed rank's stack one that `known_stall` recognises."""
+        `PROBE_S` with the blamed rank at a place that `known_stall` recognises."""
         pending = set(range(len(self.ranks)))
         grace_end: float | None = None
         died = False
@@ -316,14 +317,19 @@ class World:
         return blamed, waiting[blamed]
 
     def _recognised_stall(
-        self, outcomes: list[RankOutcome], pending: set[int], quiet_s: float, known_stall: Callable[[str], bool]
+        self,
+        outcomes: list[RankOutcome],
+        pending: set[int],
+        quiet_s: float,
+        known_stall: Callable[[StallPlace | None], bool],
     ) -> Stall | None:
-        """Dump the pending ranks' stacks; the stall, if the blamed rank sits where `known_stall` says an
+        """Dump the pending ranks' stacks; the stall, if the blamed rank is where `known_stall` says an
         earlier one stopped (the stacks dumped stay as the report's), else None and nothing kept."""
         blamed, in_collective = self._blamed(pending)
+        entered = self.shared[2 * blamed + 1]
         looked = [outcomes[i] for i in sorted(pending)]
         self._dump_stacks(looked)
-        if known_stall(outcomes[blamed].stack):
+        if entered == self.shared[2 * blamed + 1] and known_stall(stall_place(blamed, entered, outcomes[blamed].stack)):
             return Stall(blamed, round(quiet_s, 2), in_collective, recognised=True)
         for outcome in looked:
             outcome.stack = ""
