@@ -61,12 +61,6 @@ def _main_thread(threads: list[tuple[str, list[Frame]]]) -> list[Frame]:
     return next((frames for header, frames in threads if header.startswith("Current")), [])
 
 
-def stack_signature(stack: str) -> tuple[Frame, ...]:
-    """Where a rank's main thread sits, frame by frame: equal for two dumps of a rank stopped at the same
-    line by the same path of calls; empty when the dump holds no main thread."""
-    return tuple(main_thread_frames(stack))
-
-
 def own_frame(frames: list[Frame]) -> Frame | None:
     """The innermost frame outside the harness, torch and the standard library's thread machinery,
     above the rank's entry point (what calls `rank_main` is the process's own start-up)."""

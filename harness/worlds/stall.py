@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..records.stacks import Frame, stack_signature
+from ..records.stacks import Frame, main_thread_frames
 
 STALL_FACTOR = 10.0
 STALL_FLOOR_S = 1.0
@@ -51,7 +51,7 @@ class StallPlace:
 
 def stall_place(rank: int, entered: int, stack: str) -> StallPlace | None:
     """The place a faulthandler dump `stack` of `rank` shows; None when it holds no main thread."""
-    frames = stack_signature(stack)
+    frames = tuple(main_thread_frames(stack))
     return StallPlace(rank, entered, frames) if frames else None
 
 
