@@ -123,6 +123,9 @@ def test_shrink_keeps_only_candidates_the_judge_accepts():
     assert [op.op for op in small.ops] == ["advance"]
     assert small.ops[0].local is None and small.slots == ["a"] and small_result.scenario is small
     assert small.name == "big-shrunk"
+    # Nothing smaller keeps the defect: the scenario comes back as it was, under its own name.
+    same, same_result = shrink(scenario, result, lambda candidate: None)
+    assert same == scenario and same.name == "big" and same_result.scenario is same
 
 
 def _tracing_accept(keeps):

@@ -188,6 +188,7 @@ def shrink(
     names it in an accepted candidate's result, so that the calls after it are cut at once (one run)
     instead of dropped one by one, a run each, when dropping calls moves the violation earlier.
     """
+    original = scenario
     runs = 0
     for candidate in _cuts(scenario, violation_call):
         runs += 1
@@ -208,7 +209,7 @@ def shrink(
                     position += 1
                     continue
                 if runs >= max_runs:
-                    return _named(scenario, result)
+                    return _named(original, scenario, result)
                 runs += 1
                 kept = accept(candidate)
                 if kept is None:
@@ -221,7 +222,7 @@ def shrink(
                     kept = accept(cut)
                     if kept is not None:
                         scenario, result = cut, kept
-    return _named(scenario, result)
+    return _named(original, scenario, result)
 
 
 def _cut_after(scenario: Scenario, call: int | None) -> Scenario | None:
@@ -273,7 +274,10 @@ def _at(candidates: Iterator[Scenario], position: int) -> Scenario | None:
     return None
 
 
-def _named(scenario: Scenario, result: ScenarioResult) -> tuple[Scenario, ScenarioResult]:
+def _named(original: Scenario, scenario: Scenario, result: ScenarioResult) -> tuple[Scenario, ScenarioResult]:
+    """The shrunk scenario named `<name>-shrunk`; one no candidate made smaller keeps its own name."""
+    if _same(scenario, original):
+        return original, dataclasses.replace(result, scenario=original)
     name = scenario.name if scenario.name.endswith("-shrunk") else f"{scenario.name}-shrunk"
     named = dataclasses.replace(scenario, name=name)
     return named, dataclasses.replace(result, scenario=named)
