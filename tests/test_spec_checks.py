@@ -409,12 +409,54 @@ def test_a_clause_none_of_whose_scenarios_exercised_it_neither_certifies_nor_fai
     runner = ClauseRunner(implementation, _Canned())
     outcome = runner.evaluate(BY_ID["S5"], [2])
     assert outcome.status == ClauseStatus.NOT_EXERCISED and outcome.scenarios == 3, outcome.reason
-    assert outcome.reason.startswith("none of its 3 scenarios exercised it: ") and "no survivor's call raised" in (
-        outcome.reason
+    # each cause once, with the scenarios it held in: rank 0's death leaves the survivor no decision to return
+    assert outcome.reason == (
+        "none of its 3 scenarios exercised it: in propagation-raise-rank1-ws2, propagation-kill-rank1-ws2: no"
+        " survivor's call raised: every survivor returned rank 0's decision, so no error message was there to"
+        " judge; in propagation-exit-rank0-ws2: no survivor's call raised (1 returned a decision rank 0 did not"
+        " make; the failure propagation clause judges those), so no error message was there to judge"
     )
     passed = ClauseOutcome(BY_ID["C9"], ClauseStatus.PASS, scenarios=3, judged=3)
     assert verdict([outcome, passed], interrupted=False) == Verdict.CERTIFIED
     assert verdict([outcome], interrupted=False) == Verdict.INCONCLUSIVE
+
+
+class _ShortOfTheRound:
+    """An executor whose every propagation scenario ends with the survivor dead before the round: its call
+    cannot be judged."""
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+        result = _decided_by_rank0(scenario)
+        survivor = next(o for o in result.outcomes if o.status == RankStatus.OK)
+        survivor.records.clear()
+        survivor.status, survivor.exitcode = RankStatus.EXITED, 3
+        return result
+
+
+class _Counted:
+    """An executor that runs `inner` and counts which scenarios it ran."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.runs = inner, []
+
+    def run(self, impl: str, scenario: Scenario) -> ScenarioResult:
+        self.runs.append(scenario.name)
+        return self.inner.run(impl, scenario)
+
+
+@pytest.mark.parametrize(("alone", "reproduces"), [(_ShortOfTheRound(), True), (_Canned(), False), (None, None)])
+def test_incomplete_evidence_says_whether_it_stays_incomplete_in_a_world_of_its_own(alone, reproduces):
+    """An implementation that keeps state across scenarios may leave calls unjudged only after others ran:
+    the evidence says so, as a failure's does, so that a replay that judges every call is no surprise."""
+    implementation = Implementation("x:Adapter", "x", "1", frozenset({"scripted_gates"}))
+    counted = None if alone is None else _Counted(alone)
+    runner = ClauseRunner(implementation, _ShortOfTheRound(), alone=counted)
+    outcomes = [runner.evaluate(BY_ID[clause], [2]) for clause in ("C9", "S5")]
+    for outcome in outcomes:
+        assert outcome.status == ClauseStatus.INCOMPLETE, outcome.reason
+        assert outcome.evidence["reproduces_alone"] is reproduces
+    if counted is not None:  # one run in a world of its own answers both clauses
+        assert counted.runs == [outcomes[0].evidence["scenario"]["name"]]
 
 
 def test_a_rank_that_could_not_set_up_is_reported_with_the_line_that_raised():

@@ -116,6 +116,7 @@ def failure_cause(result: ScenarioResult) -> Cause | None:
     if result.stall is not None:
         outcome = result.outcomes[result.stall.rank]
         quiet = f"no unfinished rank made progress for {result.stall.window_s:g}s"
+        quiet += f" ({result.stall.basis})" if result.stall.basis else ""
         if result.stall.recognised:
             quiet += ", sitting where an earlier stall of this implementation left it after a full window"
         frame = frame_in_stack(outcome.stack)

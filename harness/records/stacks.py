@@ -35,6 +35,7 @@ class Stall:
     window_s: float
     in_collective: bool = False
     recognised: bool = False  # ended before a full window: `rank` sat where an earlier full-window stall left it
+    basis: str = ""  # where the window's length comes from (`StallRule.basis`)
 
 
 @dataclass(frozen=True)

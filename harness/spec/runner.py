@@ -26,6 +26,7 @@ it; the clause lists it, and a clause whose every scenario was skipped is `skipp
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -87,6 +88,7 @@ class ClauseRunner:
         self.alone = alone
         self.results: dict[str, ScenarioResult] = {}
         self.candidates: dict[tuple[str, str], ScenarioResult | None] = {}
+        self.alone_results: dict[str, ScenarioResult | None] = {}
 
     def plan(self, world_size: int, world_sizes: list[int]) -> Plan:
         implementation = self.implementation
@@ -176,13 +178,16 @@ class ClauseRunner:
         elif incomplete is not None:
             outcome.status = ClauseStatus.INCOMPLETE
             outcome.evidence = self._evidence(clause, *incomplete, shrunk=False)
+            outcome.evidence["reproduces_alone"] = self._reproduces_alone(
+                incomplete[0], lambda found: judge_scenario(clause, found).status == ClauseStatus.INCOMPLETE
+            )
             outcome.reason = incomplete[2].reason
         elif outcome.judged == 0:
             outcome.status = ClauseStatus.ERROR
             outcome.reason = "no call of its scenarios could be judged"
         elif unexercised and not exercised:
             outcome.status = ClauseStatus.NOT_EXERCISED
-            outcome.reason = f"none of its {outcome.scenarios} scenarios exercised it: {unexercised[0].reason}"
+            outcome.reason = _unexercised_reason(outcome.scenarios, unexercised)
         return outcome
 
     def _no_scenario_reason(self, clause: Clause, world_sizes: list[int]) -> str:
@@ -214,8 +219,12 @@ class ClauseRunner:
             return next((v.call for v in judge(clause, found).violations if v.kind == first.kind), None)
 
         small, small_result = shrink(scenario, result, accept, violation_call=first.call, locate=locate)
-        reproduces_alone = self._reproduces_alone(clause, small, first.kind)
-        if reproduces_alone is False and self._reproduces_alone(clause, scenario, first.kind):
+
+        def shows(found: ScenarioResult) -> bool:
+            return first.kind in judge(clause, found).kinds
+
+        reproduces_alone = self._reproduces_alone(small, shows)
+        if reproduces_alone is False and self._reproduces_alone(scenario, shows):
             small, small_result, reproduces_alone = scenario, result, True
         verdict = judge_scenario(clause, small_result, kind=first.kind)
         shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
@@ -223,24 +232,34 @@ class ClauseRunner:
         evidence["reproduces_alone"] = reproduces_alone
         return evidence
 
-    def _reproduces_alone(self, clause: Clause, scenario: Scenario, kind: str) -> bool | None:
-        """Whether `scenario` shows the violation in a world of its own, with no scenario run before it
-        in the same rank processes (None when this runner cannot start such a world). An
-        implementation that keeps state across scenarios can fail only after others: its evidence
-        then says so, instead of claiming a replay that would pass."""
+    def _reproduces_alone(self, scenario: Scenario, shows: Callable[[ScenarioResult], bool]) -> bool | None:
+        """Whether `scenario` `shows` its failure (a violation, calls left unjudged) in a world of its own,
+        with no scenario run before it in the same rank processes (None when this runner cannot start
+        such a world). An implementation that keeps state across scenarios can fail only after others:
+        its evidence then says so, instead of claiming a replay that would show the same."""
         if self.alone is None:
             return None
+        key = _content(scenario)
+        if key is not None and key in self.alone_results:
+            found = self.alone_results[key]
+        else:
+            try:
+                found = self.alone.run(self.implementation.spec, scenario)
+            except (ScenarioSkipped, WorldStartError, WorldLost):
+                found = None
+            if key is not None:
+                self.alone_results[key] = found  # clauses failing on one scenario ask the same of it
         try:
-            found = self.alone.run(self.implementation.spec, scenario)
-            return kind in judge(clause, found).kinds
-        except (ScenarioSkipped, WorldStartError, WorldLost, UnreadableResult):
+            return found is not None and shows(found)
+        except UnreadableResult:
             return False
 
     def _run_fresh(self, impl: str, scenario: Scenario) -> ScenarioResult | None:
         """A shrink candidate's usable result, None when it has none. Each candidate runs once per
         implementation and run, whichever clause's shrinking offers it: clauses failing on one scenario
         offer many of the same candidates, and the reference's answer never changes."""
-        key = (impl, json.dumps(scenario.to_dict() | {"name": ""}, sort_keys=True)) if scenario.decide is None else None
+        content = _content(scenario)
+        key = (impl, content) if content is not None else None
         if key is not None and key in self.candidates:
             return self.candidates[key]
         try:
@@ -259,3 +278,17 @@ class ClauseRunner:
         if self.evidence_dir:
             evidence["scenario_file"] = write_evidence(self.evidence_dir, clause.id, evidence)
         return evidence
+
+
+def _content(scenario: Scenario) -> str | None:
+    """What a scenario runs, whatever its name; None when a gate function decides its calls (not comparable)."""
+    return json.dumps(scenario.to_dict() | {"name": ""}, sort_keys=True) if scenario.decide is None else None
+
+
+def _unexercised_reason(scenarios: int, unexercised: list[ScenarioVerdict]) -> str:
+    """Why none of a clause's `scenarios` exercised it, each cause once with the scenarios it held in."""
+    held: dict[str, list[str]] = {}
+    for verdict in unexercised:
+        held.setdefault(verdict.reason.removeprefix(f"{verdict.scenario}: "), []).append(verdict.scenario)
+    causes = "; ".join(f"in {', '.join(names)}: {cause}" for cause, names in held.items())
+    return f"none of its {scenarios} scenarios exercised it: {causes}"

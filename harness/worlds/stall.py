@@ -65,14 +65,30 @@ class StallRule:
     stall_places: dict[str, set[StallPlace]] = field(default_factory=dict)
 
     def window(self, impl: str, deadline_s: float, gap_in_scenario_s: float = 0.0) -> float:
+        return self._window(impl, deadline_s, gap_in_scenario_s)[0]
+
+    def basis(self, impl: str, deadline_s: float, gap_in_scenario_s: float = 0.0) -> str:
+        """Where the window's length comes from, in the words a stall's reason gives: the length alone
+        differs between a certification, which learnt the implementation's pace, and a replay, which has not."""
+        return self._window(impl, deadline_s, gap_in_scenario_s)[1]
+
+    def _window(self, impl: str, deadline_s: float, gap_in_scenario_s: float) -> tuple[float, str]:
         if self.fixed_s is not None:
-            return min(self.fixed_s, deadline_s)
-        proven = self.slowest_gap_s.get(impl)
-        gap = max(proven or 0.0, gap_in_scenario_s)
-        window = max(STALLED_FLOOR_S if impl in self.stalled else STALL_FLOOR_S, STALL_FACTOR * gap)
-        if proven is None and impl not in self.stalled:
-            window = max(window, UNPROVEN_WINDOW_S)
-        return min(window, deadline_s)
+            candidates = [(self.fixed_s, "the stall timeout given")]
+        else:
+            proven = self.slowest_gap_s.get(impl)
+            stalled = impl in self.stalled
+            gap = max(proven or 0.0, gap_in_scenario_s)
+            candidates = [
+                (STALLED_FLOOR_S, "the shortest window once this implementation has stalled")
+                if stalled
+                else (STALL_FLOOR_S, "the shortest window"),
+                (STALL_FACTOR * gap, f"{STALL_FACTOR:g} times the longest quiet gap of its healthy scenarios"),
+            ]
+            if proven is None and not stalled:
+                candidates.append((UNPROVEN_WINDOW_S, "the window until one of its scenarios has completed"))
+        window = max(candidates, key=lambda c: c[0])
+        return window if window[0] <= deadline_s else (deadline_s, "the scenario's deadline")
 
     def observe(self, impl: str, gap_s: float) -> None:
         """Record the longest quiet gap of a scenario that completed on every rank."""

@@ -37,7 +37,7 @@ import signal
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -214,6 +214,8 @@ class World:
             stall_window = (lambda: stall_rule.window(impl, deadline_s, watch.longest_gap_s)) if stall_rule else None
             known = partial(stall_rule.stalled_at, impl) if stall_rule is not None and stall_rule.probes(impl) else None
             deadlock, stall = self._collect(outcomes, started + deadline_s, grace_s, watch, stall_window, known)
+            if stall is not None and not stall.recognised:
+                stall = replace(stall, basis=stall_rule.basis(impl, deadline_s, watch.longest_gap_s))
             hung = [o for o in outcomes if o.status == RankStatus.HUNG]
             if hung and not (stall is not None and stall.recognised):
                 self._dump_stacks(hung)

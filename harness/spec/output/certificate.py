@@ -203,9 +203,14 @@ def to_markdown(certificate: dict) -> str:
         if evidence["scenario_file"]:
             lines.append(f"Replay: `{replay_command(evidence, c['id'])}`")
         if evidence.get("reproduces_alone") is False:
+            what, replayed = (
+                ("This violation shows", "pass")
+                if c["status"] == "fail"
+                else ("These calls go unjudged", "judge them all")
+            )
             lines.append(
-                "This violation shows only after earlier scenarios ran in the same rank processes (the"
-                " implementation keeps state across them): a replay of this file alone may pass."
+                f"{what} only after earlier scenarios ran in the same rank processes (the implementation"
+                f" keeps state across them): a replay of this file alone may {replayed}."
             )
         if evidence.get("unjudged_call"):
             lines += ["", f"Not judged: {evidence['reason']}"]

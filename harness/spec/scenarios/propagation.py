@@ -130,8 +130,8 @@ def propagation(result: ScenarioResult) -> Judgement:
         elif record is None:
             judgement.add(
                 "waits",
-                f"{where}: never ended; it still waited when the harness gave up, the process group's timeout"
-                " after the death: a call whose peer died must end with an error",
+                f"{where}: never ended; it was still in the call when the harness gave up, the process group's"
+                " timeout after the death: a call whose peer died must end with an error",
                 call,
             )
         elif record.error is not None:
