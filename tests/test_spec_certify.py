@@ -96,6 +96,12 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_cert
         assert failing == EXPECTED_CONFIGURATION_FAILURES[name], table
         assert all(row["status"] == "trains in every stage" for c, row in table.items() if c not in failing), table
     assert set(statuses(cert).values()) <= {"fail", "pass", "incomplete", "not_exercised", "not_claimed"}, reasons
+    markdown = (tmp_path / "certificate.md").read_text()
+    for clause in cert["clauses"]:
+        if clause["status"] in ("fail", "incomplete"):  # each says whether a replay alone shows the same
+            alone = clause["evidence"]["reproduces_alone"]
+            section = markdown.split(f"\n## {clause['id']} ")[1].split("\n## ")[0]
+            assert alone is not None and ("a replay of this file alone may" in section) is not alone, clause["id"]
     page = (tmp_path / "certificate.html").read_text()
     for clause in cert["clauses"]:
         if clause["status"] != "fail":
