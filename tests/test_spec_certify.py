@@ -19,6 +19,8 @@ from harness.spec.judge.judging import judge, judged_counts
 from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file
+from harness.worlds.pool import WorldPool
+from harness.worlds.stall import StallRule
 from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
 from tests.good_impls import GENERATED, MUST_CERTIFY
 
@@ -80,9 +82,16 @@ def test_generated_variant_is_certified_on_its_profiles_at_world_sizes_1_to_4(im
     assert {c["profile"] for c in claimed} == set(profiles)
 
 
+@pytest.fixture(scope="module")
+def replay_pool():
+    """Warm worlds that end a stalled scenario as `replay` does (its stall rule), not at the deadline."""
+    with WorldPool(stall_rule=StallRule()) as pool:
+        yield pool
+
+
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
-def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_certificate, world_pool):
+def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_certificate, replay_pool):
     impl = f"tests.bad_impls.{name}:Adapter"
     cert, tmp_path = known_bad_certificate(name)
     assert cert["verdict"] == "not_certified"
@@ -118,9 +127,9 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_cert
         assert evidence["reproduces_alone"] is not None
         if not evidence["reproduces_alone"]:
             continue  # state kept across scenarios (rounds counted per process): the certificate says so
-        again = judge(check, world_pool.run(impl, scenario))
+        again = judge(check, replay_pool.run(impl, scenario))
         assert again.kinds & set(evidence["violation_kinds"]), (clause["id"], again.violations)
-        assert not judge(check, world_pool.run(REFERENCE, scenario)).violations, clause["id"]
+        assert not judge(check, replay_pool.run(REFERENCE, scenario)).violations, clause["id"]
 
 
 def test_known_bad_world_sizes_name_registered_implementations_and_always_run_one_and_two_ranks():
