@@ -11,6 +11,7 @@ import pytest
 from harness.errors import ScenarioError
 from harness.locations import REFERENCE
 from harness.procs.scratch import run_folder
+from harness.records.decisions import default_fields
 from harness.records.messages import CallRecord, RestartCheckpoint
 from harness.records.report import RankOutcome, ScenarioResult
 from harness.records.scenario import Op, Scenario
@@ -244,3 +245,30 @@ def test_a_module_that_differed_without_the_restart_is_not_blamed_on_it(rank1_un
     judgement = resume_checks.restarted(stitched(first.scenario, [first, second]))
     assert len(judgement.violations) == violations, judgement.violations
     assert all("rank 1 holds another module after the restart" in v.text for v in judgement.violations)
+
+
+def test_a_rank_that_returned_its_own_decision_without_the_restart_is_not_blamed_on_it():
+    """After the restart both ranks return rank 0's decision; without it rank 1 had returned its own score
+    (a defect that shows only after enough calls in one process): the uninterrupted run is not one history,
+    so the restart is not what differs."""
+    restart = {"a": step(before={"stage": 2})}
+    decided, own = default_fields(0, 3, 3, True), default_fields(1, 3, 3, True)
+
+    def advanced(result: dict) -> CallRecord:
+        return dataclasses.replace(_call(3, 3, True), result=result)
+
+    first = _diverged_world(
+        [
+            [_call(0, 2), _call(1, 2, False), _call(2, 2, restart=restart), advanced(decided)],
+            [_call(0, 2), _call(1, 2, False), _call(2, 2, restart=restart), advanced(own)],
+        ],
+        RestartCheckpoint(2, {"a": b"bytes"}),
+    )
+    restored = {"a": step(after={"stage": 2})}
+    second = _diverged_world([[_call(2, 2, restart=restored), advanced(decided)]] * 2)
+    verdict = judge_scenario(BY_ID["R5"], stitched(first.scenario, [first, second]))
+    assert verdict.status == ClauseStatus.INCOMPLETE and not verdict.violations, verdict.reason
+    assert (
+        f"the ranks disagreed in the uninterrupted run, at call #3 advance 'a' (rank 1 returned score {own['score']!r},"
+        f" rank 0 {decided['score']!r})" in verdict.reason
+    ), verdict.reason

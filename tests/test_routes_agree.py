@@ -11,6 +11,7 @@ xfail on the pytest route, which passes.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -148,3 +149,33 @@ def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp
     assert f"D4 fail (SHOULD: not counted against the verdict) {counts}: {d4['reason']}" in done.stdout
     assert f"D4 at 2 rank(s): fail (SHOULD, not counted) {counts}" in lines
     assert f"verdict of the clauses run, as a certificate gives it: {cert['verdict']}" in lines
+
+
+def test_replay_says_what_the_certification_said_when_its_answer_differs(tmp_path):
+    """Evidence an implementation showed only after earlier scenarios ran can replay differently alone:
+    the replay then prints the certification's answer beside its own, with the caveat the certificate gave."""
+    from harness.locations import REFERENCE
+    from harness.records.scenario import Op
+    from harness.spec.output.evidence import evidence_file
+
+    scenario = Scenario("after-others", 2, ["a"], [Op("germinate", "a"), Op("advance", "a")])
+    recorded = {
+        "implementation": REFERENCE,
+        "status": "incomplete",
+        "reason": "1 of the 2 calls this clause reads in scenario 'after-others' were never judged: ...",
+        "judged": 1,
+        "unjudged": 1,
+        "reproduces_alone": False,
+        "scenario": scenario.to_dict(),
+    }
+    path = tmp_path / "C1-after-others.json"
+    path.write_text(json.dumps(evidence_file("C1", recorded)))
+    command = [sys.executable, "-m", "harness", "replay", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and "clause C1: pass (2 calls judged, 0 not judged)" in lines, done.stdout + done.stderr
+    said = lines.index(f"the certification said incomplete (1 calls judged, 1 not judged): {recorded['reason']}")
+    assert lines[said + 1].startswith("These calls go unjudged only after earlier scenarios ran"), done.stdout
+    path.write_text(json.dumps(evidence_file("C1", recorded | {"status": "pass", "judged": 2, "unjudged": 0})))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert again.returncode == 0 and "the certification said" not in again.stdout, again.stdout + again.stderr

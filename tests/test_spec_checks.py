@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import pytest
 
+import harness
 from harness.records.decisions import default_fields, local_decision
 from harness.records.messages import CallRecord
 from harness.records.payloads import NAMED as PAYLOADS
@@ -334,11 +336,27 @@ def test_a_survivor_of_a_dead_rank_0_ends_its_call_with_an_error_naming_it(survi
     assert propagation.failure_report(result).kinds == s5
 
 
+def test_a_failure_report_names_what_its_error_left_out_and_why_it_belongs_there():
+    def reason(message: str) -> str:
+        record = CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, stage_after=1)
+        record.error = _error("SyncError", message, "mypkg")
+        return str(propagation.failure_report(_after_dead_peer(record)).violations[0])
+
+    assert "its error does not name TRAINING (the stage the call was to reach): " in reason("'propagation_slot' failed")
+    assert "does not name the slot 'propagation_slot' or TRAINING (the stage the call was to reach)" in reason("closed")
+
+
 def test_a_survivor_that_never_reports_waits_and_rank_0_may_keep_its_own_decision():
     waiting = _after_dead_peer(CallRecord(1, "advance", propagation.SLOT, None))
     waiting.outcomes[1].records.pop()
     waiting.outcomes[1].status = RankStatus.HUNG
     assert propagation.propagation(waiting).kinds == {"waits"}
+    waiting.outcomes[1].stack = (  # the line it was still in names what a user would fix
+        'Current thread 0x1 (most recent call first):\n  File "/opt/mypkg/slot.py", line 220 in _sync\n'
+        f'  File "{os.path.dirname(harness.__file__)}/rankside/rank.py", line 74 in rank_main\n'
+    )
+    waits = str(propagation.propagation(waiting).violations[0])
+    assert "never ended; it was still in the call at /opt/mypkg/slot.py:220 in _sync when the harness gave up" in waits
     own = CallRecord(1, "advance", propagation.SLOT, None, stage_before=1, stage_after=1)
     own.result = default_fields(0, 1, 2, False)
     assert not propagation.propagation(_after_dead_peer(own, dead_rank=1)).violations

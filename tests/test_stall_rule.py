@@ -14,6 +14,7 @@ from harness.records.stacks import frame_in_stack, frame_in_traceback, ordered_s
 from harness.spec import certify as certify_module
 from harness.spec.certify import CertifyOptions
 from harness.worlds.stall import (
+    LONGER_GATES,
     STALL_FACTOR,
     STALL_FLOOR_S,
     STALLED_FLOOR_S,
@@ -106,17 +107,22 @@ def test_a_stall_leaves_where_it_sat_and_only_that_place_is_recognised():
 def test_a_window_says_where_its_length_comes_from():
     """A certification learnt the pace a replay has not: the reason says why the two windows differ."""
     rule = StallRule()
-    assert rule.basis(IMPL, 15.0) == "the window until one of its scenarios has completed"
+    assert rule.basis(IMPL, 15.0) == "the wait until one of its scenarios has completed" + LONGER_GATES
     rule.observe(IMPL, 0.001)
-    assert rule.basis(IMPL, 15.0) == "the shortest window"
+    assert rule.basis(IMPL, 15.0) == "the least the harness waits" + LONGER_GATES
     rule.observe(IMPL, 0.5)
-    assert rule.basis(IMPL, 15.0) == "10 times the longest quiet gap of its healthy scenarios"
+    assert rule.basis(IMPL, 15.0) == "10 times the longest quiet gap of its healthy scenarios" + LONGER_GATES
     assert rule.basis(IMPL, 3.0) == "the scenario's deadline" and rule.window(IMPL, 3.0) == 3.0
     rule.record_stall(IMPL, STALL_FLOOR_S)
-    assert rule.basis(IMPL, 15.0, gap_in_scenario_s=0.01) == "10 times the longest quiet gap of its healthy scenarios"
+    assert (
+        rule.basis(IMPL, 15.0, gap_in_scenario_s=0.01)
+        == "10 times the longest quiet gap of its healthy scenarios" + LONGER_GATES
+    )
     stalled = StallRule()
     stalled.record_stall(IMPL, UNPROVEN_WINDOW_S)
-    assert stalled.basis(IMPL, 15.0) == "the shortest window once this implementation has stalled"
+    assert (
+        stalled.basis(IMPL, 15.0) == "the least the harness waits once this implementation has stalled" + LONGER_GATES
+    )
     assert StallRule(fixed_s=0.3).basis(IMPL, 15.0) == "the stall timeout given"
     assert StallRule(fixed_s=30.0).basis(IMPL, 15.0) == "the scenario's deadline"
 

@@ -349,6 +349,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ..records.statuses import ClauseStatus
     from ..spec.implementation import describe_implementation
     from ..spec.judge.judging import judge_scenario, judged_counts, unjudged_lines, unusable
+    from ..spec.output.certificate import alone_caveat
     from ..worlds.pool import WorldPool
     from ..worlds.stall import StallRule
 
@@ -374,6 +375,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"clause {clause_id}: {verdict.status} ({counts})" + (f": {verdict.reason}" if verdict.reason else ""))
     for violation in verdict.violations:
         print(f"  [{violation.kind}] {violation}")
+    said = recorded if recorded.get("clause") == clause_id and recorded.get("status") else {}
+    replayed = (verdict.status, verdict.judged, verdict.unjudged)
+    if said and (said["status"], said["judged"], said["unjudged"]) != replayed:
+        said_counts = judged_counts(said["judged"], said["unjudged"])
+        print(f"the certification said {said['status']} ({said_counts}): {said['reason']}")
+        if alone_caveat(said):
+            print(alone_caveat(said))
     if verdict.unjudged:
         print("calls not judged:")
         for line in unjudged_lines(result) or ["every rank reported them, but the check could not judge them"]:

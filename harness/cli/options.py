@@ -70,7 +70,7 @@ def clause_printer(say: Callable[[str], None], verbose: bool) -> Callable[[Claus
 def evidence_lines(outcome: ClauseOutcome) -> list[str]:
     """Under a clause that is not settled, what to act on: the whole reason when its line had to cut it, and
     the command that replays its evidence."""
-    from ..spec.output.certificate import replay_command
+    from ..spec.output.certificate import alone_caveat, replay_command
 
     lines = []
     if outcome.reason and shorten(outcome.reason) != " ".join(outcome.reason.split()):
@@ -80,6 +80,8 @@ def evidence_lines(outcome: ClauseOutcome) -> list[str]:
     evidence = outcome.evidence or {}
     if evidence.get("scenario_file"):
         lines.append(f"       replay: {replay_command(evidence, outcome.clause.id)}")
+        caveat = alone_caveat(evidence)
+        lines += textwrap.wrap(caveat, REASON_WIDTH + 40, initial_indent=" " * 15, subsequent_indent=" " * 15)
     return lines
 
 

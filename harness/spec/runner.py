@@ -177,10 +177,8 @@ class ClauseRunner:
             outcome.reason = self._no_scenario_reason(clause, world_sizes)
         elif incomplete is not None:
             outcome.status = ClauseStatus.INCOMPLETE
-            outcome.evidence = self._evidence(clause, *incomplete, shrunk=False)
-            outcome.evidence["reproduces_alone"] = self._reproduces_alone(
-                incomplete[0], lambda found: judge_scenario(clause, found).status == ClauseStatus.INCOMPLETE
-            )
+            alone = self._reproduces_alone(incomplete[0], lambda found: _stops_where(clause, found, incomplete[2]))
+            outcome.evidence = self._evidence(clause, *incomplete, shrunk=False, reproduces_alone=alone)
             outcome.reason = incomplete[2].reason
         elif outcome.judged == 0:
             outcome.status = ClauseStatus.ERROR
@@ -228,9 +226,7 @@ class ClauseRunner:
             small, small_result, reproduces_alone = scenario, result, True
         verdict = judge_scenario(clause, small_result, kind=first.kind)
         shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
-        evidence = self._evidence(clause, small, small_result, verdict, shrunk=shrunk)
-        evidence["reproduces_alone"] = reproduces_alone
-        return evidence
+        return self._evidence(clause, small, small_result, verdict, shrunk=shrunk, reproduces_alone=reproduces_alone)
 
     def _reproduces_alone(self, scenario: Scenario, shows: Callable[[ScenarioResult], bool]) -> bool | None:
         """Whether `scenario` `shows` its failure (a violation, calls left unjudged) in a world of its own,
@@ -272,12 +268,30 @@ class ClauseRunner:
         return usable
 
     def _evidence(
-        self, clause: Clause, scenario: Scenario, result: ScenarioResult, verdict: ScenarioVerdict, shrunk: bool
+        self,
+        clause: Clause,
+        scenario: Scenario,
+        result: ScenarioResult,
+        verdict: ScenarioVerdict,
+        shrunk: bool,
+        reproduces_alone: bool | None = None,
     ) -> dict:
         evidence = build_evidence(scenario, result, verdict, shrunk, self.implementation)
+        evidence["reproduces_alone"] = reproduces_alone
         if self.evidence_dir:
             evidence["scenario_file"] = write_evidence(self.evidence_dir, clause.id, evidence)
         return evidence
+
+
+def _stops_where(clause: Clause, found: ScenarioResult, verdict: ScenarioVerdict) -> bool:
+    """`found` leaves the calls `verdict` left unjudged unjudged again: the same counts, stopped at the same call."""
+    again = judge_scenario(clause, found)
+
+    def stop(v: ScenarioVerdict) -> int | None:
+        return v.unjudged_call.call if v.unjudged_call else None
+
+    same_counts = (again.judged, again.unjudged) == (verdict.judged, verdict.unjudged)
+    return again.status == ClauseStatus.INCOMPLETE and same_counts and stop(again) == stop(verdict)
 
 
 def _content(scenario: Scenario) -> str | None:

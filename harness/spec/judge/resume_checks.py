@@ -220,7 +220,27 @@ def _first_disagreement(history: list[Call]) -> tuple[int, str] | None:
                 for rank, (stage, passed) in enumerate(views)
             )
             return call.index, f"{call.label} ({by_rank})"
+        returned = _returned_apart(call.records)
+        if returned:
+            return call.index, f"{call.label} ({returned})"
     return None
+
+
+def _returned_apart(records: list[CallRecord]) -> str:
+    """Where a rank returned a decision whose fields differ from rank 0's ("" when none did): every rank
+    returns rank 0's decision, so a restart cannot be blamed for a value the uninterrupted run already split."""
+    decided = records[0].result
+    for rank, record in enumerate(records[1:], 1):
+        if decided is None or record.result is None:
+            continue
+        try:
+            fields = [f for f in checks.differing_fields(record.result, decided) if f != "message"]
+        except KeyError:  # a result without the contract's fields: the integrity clauses report it
+            continue
+        if fields:
+            field = fields[0]
+            return f"rank {rank} returned {field} {record.result[field]!r}, rank 0 {decided[field]!r}"
+    return ""
 
 
 def _restart_problem(a: CallRecord, b: CallRecord, rank0: CallRecord, regrown: set[str]) -> str:

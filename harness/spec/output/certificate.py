@@ -195,6 +195,7 @@ def to_markdown(certificate: dict) -> str:
     lines += ["", *misaligned] if misaligned else []
     matrix = ddp_matrix.to_markdown(certificate.get("ddp_configurations", {}))
     lines += ["", *matrix] if matrix else []
+    reported: dict[str, str] = {}  # a report already shown, by the first clause whose evidence it is
     for c in certificate["clauses"]:
         evidence = c["evidence"]
         if not evidence:
@@ -202,26 +203,36 @@ def to_markdown(certificate: dict) -> str:
         lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
         if evidence["scenario_file"]:
             lines.append(f"Replay: `{replay_command(evidence, c['id'])}`")
-        if evidence.get("reproduces_alone") is False:
-            what, replayed = (
-                ("This violation shows", "pass")
-                if c["status"] == "fail"
-                else ("These calls go unjudged", "judge them all")
-            )
-            lines.append(
-                f"{what} only after earlier scenarios ran in the same rank processes (the implementation"
-                f" keeps state across them): a replay of this file alone may {replayed}."
-            )
+        if alone_caveat(evidence):
+            lines.append(alone_caveat(evidence))
         if evidence.get("unjudged_call"):
             lines += ["", f"Not judged: {evidence['reason']}"]
             lines += [f"- {line}" for line in evidence.get("unjudged_calls", [])]
         total, shown = evidence.get("violations_total", 0), len(evidence["violations"])
         more = [f"... and {total - shown} more violations"] if total > shown else []
-        lines += ["", "```", *evidence["violations"], *more, "", evidence["report"], "```"]
+        first = reported.setdefault(evidence["report"], c["id"])
+        report = evidence["report"] if first == c["id"] else f"(the ranks' report: the same run as under {first} above)"
+        lines += ["", "```", *evidence["violations"], *more, "", report, "```"]
     skipped = [(c["id"], name) for c in certificate["clauses"] for name in c["skipped"]]
     if skipped:
         lines += ["", "## Skipped scenarios", ""] + [f"- {clause}: {name}" for clause, name in skipped]
     return "\n".join(lines) + "\n"
+
+
+def alone_caveat(evidence: dict) -> str:
+    """What to know before replaying evidence that showed only after earlier scenarios ran ("" otherwise):
+    every route that offers the replay says it, and `replay` again when its answer differs."""
+    if evidence.get("reproduces_alone") is not False:
+        return ""
+    what, replayed = (
+        ("This violation shows", "pass")
+        if evidence.get("status") == "fail"
+        else ("These calls go unjudged", "judge them all")
+    )
+    return (
+        f"{what} only after earlier scenarios ran in the same rank processes (the implementation keeps state"
+        f" across them): a replay of this file alone may {replayed}."
+    )
 
 
 def replay_command(evidence: dict, clause_id: str | None) -> str:

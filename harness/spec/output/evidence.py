@@ -22,7 +22,17 @@ if TYPE_CHECKING:
     from ..implementation import Implementation
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
-RECORDED = ("clause", "implementation", "pythonpath", "status", "reason", "judged", "unjudged", "kind")
+RECORDED = (
+    "clause",
+    "implementation",
+    "pythonpath",
+    "status",
+    "reason",
+    "judged",
+    "unjudged",
+    "kind",
+    "reproduces_alone",
+)
 
 
 MAX_VIOLATIONS = 20
@@ -35,6 +45,7 @@ FILE_KEYS = (
     "unjudged",
     "kind",
     "unjudged_call",
+    "reproduces_alone",
     "violations",
     "scenario",
     "history",

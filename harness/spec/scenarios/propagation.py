@@ -22,6 +22,7 @@ from ...records.contract import Stage, default_target
 from ...records.messages import CallRecord, error_line
 from ...records.report import RankOutcome, ScenarioResult
 from ...records.scenario import Op, Scenario
+from ...records.stacks import frame_in_stack
 from ...records.statuses import DEAD, RankStatus
 from ..judge.checks import Judgement
 
@@ -128,10 +129,12 @@ def propagation(result: ScenarioResult) -> Judgement:
                 call,
             )
         elif record is None:
+            frame = frame_in_stack(outcome.stack)
+            at = f" at {frame}" if frame is not None else ""
             judgement.add(
                 "waits",
-                f"{where}: never ended; it was still in the call when the harness gave up, the process group's"
-                " timeout after the death: a call whose peer died must end with an error",
+                f"{where}: never ended; it was still in the call{at} when the harness gave up, the process"
+                " group's timeout after the death: a call whose peer died must end with an error",
                 call,
             )
         elif record.error is not None:
@@ -179,7 +182,8 @@ def failure_report(result: ScenarioResult) -> Judgement:
             continue
         judgement.exercised += 1
         message = record.error["message"].lower()
-        missing = [what for what in (SLOT, target) if what.lower() not in message]
+        named_as = {SLOT: f"the slot {SLOT!r}", target: f"{target} (the stage the call was to reach)"}
+        missing = [named_as[what] for what in (SLOT, target) if what.lower() not in message]
         if missing:
             named = " or ".join(missing)
             where = fault.where(outcome.rank)

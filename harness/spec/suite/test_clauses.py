@@ -17,7 +17,7 @@ from ...records.statuses import ClauseStatus
 from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
 from ..clauses import BY_ID, REGISTRY, Plan
 from ..judge.judging import judged_counts
-from ..output.certificate import replay_command
+from ..output.certificate import alone_caveat, replay_command
 from ..runner import ClauseRunner
 
 ALL_CAPABILITIES = frozenset({"scripted_gates", "metrics", "prune", "epoch_clock", "side_effects"})
@@ -75,6 +75,7 @@ def test_clause(
         lines.append(evidence.get("report", ""))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
+            lines += [alone_caveat(evidence)] if alone_caveat(evidence) else []
         if tolerated:
             pytest.xfail("\n".join(lines))
         pytest.fail("\n".join(lines), pytrace=False)
