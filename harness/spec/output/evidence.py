@@ -22,19 +22,6 @@ if TYPE_CHECKING:
     from ..implementation import Implementation
 
 EVIDENCE_FORMAT = "ddp-lifecycle-spec/evidence/v1"
-RECORDED = (
-    "clause",
-    "implementation",
-    "pythonpath",
-    "status",
-    "reason",
-    "judged",
-    "unjudged",
-    "kind",
-    "reproduces_alone",
-)
-
-
 MAX_VIOLATIONS = 20
 FILE_KEYS = (
     "implementation",
@@ -51,6 +38,7 @@ FILE_KEYS = (
     "history",
 )
 """What an evidence file keeps of the certificate's evidence: the scenario to replay and what it was found with."""
+RECORDED = ("clause", *FILE_KEYS)  # what `replay` reads back of an evidence file
 
 
 def build_evidence(
