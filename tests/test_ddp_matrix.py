@@ -61,3 +61,18 @@ def test_the_table_tells_a_diverged_lifecycle_exactly_where_agreement_finds_one(
         assert (row["status"] == ddp_matrix.NOT_JUDGED) == (c1.status == ClauseStatus.FAIL), (result.scenario.name, row)
         if c1.status == ClauseStatus.FAIL:
             assert c1.reason in row["problem"], (c1.reason, row["problem"])
+
+
+def test_a_scenario_whose_calls_were_not_all_judged_does_not_show_the_configuration_training():
+    """A rank hung before it reported its call: the module was never seen in that stage, so the scenario
+    cannot say that the configuration trains in every stage."""
+    same = int(Stage.TRAINING)
+    hung = _result("hung", [same, same], ["x", "x"])
+    hung.outcomes[1].records.clear()
+    hung.outcomes[1].status = RankStatus.HUNG
+    row = ddp_matrix.summarize([hung], tuple(CONFIGS))[FIND_UNUSED]
+    assert row["status"] == ddp_matrix.NOT_JUDGED, row
+    assert "calls were never judged, which D1 reports (first: hung: 1 of 1 calls)" in row["problem"], row
+    alike = _result("alike", [same, same], ["x", "x"])
+    row = ddp_matrix.summarize([alike, hung], tuple(CONFIGS))[FIND_UNUSED]
+    assert row["status"] == ddp_matrix.TRAINS and row["problem"].startswith("1 of 2 scenarios unjudged: "), row

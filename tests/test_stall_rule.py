@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sysconfig
 import threading
 
 import multiprocess
@@ -107,7 +109,7 @@ def test_a_stall_leaves_where_it_sat_and_only_that_place_is_recognised():
 def test_a_window_says_where_its_length_comes_from():
     """A certification learnt the pace a replay has not: the reason says why the two windows differ."""
     rule = StallRule()
-    assert rule.basis(IMPL, 15.0) == "the wait until one of its scenarios has completed" + LONGER_GATES
+    assert rule.basis(IMPL, 15.0) == "the wait while none of its scenarios has completed yet" + LONGER_GATES
     rule.observe(IMPL, 0.001)
     assert rule.basis(IMPL, 15.0) == "the least the harness waits" + LONGER_GATES
     rule.observe(IMPL, 0.5)
@@ -124,6 +126,9 @@ def test_a_window_says_where_its_length_comes_from():
         stalled.basis(IMPL, 15.0) == "the least the harness waits once this implementation has stalled" + LONGER_GATES
     )
     assert StallRule(fixed_s=0.3).basis(IMPL, 15.0) == "the stall timeout given"
+    assert (
+        f"--stall-timeout ({STALL_OPTION} under pytest)" in LONGER_GATES
+    )  # the options' names, as both routes spell them
     assert StallRule(fixed_s=30.0).basis(IMPL, 15.0) == "the scenario's deadline"
 
 
@@ -143,6 +148,20 @@ def test_own_frame_is_the_main_threads_innermost_outside_the_harness():
     assert frame is not None
     assert (frame.file, frame.line, frame.function) == (HERE, 12, "_sync_gate_decision")
     assert str(frame).startswith("tests/test_stall_rule.py:12 in _sync_gate_decision")
+
+
+def test_own_frame_is_the_implementations_line_that_called_into_the_standard_library():
+    """torch's logging wrapper had called `logging.debug` when the stack was read: the line to fix is the
+    implementation's, outside every standard-library module (one installed in site-packages is its own)."""
+    logging_file = os.path.abspath(logging.__file__)
+    site = sysconfig.get_paths()["purelib"]
+    dump = DUMP.replace(
+        f'  File "{HERE}", line 12 in _sync_gate_decision\n',
+        f'  File "{logging_file}", line 1572 in findCaller\n  File "{logging_file}", line 1500 in debug\n'
+        f'  File "{site}/mypkg_installed/core.py", line 220 in _sync\n',
+    )
+    frame = frame_in_stack(dump)
+    assert frame is not None and (frame.file, frame.line) == (f"{site}/mypkg_installed/core.py", 220), frame
 
 
 def test_ordered_stack_puts_the_main_thread_first_and_leaves_out_harness_threads():

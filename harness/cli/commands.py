@@ -379,7 +379,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     replayed = (verdict.status, verdict.judged, verdict.unjudged)
     if said and (said["status"], said["judged"], said["unjudged"]) != replayed:
         said_counts = judged_counts(said["judged"], said["unjudged"])
-        print(f"the certification said {said['status']} ({said_counts}): {said['reason']}")
+        print(f"the run that wrote this file said {said['status']} ({said_counts}): {said['reason']}")
         if alone_caveat(said):
             print(alone_caveat(said))
     if verdict.unjudged:

@@ -2,9 +2,8 @@
 stack dump or from a traceback, and the record of a stall that names it.
 
 A stack is read for the innermost frame of its main thread outside the harness (with the process and
-pickling libraries it runs on), torch and the standard library's threading machinery: the
-implementation's own line. Records and their rendering read it, so it depends on nothing but the
-package's location.
+pickling libraries it runs on), torch and the standard library: the implementation's own line.
+Records and their rendering read it, so it depends on nothing but the package's location.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ from ..locations import PACKAGE_DIR
 
 _HARNESS_DIR = PACKAGE_DIR + os.sep
 _LIBRARIES = ("torch", "multiprocess", "dill")  # located, not imported: `import harness` stays light
-_STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
-_MACHINERY = tuple(os.path.join(_STDLIB_DIR, name) for name in ("threading.py", "multiprocessing", "concurrent"))
+_PATHS = sysconfig.get_paths()
+_STDLIB_DIRS = tuple({_PATHS["stdlib"] + os.sep, _PATHS["platstdlib"] + os.sep})
+_SITE_DIRS = tuple({_PATHS["purelib"] + os.sep, _PATHS["platlib"] + os.sep})  # inside the stdlib's folder on many
 _DUMP_THREAD = re.compile(r"^(Current thread|Thread) (0x[0-9a-f]+)")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<function>\S+)')
 _CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
@@ -63,8 +63,8 @@ def _main_thread(threads: list[tuple[str, list[Frame]]]) -> list[Frame]:
 
 
 def own_frame(frames: list[Frame]) -> Frame | None:
-    """The innermost frame outside the harness, torch and the standard library's thread machinery,
-    above the rank's entry point (what calls `rank_main` is the process's own start-up)."""
+    """The innermost frame outside the harness, torch and the standard library, above the rank's entry
+    point (what calls `rank_main` is the process's own start-up)."""
     for frame in frames:
         if frame.function == "rank_main":
             return None
@@ -85,7 +85,7 @@ def frame_in_traceback(traceback_text: str) -> Frame | None:
 
 def ordered_stack(stack: str) -> str:
     """A faulthandler dump with the main thread first, other threads of the implementation after it,
-    and the harness's own threads (whose frames are all harness or thread machinery) left out."""
+    and the harness's own threads (whose frames are all harness or standard library) left out."""
     threads = _threads(stack)
     if not threads:
         return stack
@@ -129,8 +129,11 @@ _LIBRARY_DIRS = _library_dirs()
 
 
 def _machinery(path: str) -> bool:
+    """The harness, the libraries it runs on, torch, or the standard library (whose `logging`, `queue` or
+    `socket` a rank may sit in: the line that called it is the implementation's)."""
     path = os.path.abspath(path) if os.path.isabs(path) else path
-    return path.startswith((_HARNESS_DIR, *_LIBRARY_DIRS, *_MACHINERY)) or path.startswith(("<frozen", "<string>"))
+    stdlib = path.startswith(_STDLIB_DIRS) and not path.startswith(_SITE_DIRS)
+    return stdlib or path.startswith((_HARNESS_DIR, *_LIBRARY_DIRS)) or path.startswith(("<frozen", "<string>"))
 
 
 def _shown_path(path: str) -> str:

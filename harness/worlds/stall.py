@@ -36,7 +36,8 @@ STALL_FLOOR_S = 1.0
 STALLED_FLOOR_S = 0.25
 UNPROVEN_WINDOW_S = 5.0
 PROBE_S = 0.05
-LONGER_GATES = "; a gate slower than that needs a longer stall timeout"  # what a slow, correct one does
+# What a slow, correct implementation does about it, on either route:
+LONGER_GATES = "; a gate slower than that needs a longer --stall-timeout (--lifecycle-stall-timeout under pytest)"
 POLL_S = 0.02  # progress is seen no finer than this: a healthy scenario's quiet gaps are whole polls, so
 # its window is STALL_FACTOR polls at least (at 0.05 s, 0.5 s for an implementation whose floor is 0.25 s)
 
@@ -87,7 +88,7 @@ class StallRule:
                 (STALL_FACTOR * gap, f"{STALL_FACTOR:g} times the longest quiet gap of its healthy scenarios"),
             ]
             if proven is None and not stalled:
-                candidates.append((UNPROVEN_WINDOW_S, "the wait until one of its scenarios has completed"))
+                candidates.append((UNPROVEN_WINDOW_S, "the wait while none of its scenarios has completed yet"))
             candidates = [(seconds, basis + LONGER_GATES) for seconds, basis in candidates]
         window = max(candidates, key=lambda c: c[0])
         return window if window[0] <= deadline_s else (deadline_s, "the scenario's deadline")

@@ -220,18 +220,18 @@ def to_markdown(certificate: dict) -> str:
 
 
 def alone_caveat(evidence: dict) -> str:
-    """What to know before replaying evidence that showed only after earlier scenarios ran ("" otherwise):
+    """What to know before replaying evidence that a world of its own did not show again ("" otherwise):
     every route that offers the replay says it, and `replay` again when its answer differs."""
     if evidence.get("reproduces_alone") is not False:
         return ""
     what, replayed = (
-        ("This violation shows", "pass")
+        ("showed no such violation", "pass")
         if evidence.get("status") == "fail"
-        else ("These calls go unjudged", "judge them all")
+        else ("did not stop judging at the same call with the same counts", "say otherwise")
     )
     return (
-        f"{what} only after earlier scenarios ran in the same rank processes (the implementation keeps state"
-        f" across them): a replay of this file alone may {replayed}."
+        f"Found after earlier scenarios ran in the same rank processes; a world of its own {what} (the"
+        f" implementation keeps state across scenarios): a replay of this file alone may {replayed}."
     )
 
 

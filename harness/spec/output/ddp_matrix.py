@@ -26,6 +26,7 @@ def summarize(results: list[ScenarioResult], declared: tuple[str, ...]) -> dict:
     """`{configuration: {declared, status, scenarios, problem}}` over the matrix, in its order."""
     table = {name: {"declared": name in declared, "status": NOT_RUN, "scenarios": 0, "problem": ""} for name in CONFIGS}
     lifecycle: dict[str, list[str]] = {name: [] for name in CONFIGS}
+    partial: dict[str, list[str]] = {name: [] for name in CONFIGS}  # scenarios some of whose calls were not judged
     for result in results:
         if not result.scenario.model:
             continue
@@ -38,23 +39,38 @@ def summarize(results: list[ScenarioResult], declared: tuple[str, ...]) -> dict:
             lifecycle[result.scenario.ddp].append(f"{result.scenario.name}: {divergence.text}")
             continue
         try:
-            violations = model_checks.model(result).violations
+            judgement = model_checks.model(result)
         except Exception:  # an unreadable result: the clauses report it as `error`, with its cause
             continue
-        if violations and not row["problem"]:
-            row["status"], row["problem"] = FAILS, f"{result.scenario.name}: {violations[0].text}"
+        if judgement.violations and not row["problem"]:
+            row["status"], row["problem"] = FAILS, f"{result.scenario.name}: {judgement.violations[0].text}"
+        elif judgement.unjudged:
+            total = judgement.judged + judgement.unjudged
+            partial[result.scenario.ddp].append(f"{result.scenario.name}: {judgement.unjudged} of {total} calls")
         elif row["status"] == NOT_RUN:
             row["status"] = TRAINS
-    for name, found in lifecycle.items():
-        row = table[name]
-        if not found or row["status"] == FAILS:
-            continue
-        because = f"the ranks' lifecycles diverged, which C1 reports, not the configuration (first: {found[0]})"
-        if row["status"] == NOT_RUN:
-            row["status"], row["problem"] = NOT_JUDGED, f"every scenario it ran is unjudged: {because}"
-        else:
-            row["problem"] = f"{len(found)} of {row['scenarios']} scenarios unjudged: {because}"
+    for name in CONFIGS:
+        _unjudged(table[name], lifecycle[name], partial[name])
     return table
+
+
+def _unjudged(row: dict, diverged: list[str], partial: list[str]) -> None:
+    """Say in `row` which of its scenarios could not show the configuration training, and why; with none
+    that could, the configuration is `not judged`."""
+    if row["status"] == FAILS or not (diverged or partial):
+        return
+    because = []
+    if diverged:
+        because.append(
+            f"the ranks' lifecycles diverged, which C1 reports, not the configuration (first: {diverged[0]})"
+        )
+    if partial:
+        because.append(f"calls were never judged, which D1 reports (first: {partial[0]})")
+    if row["status"] == NOT_RUN:
+        row["status"], row["problem"] = NOT_JUDGED, f"every scenario it ran is unjudged: {'; '.join(because)}"
+    else:
+        count = len(diverged) + len(partial)
+        row["problem"] = f"{count} of {row['scenarios']} scenarios unjudged: {'; '.join(because)}"
 
 
 def to_markdown(table: dict) -> list[str]:
