@@ -380,8 +380,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if said and (said["status"], said["judged"], said["unjudged"]) != replayed:
         said_counts = judged_counts(said["judged"], said["unjudged"])
         print(f"the run that wrote this file said {said['status']} ({said_counts}): {said['reason']}")
-        if alone_caveat(said):
-            print(alone_caveat(said))
+        if caveat := alone_caveat(said):
+            print(caveat)
     if verdict.unjudged:
         print("calls not judged:")
         for line in unjudged_lines(result) or ["every rank reported them, but the check could not judge them"]:

@@ -203,8 +203,8 @@ def to_markdown(certificate: dict) -> str:
         lines += ["", f"## {c['id']} {c['title']}: {c['status']}", ""]
         if evidence["scenario_file"]:
             lines.append(f"Replay: `{replay_command(evidence, c['id'])}`")
-        if alone_caveat(evidence):
-            lines.append(alone_caveat(evidence))
+        if caveat := alone_caveat(evidence):
+            lines.append(caveat)
         if evidence.get("unjudged_call"):
             lines += ["", f"Not judged: {evidence['reason']}"]
             lines += [f"- {line}" for line in evidence.get("unjudged_calls", [])]

@@ -75,7 +75,7 @@ def test_clause(
         lines.append(evidence.get("report", ""))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
-            lines += [alone_caveat(evidence)] if alone_caveat(evidence) else []
+            lines += [caveat] if (caveat := alone_caveat(evidence)) else []
         if tolerated:
             pytest.xfail("\n".join(lines))
         pytest.fail("\n".join(lines), pytrace=False)
