@@ -79,6 +79,17 @@ def record_outcome(config: pytest.Config, world_size: int, outcome: ClauseOutcom
     config.stash.setdefault(OUTCOMES, []).append((world_size, outcome))
 
 
+REPORTS = pytest.StashKey[dict]()
+
+
+def report_once(config: pytest.Config, report: str, test_name: str) -> str:
+    """The ranks' report of a failing clause test, or, when an earlier test of the session showed the same
+    run, a line naming that test: clauses failing on one scenario share its report, which can run to
+    thousands of lines (every rank's stack), as the certificate shows it once."""
+    first = config.stash.setdefault(REPORTS, {}).setdefault(report, test_name)
+    return report if first == test_name else f"(the ranks' report: the same run as under {first} above)"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """What each clause judged, the verdict a certificate of the same clauses would give (a failed SHOULD
     clause is an xfail and does not count, as there), and the folder holding the evidence."""

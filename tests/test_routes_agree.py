@@ -24,7 +24,7 @@ from harness.records.scenario import Scenario
 from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec import runner
 from harness.spec.certify import CertifyOptions, certify
-from harness.spec.clauses import BY_ID
+from harness.spec.clauses import BY_ID, REGISTRY
 from harness.spec.implementation import Implementation
 from harness.spec.judge import judging
 from harness.spec.judge.judging import judged_counts
@@ -114,11 +114,16 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
         assert done.returncode == 1 and expected in done.stdout.splitlines(), done.stdout[-3000:] + done.stderr
         if clause["status"] == "incomplete":
             assert "calls not judged:" in done.stdout
+    # A clause failing on the same run as an earlier one points to the report shown there, as the certificate does.
+    report = chosen[1]["evidence"]["report"]
+    sharing = next(c for c in unsettled.values() if c is not chosen[1] and c["evidence"]["report"] == report)
     suite = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", IMPL, "--lifecycle-world-sizes", "2"]
-    keyword = " or ".join(f"{c['id']}-" for c in chosen)
+    keyword = " or ".join(f"{c['id']}-" for c in [*chosen, sharing])
     done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", keyword, "--lifecycle-verbose",
                     "-p", "no:cacheprovider", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:]
+    first = min(chosen[1]["id"], sharing["id"], key=lambda clause_id: [c.id for c in REGISTRY].index(clause_id))
+    assert f"(the ranks' report: the same run as under test_clause[{first}-" in done.stdout, done.stdout[-4000:]
     for clause in chosen:
         counts = judged_counts(clause["judged"], clause["unjudged"])
         assert f"{clause['id']} {clause['status']} ({counts}): {clause['reason']}" in done.stdout, done.stdout[-4000:]
@@ -129,7 +134,7 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
     # One replay command per failing test; pytest repeats the failure message in its summary when the
     # environment says CI, so the same command may be printed twice.
     commands = {line.split("replay: ", 1)[1] for line in done.stdout.splitlines() if "replay: " in line}
-    assert len(commands) == len(chosen), done.stdout[-4000:]
+    assert len(commands) == len(chosen) + 1, done.stdout[-4000:]
 
 
 def test_a_failed_should_clause_is_reported_by_both_routes_and_fails_neither(tmp_path):

@@ -6,7 +6,9 @@ the world sizes its clause's scenarios run at; its ID names the clause and the n
 its profile as a marker (`-m core`). `--lifecycle-profile` narrows the run the same way.
 
 A failed SHOULD clause is an xfail with the whole report as its reason: the certificate does not count
-it against the verdict, so it does not fail the session either (`--runxfail` makes it fail).
+it against the verdict, so it does not fail the session either (`--runxfail` makes it fail). A failing
+test whose ranks' report an earlier failing test of the session showed names that test instead of
+repeating it (`harness.testing.report_once`), as the certificate does.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from ...records.statuses import ClauseStatus
-from ...testing import configured_profile, configured_world_sizes, record_outcome, tolerated_failure
+from ...testing import configured_profile, configured_world_sizes, record_outcome, report_once, tolerated_failure
 from ..clauses import BY_ID, REGISTRY, Plan
 from ..judge.judging import judged_counts
 from ..output.certificate import alone_caveat, replay_command
@@ -72,7 +74,9 @@ def test_clause(
         level = f" ({outcome.clause.level}: not counted against the verdict)" if tolerated else ""
         lines = [f"{clause_id} {outcome.status}{level} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
         lines += [f"not judged: {line}" for line in evidence.get("unjudged_calls", [])]
-        lines.append(evidence.get("report", ""))
+        if evidence.get("report"):  # an xfail's reason shows only on request: it never stands in for a failure's
+            report = evidence["report"]
+            lines.append(report if tolerated else report_once(request.config, report, request.node.name))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
             lines += [caveat] if (caveat := alone_caveat(evidence)) else []
