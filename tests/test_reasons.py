@@ -258,3 +258,22 @@ def test_a_rank_left_waiting_by_a_rank_that_raised_says_which_one():
         "rank 0 hung at call #2: deadlocked in a collective, waiting for ranks that had raised and left"
         " (rank 1 at call #1)"
     )
+
+
+def test_evidence_a_world_of_its_own_did_not_show_again_says_what_ran_before_it():
+    """The caveat names what the rank processes had run before the evidence's scenario, so a user can tell
+    state kept across scenarios (and how much of it) from a failure that depends on timing."""
+    from harness.records.report import EarlierRuns
+    from harness.spec.output.certificate import alone_caveat
+
+    failed = {"status": "fail", "reproduces_alone": False}
+    after = EarlierRuns().after("corpus-1", 40).after("divergence-holding-ws2", 12).to_dict()
+    caveat = alone_caveat(failed | {"earlier": after})
+    assert caveat.startswith(
+        "Found after 2 earlier scenarios (52 calls, the last 'divergence-holding-ws2') ran in the same rank processes;"
+    ), caveat
+    assert "a replay of this file alone may pass; the same command with the same options" in caveat
+    first = alone_caveat({"status": "incomplete", "reproduces_alone": False, "earlier": EarlierRuns().to_dict()})
+    assert "the first in its rank processes: what it found depends on timing" in first and "say otherwise" in first
+    assert alone_caveat(failed).startswith("Found after earlier scenarios ran")  # a file written before the count
+    assert alone_caveat(failed | {"reproduces_alone": True}) == alone_caveat(failed | {"reproduces_alone": None}) == ""

@@ -111,6 +111,9 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_cert
             alone = clause["evidence"]["reproduces_alone"]
             section = markdown.split(f"\n## {clause['id']} ")[1].split("\n## ")[0]
             assert alone is not None and ("a replay of this file alone may" in section) is not alone, clause["id"]
+            if alone is False:  # state kept per process: the section says how much ran before
+                earlier = clause["evidence"]["earlier"]
+                assert earlier["scenarios"] > 0 and f"Found after {earlier['scenarios']} earlier scenario" in section
             report = clause["evidence"]["report"]
             shown = [c["id"] for c in cert["clauses"] if (c["evidence"] or {}).get("report") == report][0]
             assert (report in section) if shown == clause["id"] else (f"the same run as under {shown} above" in section)

@@ -13,6 +13,22 @@ from .statuses import RankStatus
 REPORT_LINE_LIMIT = 160
 
 
+@dataclass(frozen=True)
+class EarlierRuns:
+    """What the rank processes had run before a scenario (a warm world runs scenario after scenario): an
+    implementation that keeps state per process may fail only after them."""
+
+    scenarios: int = 0
+    calls: int = 0
+    last: str | None = None
+
+    def after(self, scenario: str, calls: int) -> EarlierRuns:
+        return EarlierRuns(self.scenarios + 1, self.calls + calls, scenario)
+
+    def to_dict(self) -> dict:
+        return {"scenarios": self.scenarios, "calls": self.calls, "last": self.last}
+
+
 @dataclass
 class RankOutcome:
     rank: int
@@ -68,9 +84,13 @@ class ScenarioResult:
     outcomes: list[RankOutcome]
     duration_s: float
     deadlock: bool = False
-    world_reused: bool = False
+    earlier: EarlierRuns = EarlierRuns()
     stall: Stall | None = None
     uninterrupted: ScenarioResult | None = None
+
+    @property
+    def world_reused(self) -> bool:
+        return self.earlier.scenarios > 0
 
     @property
     def world_size(self) -> int:

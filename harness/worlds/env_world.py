@@ -39,7 +39,7 @@ from ..errors import ScenarioError, ScenarioSkipped, WorldLost, WorldStartError
 from ..rankside.collectives import CollectiveMonitor
 from ..rankside.rank import RankRun
 from ..records.messages import EndRun, RunScenario, decode, encode, error_info, error_line
-from ..records.report import RankOutcome, ScenarioResult
+from ..records.report import EarlierRuns, RankOutcome, ScenarioResult
 from ..records.scenario import Scenario
 from ..records.stranding import may_strand_a_rank
 from .world import reusable
@@ -94,7 +94,7 @@ class EnvWorld:
         self.control = control
         self.lost: str | None = None
         self.control_lost = False
-        self.scenarios_run = 0
+        self.earlier = EarlierRuns()
         # Each rank writes only its own two slots; there is no parent to read them.
         self.monitor = CollectiveMonitor([0] * (2 * size), rank)
         self.monitor.install()
@@ -117,8 +117,8 @@ class EnvWorld:
         self._broadcast(payload)
         gathered = self._gather(self._run_here(impl, scenario))
         outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
-        result = ScenarioResult(scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0)
-        self.scenarios_run += 1
+        result = ScenarioResult(scenario, outcomes, time.monotonic() - started, earlier=self.earlier)
+        self.earlier = self.earlier.after(scenario.name, max(len(o.records) for o in outcomes))
         if not reusable(outcomes):
             self.lost = (
                 f"scenario {scenario.name!r} left the launcher's process group unusable (a failed collective,"

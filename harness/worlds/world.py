@@ -52,7 +52,7 @@ from ..procs.scratch import world_folder
 from ..rankside.rank import rank_main
 from ..rankside.ranklog import read_output
 from ..records.messages import Ready, RestartCheckpoint, RunScenario, StopRank, decode, encode
-from ..records.report import RankOutcome, ScenarioResult
+from ..records.report import EarlierRuns, RankOutcome, ScenarioResult
 from ..records.scenario import Scenario
 from ..records.stacks import Stall, ordered_stack
 from ..records.statuses import DEAD, RankStatus
@@ -99,7 +99,7 @@ class World:
         self.config = config
         self.ranks: list[_Rank] = []
         self.healthy = False
-        self.scenarios_run = 0
+        self.earlier = EarlierRuns()
         self.folder = world_folder(config.world_size)
         self.shared: Any = None
 
@@ -226,14 +226,14 @@ class World:
             self.close()
             raise
         result = ScenarioResult(
-            scenario, outcomes, time.monotonic() - started, deadlock, world_reused=self.scenarios_run > 0, stall=stall
+            scenario, outcomes, time.monotonic() - started, deadlock, earlier=self.earlier, stall=stall
         )
         if stall_rule is not None and result.ok:
             stall_rule.observe(impl, watch.longest_gap_s)
         if stall_rule is not None and stall is not None and not stall.recognised:
             place = stall_place(stall.rank, self.shared[2 * stall.rank + 1], outcomes[stall.rank].stack)
             stall_rule.record_stall(impl, stall.window_s, place)
-        self.scenarios_run += 1
+        self.earlier = self.earlier.after(scenario.name, max(len(o.records) for o in outcomes))
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
             outcome.output = read_output(rank.log_path)

@@ -229,9 +229,20 @@ def alone_caveat(evidence: dict) -> str:
         if evidence.get("status") == "fail"
         else ("did not stop judging at the same call with the same counts", "say otherwise")
     )
+    earlier = evidence.get("earlier") or {}
+    if earlier.get("scenarios") == 0:
+        return (
+            f"A world of its own {what}, though this run too was the first in its rank processes: what it"
+            f" found depends on timing or on something outside them; a replay of this file may {replayed}."
+        )
+    after = "earlier scenarios"
+    if earlier.get("scenarios"):
+        count, calls, last = earlier["scenarios"], earlier["calls"], earlier["last"]
+        after = f"{count} earlier scenario{'s' if count > 1 else ''} ({calls} calls, the last {last!r})"
     return (
-        f"Found after earlier scenarios ran in the same rank processes; a world of its own {what} (the"
-        f" implementation keeps state across scenarios): a replay of this file alone may {replayed}."
+        f"Found after {after} ran in the same rank processes; a world of its own {what} (the implementation"
+        f" keeps state across scenarios): a replay of this file alone may {replayed}; the same command with"
+        " the same options runs the same scenarios before it."
     )
 
 
