@@ -12,7 +12,7 @@ import pytest
 
 from harness import testing
 from harness.pytest_options import STALL_OPTION
-from harness.records.stacks import frame_in_stack, frame_in_traceback, ordered_stack
+from harness.records.stacks import START_UP, frame_in_stack, frame_in_traceback, ordered_stack
 from harness.spec import certify as certify_module
 from harness.spec.certify import CertifyOptions
 from harness.worlds.stall import (
@@ -170,6 +170,15 @@ def test_ordered_stack_puts_the_main_thread_first_and_leaves_out_harness_threads
     assert "_watch_lifeline" not in ordered
     assert "/opt/mypkg/metrics.py" in ordered
     assert "(1 harness thread(s) left out)" in ordered
+    assert ordered.splitlines()[:6] == [
+        "Current thread 0x00007f1ba67f7b80 (most recent call first):",
+        f'  File "{HERE}", line 12 in _sync_gate_decision',
+        '  File "/opt/mypkg/slot.py", line 112 in advance_stage',
+        f'  File "{HARNESS}/rank.py", line 262 in _perform',
+        f'  File "{HARNESS}/rank.py", line 74 in rank_main',
+        START_UP,
+    ]  # the process's start-up below its entry point is the same in every rank of every run
+    assert "<string>" not in ordered
 
 
 def test_frame_in_a_formatted_traceback():

@@ -51,8 +51,17 @@ class Frame:
 
 
 def main_thread_frames(stack: str) -> list[Frame]:
-    """The frames (innermost first) of the thread in a faulthandler dump that runs `rank_main`."""
-    return _main_thread(_threads(stack))
+    """The frames (innermost first) of the thread in a faulthandler dump that runs `rank_main`, down to it."""
+    return _down_to_entry(_main_thread(_threads(stack)))[0]
+
+
+def _down_to_entry(frames: list[Frame]) -> tuple[list[Frame], bool]:
+    """`frames` down to the rank's entry point `rank_main`, and whether the process's start-up below it
+    (the same frames in every rank of every run) was cut."""
+    entry = next((i for i, f in enumerate(frames) if f.function == "rank_main" and _machinery(f.file)), None)
+    if entry is None or entry == len(frames) - 1:
+        return frames, False
+    return frames[: entry + 1], True
 
 
 def _main_thread(threads: list[tuple[str, list[Frame]]]) -> list[Frame]:
@@ -83,9 +92,13 @@ def frame_in_traceback(traceback_text: str) -> Frame | None:
     return own_frame(list(reversed(frames)))
 
 
+START_UP = "  (the rank process's start-up below rank_main left out)"
+
+
 def ordered_stack(stack: str) -> str:
     """A faulthandler dump with the main thread first, other threads of the implementation after it,
-    and the harness's own threads (whose frames are all harness or standard library) left out."""
+    and the harness's own threads (whose frames are all harness or standard library) left out; so is
+    the start-up below `rank_main`."""
     threads = _threads(stack)
     if not threads:
         return stack
@@ -94,8 +107,10 @@ def ordered_stack(stack: str) -> str:
     left_out = len(threads) - len(blocks)
     lines = []
     for header, frames in blocks:
+        shown, cut = _down_to_entry(frames)
         lines.append(header)
-        lines += [f'  File "{f.file}", line {f.line} in {f.function}' for f in frames]
+        lines += [f'  File "{f.file}", line {f.line} in {f.function}' for f in shown]
+        lines += [START_UP] if cut else []
         lines.append("")
     if left_out:
         lines.append(f"({left_out} harness thread(s) left out)")
