@@ -43,7 +43,7 @@ from .records.statuses import ClauseStatus
 from .spec.clauses import SHOULD
 from .spec.implementation import describe_implementation
 from .spec.judge.judging import judged_counts
-from .spec.output.certificate import verdict
+from .spec.output.certificate import same_run, verdict
 from .spec.runner import ClauseOutcome, ClauseRunner
 from .worlds.pool import WorldPool, certification_pools
 from .worlds.preload import start_forkserver
@@ -82,12 +82,13 @@ def record_outcome(config: pytest.Config, world_size: int, outcome: ClauseOutcom
 REPORTS = pytest.StashKey[dict]()
 
 
-def report_once(config: pytest.Config, report: str, test_name: str) -> str:
-    """The ranks' report of a failing clause test, or, when an earlier test of the session showed the same
-    run, a line naming that test: clauses failing on one scenario share its report, which can run to
-    thousands of lines (every rank's stack), as the certificate shows it once."""
-    first = config.stash.setdefault(REPORTS, {}).setdefault(report, test_name)
-    return report if first == test_name else f"(the ranks' report: the same run as under {first} above)"
+def report_once(config: pytest.Config, evidence: dict, test_name: str) -> str:
+    """The ranks' report of a failing clause test's evidence, or, when an earlier test of the session showed
+    the same run (`harness.spec.output.certificate.same_run`), a line naming that test: clauses failing on
+    one scenario share its report, which can run to thousands of lines (every rank's stack), as the
+    certificate shows it once."""
+    first = config.stash.setdefault(REPORTS, {}).setdefault(same_run(evidence), test_name)
+    return evidence["report"] if first == test_name else f"(the ranks' report: the same run as under {first} above)"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

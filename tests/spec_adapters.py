@@ -1,6 +1,7 @@
 """Adapters the suite's own tests certify: variations of the reference in what they declare."""
 
 from reference_impl.adapter import Adapter
+from reference_impl.slot import SeedSlot
 
 
 class NoPruneAdapter(Adapter):
@@ -41,3 +42,27 @@ class StringGateAdapter(Adapter):
 
     def result_fields(self, result):
         return {**super().result_fields(result), "gate": f"G{int(result.gate)}"}
+
+
+_built = 0  # adapters built in this process: the harness builds one per scenario on every rank
+
+
+class _LocalSlot(SeedSlot):
+    def _sync_gate_decision(self, result, identity):
+        return result
+
+
+class LocalAfterThreeScenariosAdapter(Adapter):
+    """Correct in the first three scenarios of its rank process, then its slots apply their own gate decision:
+    a defect kept per process, which a world of its own never shows."""
+
+    AFTER = 3
+
+    def __init__(self) -> None:
+        global _built
+        super().__init__()
+        _built += 1
+        self.local = _built > self.AFTER
+
+    def make_slot(self, slot_id):
+        return _LocalSlot(slot_id) if self.local else super().make_slot(slot_id)

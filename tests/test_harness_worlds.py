@@ -10,6 +10,7 @@ import pytest
 import torch.distributed as dist
 
 from harness import GateQuery, Op, Scenario, WorldPool
+from harness.records.report import EarlierRuns
 from harness.records.statuses import RankStatus
 from tests.harness_util import (
     REFERENCE,
@@ -156,6 +157,22 @@ def test_world_size_one_without_a_process_group(pool):
     record = advance_records(result.outcomes[0])[0]
     assert record.collectives == {}
     assert record.stage_after == TRAINING
+
+
+def test_a_result_counts_what_its_implementation_ran_before_it_in_the_same_rank_processes():
+    """An implementation that keeps state per process fails only after its own earlier runs: the count is its
+    own (the reference's answers to shrink candidates run in the same worlds), and a new world starts at 0."""
+    other = "tests.good_impls.no_prune:Adapter"
+    with WorldPool() as pool:
+        first = pool.run(REFERENCE, simple(2, "first", advances=2))
+        between = pool.run(other, simple(2, "between"))
+        after = pool.run(REFERENCE, simple(2, "after"))
+        assert pool.started == 1 and after.world_reused and between.world_reused
+    assert first.earlier == EarlierRuns() and between.earlier == EarlierRuns()
+    assert after.earlier == EarlierRuns(1, 3, "first")  # germinate and two advances
+    with WorldPool(fresh=True) as fresh:
+        fresh.run(REFERENCE, simple(2, "one"))
+        assert fresh.run(REFERENCE, simple(2, "two")).earlier == EarlierRuns()
 
 
 @pytest.mark.parametrize("n", SIZES)

@@ -270,7 +270,8 @@ def test_evidence_a_world_of_its_own_did_not_show_again_says_what_ran_before_it(
     after = EarlierRuns().after("corpus-1", 40).after("divergence-holding-ws2", 12).to_dict()
     caveat = alone_caveat(failed | {"earlier": after})
     assert caveat.startswith(
-        "Found after 2 earlier scenarios (52 calls, the last 'divergence-holding-ws2') ran in the same rank processes;"
+        "Found after 2 earlier runs of this implementation (52 calls, the last 'divergence-holding-ws2') in the same"
+        " rank processes;"
     ), caveat
     assert "a replay of this file alone may pass; the same command with the same options" in caveat
     first = alone_caveat({"status": "incomplete", "reproduces_alone": False, "earlier": EarlierRuns().to_dict()})

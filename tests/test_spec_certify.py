@@ -16,13 +16,14 @@ from harness.locations import REFERENCE
 from harness.spec.certify import CertifyOptions, certify
 from harness.spec.clauses import BY_ID, REGISTRY
 from harness.spec.judge.judging import judge, judged_counts
-from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE
+from harness.spec.output.certificate import SCHEMA, SCHEMA_FILE, same_run
 from harness.spec.output.coverage import ALL_STEPS
 from harness.spec.output.evidence import read_scenario_file
 from harness.worlds.pool import WorldPool
 from harness.worlds.stall import StallRule
 from tests.bad_impls import EXPECTED_CONFIGURATION_FAILURES, EXPECTED_FAILURES, WORLD_SIZES, WORLD_SIZES_FOR
 from tests.good_impls import GENERATED, MUST_CERTIFY
+from tests.spec_adapters import LocalAfterThreeScenariosAdapter as AFTER_THREE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,9 +114,10 @@ def test_known_bad_implementation_fails_exactly_its_clauses(name, known_bad_cert
             assert alone is not None and ("a replay of this file alone may" in section) is not alone, clause["id"]
             if alone is False:  # state kept per process: the section says how much ran before
                 earlier = clause["evidence"]["earlier"]
-                assert earlier["scenarios"] > 0 and f"Found after {earlier['scenarios']} earlier scenario" in section
+                assert earlier["scenarios"] > 0 and f"Found after {earlier['scenarios']} earlier run" in section
+            run = same_run(clause["evidence"])
+            shown = [c["id"] for c in cert["clauses"] if c["evidence"] and same_run(c["evidence"]) == run][0]
             report = clause["evidence"]["report"]
-            shown = [c["id"] for c in cert["clauses"] if (c["evidence"] or {}).get("report") == report][0]
             assert (report in section) if shown == clause["id"] else (f"the same run as under {shown} above" in section)
     page = (tmp_path / "certificate.html").read_text()
     for clause in cert["clauses"]:
@@ -231,3 +233,14 @@ def test_replay_whose_ranks_cannot_set_up_is_a_one_line_error(tmp_path):
     )
     assert done.returncode == 2 and "could not set up" in done.stderr, done.stdout + done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_evidence_of_a_defect_kept_per_process_counts_what_ran_before_the_run_that_found_it():
+    """A defect that starts after a number of scenarios per process shows that number in its evidence: the
+    runs before the one that found it, not before its shrinking (whose candidates run later, in the same
+    rank processes), and never in a world of its own."""
+    cert = certify(CertifyOptions(impl=f"tests.spec_adapters:{AFTER_THREE.__name__}", profile="core",
+                                  world_sizes=(2,), out_dir=None))  # fmt: skip
+    failed = [c["evidence"] for c in cert["clauses"] if c["status"] == "fail"]
+    assert failed and all(e["shrunk"] and e["reproduces_alone"] is False for e in failed), failed
+    assert min(e["earlier"]["scenarios"] for e in failed) == AFTER_THREE.AFTER, [e["earlier"] for e in failed]

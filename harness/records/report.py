@@ -15,8 +15,9 @@ REPORT_LINE_LIMIT = 160
 
 @dataclass(frozen=True)
 class EarlierRuns:
-    """What the rank processes had run before a scenario (a warm world runs scenario after scenario): an
-    implementation that keeps state per process may fail only after them."""
+    """What the rank processes had run of one implementation before a scenario (a warm world runs scenario
+    after scenario, shrink candidates and the reference's answers to them too): an implementation that
+    keeps state per process may fail only after its own earlier runs."""
 
     scenarios: int = 0
     calls: int = 0
@@ -84,13 +85,10 @@ class ScenarioResult:
     outcomes: list[RankOutcome]
     duration_s: float
     deadlock: bool = False
+    world_reused: bool = False
     earlier: EarlierRuns = EarlierRuns()
     stall: Stall | None = None
     uninterrupted: ScenarioResult | None = None
-
-    @property
-    def world_reused(self) -> bool:
-        return self.earlier.scenarios > 0
 
     @property
     def world_size(self) -> int:

@@ -226,7 +226,9 @@ class ClauseRunner:
             small, small_result, reproduces_alone = scenario, result, True
         verdict = judge_scenario(clause, small_result, kind=first.kind)
         shrunk = small.to_dict() | {"name": ""} != scenario.to_dict() | {"name": ""}
-        return self._evidence(clause, small, small_result, verdict, shrunk=shrunk, reproduces_alone=reproduces_alone)
+        return self._evidence(
+            clause, small, small_result, verdict, shrunk=shrunk, reproduces_alone=reproduces_alone, found=result
+        )
 
     def _reproduces_alone(self, scenario: Scenario, shows: Callable[[ScenarioResult], bool]) -> bool | None:
         """Whether `scenario` `shows` its failure (a violation, calls left unjudged) in a world of its own,
@@ -275,9 +277,13 @@ class ClauseRunner:
         verdict: ScenarioVerdict,
         shrunk: bool,
         reproduces_alone: bool | None = None,
+        found: ScenarioResult | None = None,
     ) -> dict:
+        """`found`: the run that first showed the failure, when `result` is its shrunk scenario's; its rank
+        processes' earlier runs are the ones the failure came after."""
         evidence = build_evidence(scenario, result, verdict, shrunk, self.implementation)
         evidence["reproduces_alone"] = reproduces_alone
+        evidence["earlier"] = (found or result).earlier.to_dict()
         if self.evidence_dir:
             evidence["scenario_file"] = write_evidence(self.evidence_dir, clause.id, evidence)
         return evidence

@@ -94,7 +94,8 @@ class EnvWorld:
         self.control = control
         self.lost: str | None = None
         self.control_lost = False
-        self.earlier = EarlierRuns()
+        self.scenarios_run = 0
+        self.earlier: dict[str, EarlierRuns] = {}
         # Each rank writes only its own two slots; there is no parent to read them.
         self.monitor = CollectiveMonitor([0] * (2 * size), rank)
         self.monitor.install()
@@ -117,8 +118,12 @@ class EnvWorld:
         self._broadcast(payload)
         gathered = self._gather(self._run_here(impl, scenario))
         outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
-        result = ScenarioResult(scenario, outcomes, time.monotonic() - started, earlier=self.earlier)
-        self.earlier = self.earlier.after(scenario.name, max(len(o.records) for o in outcomes))
+        earlier = self.earlier.get(impl, EarlierRuns())
+        result = ScenarioResult(
+            scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0, earlier=earlier
+        )
+        self.scenarios_run += 1
+        self.earlier[impl] = earlier.after(scenario.name, max(len(o.records) for o in outcomes))
         if not reusable(outcomes):
             self.lost = (
                 f"scenario {scenario.name!r} left the launcher's process group unusable (a failed collective,"

@@ -71,6 +71,7 @@ def stitched(scenario: Scenario, segments: list[ScenarioResult]) -> ScenarioResu
         outcomes,
         sum(s.duration_s for s in segments),
         last.deadlock,
+        world_reused=False,
         earlier=segments[0].earlier,
         stall=last.stall,
         uninterrupted=segments[0],

@@ -210,13 +210,19 @@ def to_markdown(certificate: dict) -> str:
             lines += [f"- {line}" for line in evidence.get("unjudged_calls", [])]
         total, shown = evidence.get("violations_total", 0), len(evidence["violations"])
         more = [f"... and {total - shown} more violations"] if total > shown else []
-        first = reported.setdefault(evidence["report"], c["id"])
+        first = reported.setdefault(same_run(evidence), c["id"])
         report = evidence["report"] if first == c["id"] else f"(the ranks' report: the same run as under {first} above)"
         lines += ["", "```", *evidence["violations"], *more, "", report, "```"]
     skipped = [(c["id"], name) for c in certificate["clauses"] for name in c["skipped"]]
     if skipped:
         lines += ["", "## Skipped scenarios", ""] + [f"- {clause}: {name}" for clause, name in skipped]
     return "\n".join(lines) + "\n"
+
+
+def same_run(evidence: dict) -> str:
+    """What two clauses' evidence shares when it is one run's: the same scenario and the same ranks' report.
+    A run's report is shown once; the same report text from another scenario is another run."""
+    return json.dumps([evidence.get("scenario"), evidence.get("report")], sort_keys=True)
 
 
 def alone_caveat(evidence: dict) -> str:
@@ -235,12 +241,14 @@ def alone_caveat(evidence: dict) -> str:
             f"A world of its own {what}, though this run too was the first in its rank processes: what it"
             f" found depends on timing or on something outside them; a replay of this file may {replayed}."
         )
-    after = "earlier scenarios"
+    after = "earlier scenarios ran"
     if earlier.get("scenarios"):
         count, calls, last = earlier["scenarios"], earlier["calls"], earlier["last"]
-        after = f"{count} earlier scenario{'s' if count > 1 else ''} ({calls} calls, the last {last!r})"
+        after = (
+            f"{count} earlier run{'s' if count > 1 else ''} of this implementation ({calls} calls, the last {last!r})"
+        )
     return (
-        f"Found after {after} ran in the same rank processes; a world of its own {what} (the implementation"
+        f"Found after {after} in the same rank processes; a world of its own {what} (the implementation"
         f" keeps state across scenarios): a replay of this file alone may {replayed}; the same command with"
         " the same options runs the same scenarios before it."
     )

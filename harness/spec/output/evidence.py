@@ -68,7 +68,6 @@ def build_evidence(
         "ranks": rank_summaries(result),
         "scenario": scenario.to_dict(),
         "history": history(result, violations),
-        "earlier": result.earlier.to_dict(),
         "scenario_file": None,
         "implementation": implementation.spec,
         "pythonpath": list(implementation.pythonpath),

@@ -72,11 +72,12 @@ def test_clause(
         counts = judged_counts(outcome.judged, outcome.unjudged)
         tolerated = tolerated_failure(outcome)
         level = f" ({outcome.clause.level}: not counted against the verdict)" if tolerated else ""
-        lines = [f"{clause_id} {outcome.status}{level} ({counts}): {outcome.reason}", *evidence.get("violations", [])]
+        violations = evidence.get("violations", [])
+        lines = [f"{clause_id} {outcome.status}{level} ({counts}): {outcome.reason}"]
+        lines += violations[1:] if violations[:1] == [outcome.reason] else violations  # the first is the reason
         lines += [f"not judged: {line}" for line in evidence.get("unjudged_calls", [])]
         if evidence.get("report"):  # an xfail's reason shows only on request: it never stands in for a failure's
-            report = evidence["report"]
-            lines.append(report if tolerated else report_once(request.config, report, request.node.name))
+            lines.append(evidence["report"] if tolerated else report_once(request.config, evidence, request.node.name))
         if evidence.get("scenario_file"):
             lines += [f"evidence: {evidence['scenario_file']}", f"replay: {replay_command(evidence, clause_id)}"]
             lines += [caveat] if (caveat := alone_caveat(evidence)) else []
