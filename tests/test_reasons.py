@@ -173,6 +173,16 @@ def test_a_divergence_says_when_every_rank_returned_rank_0s_decision_yet_applied
     )
 
 
+def test_a_divergence_names_the_exception_of_a_rank_whose_call_raised_instead_of_returning():
+    result = _parted_then_stalled()
+    record = result.outcomes[1].records[1]
+    record.result, record.error = None, _error("rank 1 received rank 0's decision for another call")
+    record.error["type"] = "DecisionMismatchError"
+    assert judge_scenario(BY_ID["C1"], result).reason.endswith(
+        "returned: rank 0 passed=True, rank 1 raised DecisionMismatchError)"
+    )
+
+
 def test_a_hang_with_no_divergence_before_it_names_only_the_hang():
     result = _parted_then_stalled()
     for record in result.outcomes[1].records[1:]:
@@ -270,10 +280,10 @@ def test_evidence_a_world_of_its_own_did_not_show_again_says_what_ran_before_it(
     after = EarlierRuns().after("corpus-1", 40).after("divergence-holding-ws2", 12).to_dict()
     caveat = alone_caveat(failed | {"earlier": after})
     assert caveat.startswith(
-        "Found after 2 earlier runs of this implementation (52 calls, the last 'divergence-holding-ws2') in the same"
-        " rank processes;"
+        "Found after 2 earlier runs of this implementation (shrink candidates counted; 52 calls of every op) in"
+        " the same rank processes;"
     ), caveat
-    assert "a replay of this file alone may pass; the same command with the same options" in caveat
+    assert "a replay of this file alone may pass; certifying again (certify or the pytest route)" in caveat
     first = alone_caveat({"status": "incomplete", "reproduces_alone": False, "earlier": EarlierRuns().to_dict()})
     assert "the first in its rank processes: what it found depends on timing" in first and "say otherwise" in first
     assert alone_caveat(failed).startswith("Found after earlier scenarios ran")  # a file written before the count

@@ -206,18 +206,30 @@ def _divergence(call: Call) -> Divergence | None:
     if len(set(stages)) < 2:
         return None
     by_rank = ", ".join(f"rank {rank} {stage_name(stage)}" for rank, stage in enumerate(stages))
-    own = _by_rank("own gate decisions", [r.local[-1]["passed"] if r.local else None for r in call.records])
-    returned = _by_rank("returned", [r.result["passed"] if r.result else None for r in call.records])
+    own = _by_rank("own gate decisions", [_passed(r.local[-1]) if r.local else None for r in call.records])
+    returned = _by_rank("returned", [_returned(r) for r in call.records])
     return Divergence(call.index, call.label, by_rank, "; ".join(filter(None, (own, returned))))
 
 
-def _by_rank(what: str, passed: list[bool | None]) -> str:
-    """`what` passed=... per rank, or once for every rank when they agree ("" when no rank has one)."""
-    if all(value is None for value in passed):
+def _passed(fields: dict) -> str:
+    return f"passed={fields['passed']}"
+
+
+def _returned(record: CallRecord) -> str | None:
+    """What a rank's call gave back: its result's `passed`, or the exception it raised instead."""
+    if record.result:
+        return _passed(record.result)
+    return f"raised {record.error['type']}" if record.error else None
+
+
+def _by_rank(what: str, values: list[str | None]) -> str:
+    """`what` per rank (passed=..., raised ...), or once for every rank when they agree ("" when no rank has
+    one); a rank with none says so."""
+    if all(value is None for value in values):
         return ""
-    if len(set(passed)) == 1:
-        return f"{what} passed={passed[0]} on every rank"
-    return f"{what}: " + ", ".join(f"rank {rank} passed={value}" for rank, value in enumerate(passed))
+    if len(set(values)) == 1:
+        return f"{what} {values[0]} on every rank"
+    return f"{what}: " + ", ".join(f"rank {rank} {value or 'none'}" for rank, value in enumerate(values))
 
 
 def divergence(result: ScenarioResult) -> Divergence | None:

@@ -243,14 +243,13 @@ def alone_caveat(evidence: dict) -> str:
         )
     after = "earlier scenarios ran"
     if earlier.get("scenarios"):
-        count, calls, last = earlier["scenarios"], earlier["calls"], earlier["last"]
-        after = (
-            f"{count} earlier run{'s' if count > 1 else ''} of this implementation ({calls} calls, the last {last!r})"
-        )
+        count, calls = earlier["scenarios"], earlier["calls"]
+        runs = f"{count} earlier run{'s' if count > 1 else ''}"
+        after = f"{runs} of this implementation (shrink candidates counted; {calls} calls of every op)"
     return (
         f"Found after {after} in the same rank processes; a world of its own {what} (the implementation"
-        f" keeps state across scenarios): a replay of this file alone may {replayed}; the same command with"
-        " the same options runs the same scenarios before it."
+        f" keeps state across scenarios): a replay of this file alone may {replayed}; certifying again (certify"
+        " or the pytest route) with the same options runs the same scenarios before it."
     )
 
 
