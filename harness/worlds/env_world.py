@@ -94,7 +94,6 @@ class EnvWorld:
         self.control = control
         self.lost: str | None = None
         self.control_lost = False
-        self.scenarios_run = 0
         self.earlier: dict[str, EarlierRuns] = {}
         # Each rank writes only its own two slots; there is no parent to read them.
         self.monitor = CollectiveMonitor([0] * (2 * size), rank)
@@ -120,9 +119,8 @@ class EnvWorld:
         outcomes = [_outcome(rank, messages) for rank, messages in enumerate(gathered)]
         earlier = self.earlier.get(impl, EarlierRuns())
         result = ScenarioResult(
-            scenario, outcomes, time.monotonic() - started, world_reused=self.scenarios_run > 0, earlier=earlier
+            scenario, outcomes, time.monotonic() - started, world_reused=bool(self.earlier), earlier=earlier
         )
-        self.scenarios_run += 1
         self.earlier[impl] = earlier.after(scenario.name, max(len(o.records) for o in outcomes))
         if not reusable(outcomes):
             self.lost = (

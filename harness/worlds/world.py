@@ -99,7 +99,6 @@ class World:
         self.config = config
         self.ranks: list[_Rank] = []
         self.healthy = False
-        self.scenarios_run = 0
         self.earlier: dict[str, EarlierRuns] = {}
         self.folder = world_folder(config.world_size)
         self.shared: Any = None
@@ -231,7 +230,7 @@ class World:
             outcomes,
             time.monotonic() - started,
             deadlock,
-            world_reused=self.scenarios_run > 0,
+            world_reused=bool(self.earlier),
             earlier=self.earlier.get(impl, EarlierRuns()),
             stall=stall,
         )
@@ -240,7 +239,6 @@ class World:
         if stall_rule is not None and stall is not None and not stall.recognised:
             place = stall_place(stall.rank, self.shared[2 * stall.rank + 1], outcomes[stall.rank].stack)
             stall_rule.record_stall(impl, stall.window_s, place)
-        self.scenarios_run += 1
         self.earlier[impl] = result.earlier.after(scenario.name, max(len(o.records) for o in outcomes))
         # Read each rank's output before a broken world is closed: closing removes the log files.
         for outcome, rank in zip(outcomes, self.ranks, strict=True):
