@@ -8,13 +8,14 @@ from __future__ import annotations
 from harness.records.ddp_configs import FIND_UNUSED
 from harness.records.decisions import default_fields
 from harness.records.messages import TRAINED, CallRecord, ErrorInfo, ModelStep
-from harness.records.report import RankOutcome, ScenarioResult
+from harness.records.report import EarlierRuns, RankOutcome, ScenarioResult
 from harness.records.scenario import Op, Scenario
 from harness.records.stacks import Stall
 from harness.records.statuses import ClauseStatus, RankStatus
 from harness.spec.clauses import BY_ID
 from harness.spec.judge import judging
 from harness.spec.judge.judging import first_unjudged, judge, judge_scenario, unjudged_lines
+from harness.spec.output.certificate import alone_caveat
 
 OPS = [Op("germinate", "a"), Op("advance", "a"), Op("advance", "a")]
 IMPL_TRACEBACK = (
@@ -273,9 +274,6 @@ def test_a_rank_left_waiting_by_a_rank_that_raised_says_which_one():
 def test_evidence_a_world_of_its_own_did_not_show_again_says_what_ran_before_it():
     """The caveat names what the rank processes had run before the evidence's scenario, so a user can tell
     state kept across scenarios (and how much of it) from a failure that depends on timing."""
-    from harness.records.report import EarlierRuns
-    from harness.spec.output.certificate import alone_caveat
-
     failed = {"status": "fail", "reproduces_alone": False}
     after = EarlierRuns().after("corpus-1", 40).after("divergence-holding-ws2", 12).to_dict()
     caveat = alone_caveat(failed | {"earlier": after})

@@ -28,7 +28,7 @@ from harness.spec.clauses import BY_ID, REGISTRY
 from harness.spec.implementation import Implementation
 from harness.spec.judge import judging
 from harness.spec.judge.judging import judged_counts
-from harness.spec.output.certificate import EXIT_CODES
+from harness.spec.output.certificate import EXIT_CODES, same_run
 from harness.spec.output.evidence import read_scenario_file
 from harness.spec.runner import ClauseRunner
 
@@ -115,8 +115,8 @@ def test_replay_and_the_pytest_route_say_what_certify_said(certificate, tmp_path
         if clause["status"] == "incomplete":
             assert "calls not judged:" in done.stdout
     # A clause failing on the same run as an earlier one points to the report shown there, as the certificate does.
-    report = chosen[1]["evidence"]["report"]
-    sharing = next(c for c in unsettled.values() if c is not chosen[1] and c["evidence"]["report"] == report)
+    run = same_run(chosen[1]["evidence"])
+    sharing = next(c for c in unsettled.values() if c is not chosen[1] and same_run(c["evidence"]) == run)
     suite = ["--pyargs", "harness.spec.suite", "--lifecycle-impl", IMPL, "--lifecycle-world-sizes", "2"]
     keyword = " or ".join(f"{c['id']}-" for c in [*chosen, sharing])
     done = _harness("-m", "pytest", "-p", "ddp_lifecycle_spec_pytest", *suite, "-k", keyword, "--lifecycle-verbose",
